@@ -1,0 +1,90 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Atomic file writes that never expose a file with a wider mode than asked for.
+
+Plain Python, no AnsibleModule: modules call these and turn OSError into fail_json.
+
+The temporary file is created by mkstemp (mode 0600) in the target's own directory, filled,
+flushed to disk, given its final owner and mode *while still private*, and only then renamed
+over the target. A reader therefore sees either the old file or the complete new one, and
+the final path never exists with a mode wider than the one requested, not even briefly.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+
+class FileAttributes:
+    """Owner, group and permission bits of a file."""
+
+    __slots__ = ("mode", "uid", "gid")
+
+    def __init__(self, mode, uid, gid):
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+
+    def __eq__(self, other):
+        return isinstance(other, FileAttributes) and (self.mode, self.uid, self.gid) == (
+            other.mode,
+            other.uid,
+            other.gid,
+        )
+
+    def __repr__(self):
+        return "FileAttributes(mode=0o%o, uid=%r, gid=%r)" % (self.mode, self.uid, self.gid)
+
+
+def read_attributes(path):
+    """Return the FileAttributes of path, or None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return FileAttributes(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def write_atomic(path, data, mode=0o600, uid=None, gid=None):
+    """Replace path with data (bytes) atomically.
+
+    mode, uid and gid are applied to the temporary file before the rename; uid/gid None
+    means "the user and group of this process" (root when run by Ansible with become).
+    """
+    if not isinstance(data, bytes):
+        raise TypeError("write_atomic takes bytes")
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            # mkstemp already created it 0600; restate it so a strange umask cannot matter.
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+            if uid is not None or gid is not None:
+                os.fchown(handle.fileno(), -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchmod(handle.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,21 @@
+"""Make the collection importable as ansible_collections.homelab.jellyfin_remote.
+
+Unit tests import plugins by their collection path, as Ansible does. The repository is
+linked into .cache/collections/ansible_collections/homelab/jellyfin_remote, and that
+root goes on sys.path before any test module is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ROOT = os.path.join(_REPO, ".cache", "collections")
+_LINK = os.path.join(_ROOT, "ansible_collections", "homelab", "jellyfin_remote")
+
+if not os.path.islink(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    os.symlink(_REPO, _LINK)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)

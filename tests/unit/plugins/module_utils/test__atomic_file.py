@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+import stat
+import threading
+
+import pytest
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_new_file_gets_requested_mode_and_content(tmp_path):
+    target = tmp_path / "secret.key"
+    _atomic_file.write_atomic(str(target), b"abc", mode=0o600)
+    assert target.read_bytes() == b"abc"
+    assert _mode(target) == 0o600
+
+
+def test_replaces_existing_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "network.xml"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o644)
+    _atomic_file.write_atomic(str(target), b"new", mode=0o640)
+    assert target.read_bytes() == b"new"
+    assert _mode(target) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["network.xml"]
+
+
+def test_wide_umask_never_shows(tmp_path):
+    """Watch the directory while writing: no entry may ever be group/other readable."""
+    old = os.umask(0)
+    seen = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            for entry in os.scandir(tmp_path):
+                try:
+                    seen.append(_mode(entry.path))
+                except FileNotFoundError:
+                    pass
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for i in range(200):
+            _atomic_file.write_atomic(str(tmp_path / "k"), b"x" * i, mode=0o600)
+    finally:
+        stop.set()
+        watcher.join()
+        os.umask(old)
+    assert seen, "the watcher saw no file at all"
+    assert all(m & 0o077 == 0 for m in seen), sorted(set(seen))
+
+
+def test_failure_removes_temp_and_keeps_old(tmp_path, monkeypatch):
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+
+    def boom(*_args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        _atomic_file.write_atomic(str(target), b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
+
+
+def test_read_attributes(tmp_path):
+    assert _atomic_file.read_attributes(str(tmp_path / "missing")) is None
+    f = tmp_path / "f"
+    f.write_bytes(b"")
+    os.chmod(f, 0o640)
+    attrs = _atomic_file.read_attributes(str(f))
+    assert attrs == _atomic_file.FileAttributes(0o640, os.getuid(), os.getgid())
+
+
+def test_rejects_text():
+    with pytest.raises(TypeError):
+        _atomic_file.write_atomic("/nonexistent/x", "text")
