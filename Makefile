@@ -1,0 +1,66 @@
+# Two commands for a fresh Debian 12 machine, as root:
+#   make demo   the main job against the built-in lab
+#   make test   every test
+# Both install what they need: Debian packages, a virtual environment, the lab image.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(CURDIR)/$(VENV)/bin/python
+LAB_SUITE ?= bookworm
+SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/tests/lab/containers.conf
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
+export ANSIBLE_PYTHON_INTERPRETER := auto_silent
+
+.PHONY: help deps venv collection image units lint molecule test demo demo-down clean
+
+help:
+	@echo "make demo       bring up the lab and run the main job in it (make demo-down removes it)"
+	@echo "make test       every test: units, lint, Molecule scenarios ($(SCENARIOS))"
+	@echo "make units | lint | molecule [SCENARIOS=name] | image | venv | deps"
+
+deps:
+	@bash tests/install-deps.sh
+
+$(VENV)/.installed: tests/requirements.txt
+	/usr/bin/python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+venv: deps $(VENV)/.installed
+
+# Ansible finds the collection under .cache/collections/ansible_collections/homelab/.
+collection:
+	@mkdir -p .cache/collections/ansible_collections/homelab
+	@ln -sfn $(CURDIR) .cache/collections/ansible_collections/homelab/jellyfin_remote
+
+image: deps
+	bash tests/lab/image.sh $(LAB_SUITE)
+
+units: venv collection
+	$(PY) -m pytest -q tests/unit
+
+lint: venv collection
+	ansible-lint
+
+molecule: venv collection image
+	@set -e; for s in $(SCENARIOS); do \
+	  echo "== molecule test -s $$s"; start=$$(date +%s); \
+	  molecule test -s $$s; \
+	  echo "== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
+test: venv collection image
+	@bash tests/run-gates.sh
+
+demo: venv collection image
+	bash tests/lab/demo.sh
+
+demo-down:
+	$(PY) tests/lab/lab.py down --lab demo
+
+clean: demo-down
+	rm -rf $(VENV) .cache

@@ -1,0 +1,941 @@
+#!/usr/bin/python3
+"""Stand-in for the Jellyfin 10.11 server, for the test lab (Python 3.11 stdlib only).
+
+Jellyfin cannot be installed on the lab machines, so tests run this program in its place.
+It speaks the parts of Jellyfin's interface that this collection depends on, as read in
+Jellyfin's own source (v10.11.7) and ASP.NET Core's; the behaviour was re-implemented here,
+no upstream code was copied. The verify tests are written so that the same assertions run
+unchanged against a real Jellyfin on a machine where one exists.
+
+Implemented
+  * Command line: --datadir/-d, --configdir/-c, --cachedir/-C, --logdir/-l, --webdir/-w,
+    --nowebclient, --ffmpeg, --service, --package-name, --published-server-url,
+    --nonetchange, --restore-archive (accepted; most unused). Unknown flags: usage on stderr,
+    exit 1. Environment: JELLYFIN_DATA_DIR, JELLYFIN_CONFIG_DIR, JELLYFIN_CACHE_DIR,
+    JELLYFIN_LOG_DIR, JELLYFIN_WEB_DIR (flags win). Defaults are the Debian package's paths
+    (/var/lib/jellyfin, /etc/jellyfin, /var/cache/jellyfin, /var/log/jellyfin); the real
+    binary falls back to XDG paths and relies on /etc/default/jellyfin for these.
+  * <configdir>/network.xml, read once at start: BaseUrl (normalised like Jellyfin),
+    InternalHttpPort, EnableIPv4, EnableIPv6, LocalNetworkAddresses (bind addresses),
+    KnownProxies, EnablePublishedServerUriByRequest. Other elements are parsed and ignored.
+  * Binding: each LocalNetworkAddresses entry, else 0.0.0.0 (IPv4 only) or one dual-stack
+    [::] socket (IPv4 + IPv6), as Kestrel does for Jellyfin.
+  * BaseUrl redirection as Jellyfin's BaseUrlRedirectionMiddleware (302, relative target to
+    {BaseUrl}/web/, or api-docs/swagger with --nowebclient; /health -> {BaseUrl}/health).
+  * Forwarded headers as Jellyfin configures ASP.NET Core's ForwardedHeadersMiddleware:
+    empty KnownProxies -> X-Forwarded-* ignored; otherwise X-Forwarded-For/-Proto/-Host are
+    walked right to left with no ForwardLimit while the current peer is trusted. Trusted
+    peers are the KnownProxies entries (IP, CIDR, host name resolved at start) plus
+    ASP.NET Core's defaults that Jellyfin keeps (127.0.0.0/8 and ::1).
+  * GET /health ("Healthy"), GET|POST /System/Ping (JSON string "Jellyfin Server"),
+    GET /System/Info/Public, POST /Users/AuthenticateByName, GET|HEAD
+    /Videos/{itemId}/stream[.{container}] (a generated file of JELLYFIN_STANDIN_MEDIA_MIB
+    MiB, single byte ranges, If-Range, 416), websocket upgrade on any path (RFC 6455; a
+    ForceKeepAlive message after the handshake; KeepAlive and ping answered).
+  * Log file <logdir>/log_YYYYMMDD.log in Jellyfin's Serilog file format (string
+    arguments quoted) and console lines on stdout in the console format (strings bare).
+    Authentication failures are logged byte-exact as the real UserManager does.
+
+Not implemented
+  HTTPS (EnableHttps, PKCS#12 certificates, RequireHttps), API keys and access tokens
+  (a successful login returns a token that nothing checks), the websocket's token
+  requirement (the real server answers 403 without a token), the web client and static
+  files, the rest of the API, LocalNetworkSubnets / RemoteIPFilter / remote access rules,
+  PublishedServerUriBySubnet, auto discovery (7359/udp), transcoding, log rolling by size,
+  logging.json, If-Modified-Since / If-None-Match, multipart ranges (ignored as by ASP.NET).
+  Where the real server logs nothing, the stand-in adds a DBG line per request (category
+  "Jellyfin.StandIn.RequestLog"): tests may read it here, but a real server at its default
+  level (Information) does not write it.
+
+Stand-in settings (environment): JELLYFIN_STANDIN_VERSION (10.11.7),
+JELLYFIN_STANDIN_SERVER_NAME (host name), JELLYFIN_STANDIN_MEDIA_MIB (256),
+JELLYFIN_STANDIN_USERS (path of a JSON file {"user": "password"}; unset: every login fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as _dt
+import email.utils
+import hashlib
+import http.server
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+PRODUCT_NAME = "Jellyfin Server"
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+MIB = 1024 * 1024
+
+# ----------------------------------------------------------------------------- logging
+
+
+class JellyfinLog:
+    """Writes Jellyfin-style log lines: file with quoted string arguments, console bare."""
+
+    LEVELS = {"debug": "DBG", "info": "INF", "warning": "WRN", "error": "ERR", "fatal": "FTL"}
+    _hole = re.compile(r"\{([A-Za-z0-9_@]+)(?::[^}]*)?\}")
+
+    def __init__(self, logdir: str | None):
+        self.logdir = logdir
+        self.lock = threading.Lock()
+        self.thread_ids: dict[int, int] = {}
+        self._file = None
+        self._file_day = None
+
+    def _tid(self) -> int:
+        ident = threading.get_ident()
+        tid = self.thread_ids.get(ident)
+        if tid is None:
+            tid = len(self.thread_ids) + 1
+            self.thread_ids[ident] = tid
+        return tid
+
+    @staticmethod
+    def _render(template: str, args: tuple, quote: bool) -> str:
+        values = iter(args)
+
+        def sub(_m):
+            try:
+                value = next(values)
+            except StopIteration:
+                return _m.group(0)
+            if isinstance(value, str):
+                return '"' + value.replace('"', '\\"') + '"' if quote else value
+            if isinstance(value, bool):
+                return "True" if value else "False"
+            return str(value)
+
+        return JellyfinLog._hole.sub(sub, template)
+
+    def log(self, level: str, category: str, template: str, *args) -> None:
+        now = _dt.datetime.now().astimezone()
+        lvl = self.LEVELS[level]
+        with self.lock:
+            tid = self._tid()
+            off = now.strftime("%z")
+            zzz = off[:3] + ":" + off[3:]
+            file_line = "[%s.%03d %s] [%s] [%d] %s: %s\n" % (
+                now.strftime("%Y-%m-%d %H:%M:%S"), now.microsecond // 1000, zzz, lvl, tid,
+                category, self._render(template, args, True))
+            if level != "debug":
+                console = "[%s] [%s] [%d] %s: %s\n" % (
+                    now.strftime("%H:%M:%S"), lvl, tid, category, self._render(template, args, False))
+                try:
+                    sys.stdout.write(console)
+                    sys.stdout.flush()
+                except (OSError, ValueError):
+                    pass
+            if self.logdir:
+                day = now.strftime("%Y%m%d")
+                if day != self._file_day:
+                    if self._file:
+                        self._file.close()
+                    self._file = open(os.path.join(self.logdir, "log_%s.log" % day), "a", encoding="utf-8")
+                    self._file_day = day
+                self._file.write(file_line)
+                self._file.flush()
+
+
+LOG = JellyfinLog(None)
+
+# ----------------------------------------------------------------------------- config
+
+
+def _normalise_base_url(value: str | None) -> str:
+    if value is None or value.strip() == "":
+        return ""
+    if value[0] != "/":
+        value = "/" + value
+    if value[-1] == "/":
+        value = value[:-1]
+    return value
+
+
+class NetworkConfig:
+    """The subset of Jellyfin's NetworkConfiguration the stand-in uses, with its defaults."""
+
+    def __init__(self):
+        self.base_url = ""
+        self.internal_http_port = 8096
+        self.enable_ipv4 = True
+        self.enable_ipv6 = False
+        self.local_network_addresses: list[str] = []
+        self.known_proxies: list[str] = []
+        self.enable_published_server_uri_by_request = False
+
+    @classmethod
+    def load(cls, path: str) -> "NetworkConfig":
+        cfg = cls()
+        if not os.path.exists(path):
+            return cfg
+        root = ET.parse(path).getroot()  # errors propagate: the caller exits non-zero
+        if root.tag != "NetworkConfiguration":
+            raise ValueError("%s: root element is <%s>, expected <NetworkConfiguration>" % (path, root.tag))
+
+        def text(name):
+            el = root.find(name)
+            return None if el is None else (el.text or "")
+
+        def boolean(name, default):
+            v = text(name)
+            if v is None or v.strip() == "":
+                return default
+            v = v.strip().lower()
+            if v not in ("true", "false"):
+                raise ValueError("%s: <%s> is not a boolean: %r" % (path, name, v))
+            return v == "true"
+
+        def array(name):
+            el = root.find(name)
+            if el is None:
+                return []
+            return [(s.text or "").strip() for s in el.findall("string")]
+
+        if text("BaseUrl") is not None:
+            cfg.base_url = _normalise_base_url(text("BaseUrl"))
+        port = text("InternalHttpPort")
+        if port is not None and port.strip():
+            cfg.internal_http_port = int(port.strip())
+        cfg.enable_ipv4 = boolean("EnableIPv4", True)
+        cfg.enable_ipv6 = boolean("EnableIPv6", False)
+        cfg.enable_published_server_uri_by_request = boolean("EnablePublishedServerUriByRequest", False)
+        cfg.local_network_addresses = [a for a in array("LocalNetworkAddresses") if a]
+        cfg.known_proxies = [a for a in array("KnownProxies") if a]
+        return cfg
+
+
+# ----------------------------------------------------------------------------- forwarded headers
+
+
+def _unmap(addr):
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+class ProxyTrust:
+    """Known proxies and networks as Jellyfin hands them to ForwardedHeadersMiddleware."""
+
+    def __init__(self, cfg: NetworkConfig):
+        self.enabled = bool(cfg.known_proxies)
+        self.proxies: set = set()
+        self.networks: list = []
+        if not self.enabled:
+            return
+        # ASP.NET Core's defaults, which Jellyfin does not clear when KnownProxies is set.
+        self.proxies.add(ipaddress.ip_address("::1"))
+        self.networks.append(ipaddress.ip_network("127.0.0.0/8"))
+        for entry in cfg.known_proxies:
+            self._add_entry(entry, cfg)
+
+    def _add(self, addr, prefix, cfg):
+        addr = _unmap(addr)
+        if addr.version == 4 and not cfg.enable_ipv4:
+            return
+        if addr.version == 6 and not cfg.enable_ipv6:
+            return
+        if prefix == addr.max_prefixlen:
+            self.proxies.add(addr)
+        else:
+            self.networks.append(ipaddress.ip_network("%s/%d" % (addr, prefix), strict=False))
+
+    def _add_entry(self, entry, cfg):
+        try:
+            addr = ipaddress.ip_address(entry)
+        except ValueError:
+            addr = None
+        if addr is not None:
+            self._add(addr, addr.max_prefixlen, cfg)
+            return
+        if "/" in entry:
+            try:
+                net = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                return
+            self._add(ipaddress.ip_address(entry.split("/")[0]), net.prefixlen, cfg)
+            return
+        try:
+            infos = socket.getaddrinfo(entry, None, proto=socket.IPPROTO_TCP)
+        except OSError:
+            LOG.log("debug", "Jellyfin.StandIn.Network", "Known proxy {Host} did not resolve", entry)
+            return
+        for info in infos:
+            try:
+                self._add(ipaddress.ip_address(info[4][0].split("%")[0]), 128 if info[0] == socket.AF_INET6 else 32, cfg)
+            except ValueError:
+                pass
+
+    def is_known(self, addr) -> bool:
+        candidates = [addr]
+        mapped = _unmap(addr)
+        if mapped is not addr:
+            candidates.insert(0, mapped)
+        for a in candidates:
+            if a in self.proxies:
+                return True
+            for net in self.networks:
+                if a.version == net.version and a in net:
+                    return True
+        return False
+
+
+def _comma_values(headers, name):
+    out = []
+    for raw in headers.get_all(name) or []:
+        out.extend(v.strip() for v in raw.split(",") if v.strip())
+    return out
+
+
+def _parse_endpoint(text):
+    """IPEndPoint.TryParse-like: address with optional port; returns (ip, port) or None."""
+    if not text:
+        return None
+    try:
+        return ipaddress.ip_address(text), 0
+    except ValueError:
+        pass
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d{1,5}))?", text)
+    if m:
+        try:
+            return ipaddress.IPv6Address(m.group(1)), int(m.group(2) or 0)
+        except ValueError:
+            return None
+    m = re.fullmatch(r"([0-9.]+):(\d{1,5})", text)
+    if m:
+        try:
+            return ipaddress.IPv4Address(m.group(1)), int(m.group(2))
+        except ValueError:
+            return None
+    return None
+
+
+_SCHEME_OK = re.compile(r"[+\-.0-9A-Za-z]+")
+_HOST_OK = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[!$&'()\-.0-9A-Za-z_~]+)(:\d{1,5})?")
+
+
+def apply_forwarders(trust: ProxyTrust, peer, headers, scheme, host):
+    """Returns (client address, scheme, host) after X-Forwarded-* processing."""
+    if not trust.enabled:
+        return peer, scheme, host
+    fwd_for = _comma_values(headers, "X-Forwarded-For")
+    fwd_proto = _comma_values(headers, "X-Forwarded-Proto")
+    fwd_host = _comma_values(headers, "X-Forwarded-Host")
+    count = max(len(fwd_for), len(fwd_proto), len(fwd_host))  # ForwardLimit is null
+    current_ip = peer
+    new_ip = new_scheme = new_host = None
+    for i in range(count):
+        ip_text = fwd_for[len(fwd_for) - i - 1] if i < len(fwd_for) else None
+        proto = fwd_proto[len(fwd_proto) - i - 1] if i < len(fwd_proto) else None
+        fhost = fwd_host[len(fwd_host) - i - 1] if i < len(fwd_host) else None
+        if current_ip is not None and not trust.is_known(current_ip):
+            break
+        parsed = _parse_endpoint(ip_text)
+        if parsed is not None:
+            current_ip = new_ip = parsed[0]
+        elif ip_text:
+            break
+        if proto and _SCHEME_OK.fullmatch(proto):
+            new_scheme = proto
+        if fhost and _HOST_OK.fullmatch(fhost):
+            new_host = fhost
+    return (new_ip if new_ip is not None else peer,
+            new_scheme if new_scheme is not None else scheme,
+            new_host if new_host is not None else host)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _path_difference(path1: str, path2: str) -> str:
+    """Relative reference from path1 to path2, the way .NET's Uri.MakeRelativeUri builds it."""
+    si = -1
+    i = 0
+    while i < len(path1) and i < len(path2):
+        if path1[i] != path2[i]:
+            break
+        if path1[i] == "/":
+            si = i
+        i += 1
+    if i == 0:
+        return path2
+    if i == len(path1) and i == len(path2):
+        return ""
+    ups = "../" * path1[i:].count("/")
+    if not ups and len(path2) - 1 == si:
+        return "./"
+    rel = ups + path2[si + 1:]
+    first = rel.split("/", 1)[0]
+    if ":" in first:
+        rel = "./" + rel
+    return rel
+
+
+def _parse_auth_header(value: str | None) -> dict:
+    if not value or " " not in value:
+        return {}
+    scheme, rest = value.split(" ", 1)
+    if scheme.lower() not in ("mediabrowser", "emby"):
+        return {}
+    out = {}
+    for part in re.findall(r'([^=,\s]+)\s*=\s*("[^"]*"|[^,]*)', rest):
+        out[part[0]] = urllib.parse.unquote_plus(part[1].strip().strip('"'))
+    return out
+
+
+MIME = {"mp4": "video/mp4", "m4v": "video/x-m4v", "mkv": "video/x-matroska", "webm": "video/webm",
+        "ts": "video/mp2t", "avi": "video/x-msvideo", "mov": "video/quicktime"}
+
+
+class Media:
+    def __init__(self, directory: str, mib: int):
+        self.path = os.path.join(directory, "standin-media-%dMiB.bin" % mib)
+        self.size = mib * MIB
+        if not (os.path.exists(self.path) and os.path.getsize(self.path) == self.size):
+            block = random.Random(0x4A656C6C).randbytes(MIB)
+            tmp = self.path + ".tmp"
+            with open(tmp, "wb") as f:
+                for _ in range(mib):
+                    f.write(block)
+            os.replace(tmp, self.path)
+        mtime = int(os.path.getmtime(self.path))
+        self.mtime = mtime
+        self.last_modified = email.utils.formatdate(mtime, usegmt=True)
+
+
+def _parse_range(value: str, size: int):
+    """Returns None (ignore header), 'unsatisfiable', or (start, end)."""
+    m = re.fullmatch(r"\s*bytes\s*=\s*(.*)", value, re.I)
+    if not m:
+        return None
+    specs = [s.strip() for s in m.group(1).split(",") if s.strip()]
+    if len(specs) != 1:
+        return None
+    m = re.fullmatch(r"(\d*)\s*-\s*(\d*)", specs[0])
+    if not m or (m.group(1) == "" and m.group(2) == ""):
+        return None
+    if m.group(1) == "":
+        n = int(m.group(2))
+        if n == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - n), size - 1
+    start = int(m.group(1))
+    end = int(m.group(2)) if m.group(2) else size - 1
+    if m.group(2) and end < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+# ----------------------------------------------------------------------------- HTTP
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Kestrel"
+    sys_version = ""
+
+    def version_string(self):
+        return "Kestrel"
+
+    def log_message(self, format, *args):  # noqa: A002 - silence BaseHTTPRequestHandler
+        pass
+
+    # -- plumbing
+
+    def _send(self, status, body=b"", ctype=None, headers=None, head=False):
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and not head:
+            self.wfile.write(body)
+        self._status = status
+
+    def _json(self, obj, status=200):
+        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), "application/json; charset=utf-8")
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method):
+        app = self.server.app
+        self._status = 0
+        split = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(split.path) or "/"
+        query = urllib.parse.parse_qs(split.query)
+        base = app.cfg.base_url
+        peer = _unmap(ipaddress.ip_address(self.client_address[0].split("%")[0]))
+        raw_peer = ipaddress.ip_address(self.client_address[0].split("%")[0])
+        low, lbase = path.lower(), base.lower()
+        body_len = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(body_len) if body_len > 0 else b""
+
+        # BaseUrlRedirectionMiddleware runs before the forwarded headers are applied.
+        if low == lbase or low == lbase + "/" or not low.startswith(lbase):
+            if low in ("/health", "/health/"):
+                LOG.log("debug", "Jellyfin.Api.Middleware.BaseUrlRedirectionMiddleware", "Redirecting /health check")
+                self._send(302, headers={"Location": base + "/health"})
+            else:
+                LOG.log("debug", "Jellyfin.Api.Middleware.BaseUrlRedirectionMiddleware",
+                        "Normalizing an URL at {LocalPath}", path)
+                target = _path_difference(path, base + "/" + app.default_redirect)
+                self._send(302, headers={"Location": target})
+            self._request_log(method, path, str(peer))
+            return
+        if base:
+            if not (low == lbase or low.startswith(lbase + "/")):
+                self._send(404)
+                self._request_log(method, path, str(peer))
+                return
+            path = path[len(base):] or "/"
+
+        scheme = "http"
+        host = self.headers.get("Host") or ""
+        client, scheme, host = apply_forwarders(app.trust, raw_peer, self.headers, scheme, host)
+        client = _unmap(client)
+        self.client_ip, self.req_scheme, self.req_host = client, scheme, host
+        self._api_path = path
+
+        if self.headers.get("Upgrade", "").lower() == "websocket" and method == "GET":
+            self._websocket()
+            self._request_log(method, path, str(client))
+            return
+
+        route = path.rstrip("/").lower() or "/"
+        try:
+            if route == "/health":
+                self._send(200, b"Healthy", "text/plain", head=method == "HEAD")
+            elif route == "/system/ping" and method in ("GET", "POST"):
+                self._json(PRODUCT_NAME)
+            elif route == "/system/info/public" and method == "GET":
+                self._json(self._public_info(app))
+            elif route == "/users/authenticatebyname" and method == "POST":
+                self._authenticate(body, client)
+            elif method in ("GET", "HEAD") and re.fullmatch(r"/videos/[^/]+/stream(\.[a-z0-9]+)?", route):
+                self._stream(route, query, method == "HEAD")
+            else:
+                self._send(404)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        self._request_log(method, path, str(client))
+
+    def _request_log(self, method, path, client):
+        LOG.log("debug", "Jellyfin.StandIn.RequestLog", "Request {Method} {Path} responded {StatusCode} to {RemoteIp}",
+                method, path, self._status, client)
+
+    # -- endpoints
+
+    def _public_info(self, app):
+        cfg = app.cfg
+        if cfg.enable_published_server_uri_by_request and self.req_host:
+            host = self.req_host
+            default = {"http": ":80", "https": ":443"}.get(self.req_scheme.lower())
+            if default and host.endswith(default):
+                host = host[: -len(default)]
+            local = "%s://%s%s" % (self.req_scheme, host, cfg.base_url)
+        else:
+            laddr = self.connection.getsockname()[0].split("%")[0]
+            a = _unmap(ipaddress.ip_address(laddr))
+            hostpart = "[%s]" % a if a.version == 6 else str(a)
+            local = "http://%s:%d%s" % (hostpart, cfg.internal_http_port, cfg.base_url)
+        return {
+            "LocalAddress": local,
+            "ServerName": app.server_name,
+            "Version": app.version,
+            "ProductName": PRODUCT_NAME,
+            "OperatingSystem": "",
+            "Id": app.system_id,
+            "StartupWizardCompleted": True,
+        }
+
+    def _error(self, status, message, method="POST"):
+        LOG.log("error", "Jellyfin.Api.Middleware.ExceptionMiddleware",
+                "Error processing request: {ExceptionMessage}. URL {Method} {Url}.",
+                message.rstrip("."), method, self._api_path)
+        self._send(status, b"Error processing request.", "text/plain")
+
+    def _authenticate(self, body, client):
+        app = self.server.app
+        try:
+            req = json.loads(body.decode("utf-8")) if body else None
+        except (ValueError, UnicodeDecodeError):
+            req = None
+        if not isinstance(req, dict):
+            self._json({"type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                        "title": "One or more validation errors occurred.", "status": 400}, 400)
+            return
+        req = {k.lower(): v for k, v in req.items()}
+        username = req.get("username")
+        password = req.get("pw") or ""
+        auth = _parse_auth_header(self.headers.get("Authorization") or self.headers.get("X-Emby-Authorization"))
+        for key, name in (("Client", "request.App"), ("DeviceId", "request.DeviceId"),
+                          ("Device", "request.DeviceName"), ("Version", "request.AppVersion")):
+            if not auth.get(key):
+                msg = ("Value cannot be null. (Parameter '%s')" if auth.get(key) is None
+                       else "The value cannot be an empty string. (Parameter '%s')") % name
+                self._error(400, msg)
+                return
+        if not isinstance(username, str) or not username.strip():
+            self._error(400, "Invalid username (Parameter 'name')")
+            return
+        ip = str(client)
+        match = next((u for u in app.users if u.lower() == username.lower()), None)
+        category = "Jellyfin.Server.Implementations.Users.UserManager"
+        if match is not None and app.users[match] == password:
+            LOG.log("info", category, "Authentication request for {UserName} has succeeded.", match)
+            self._json({
+                "User": {"Name": match, "ServerId": app.system_id,
+                         "Id": uuid.uuid5(uuid.NAMESPACE_OID, match.lower()).hex},
+                "SessionInfo": {"RemoteEndPoint": ip, "Client": auth["Client"], "DeviceId": auth["DeviceId"]},
+                "AccessToken": uuid.uuid4().hex,
+                "ServerId": app.system_id,
+            })
+            return
+        LOG.log("info", category, "Authentication request for {UserName} has been denied (IP: {IP}).",
+                match if match is not None else username, ip)
+        self._error(401, "Invalid username or password entered.")
+
+    def _stream(self, route, query, head):
+        media = self.server.app.media
+        m = re.fullmatch(r"/videos/[^/]+/stream(?:\.([a-z0-9]+))?", route)
+        container = m.group(1) or (query.get("container") or [""])[0].lower()
+        ctype = MIME.get(container, "video/mp4" if not container else "application/octet-stream")
+        size = media.size
+        status, start, end = 200, 0, size - 1
+        headers = {"Accept-Ranges": "bytes", "Last-Modified": media.last_modified}
+        rng = self.headers.get("Range")
+        if rng:
+            valid = True
+            if_range = self.headers.get("If-Range")
+            if if_range:
+                when = None
+                if not if_range.strip().startswith(('"', "W/")):
+                    try:
+                        when = email.utils.parsedate_to_datetime(if_range)
+                    except (TypeError, ValueError):
+                        when = None
+                if when is not None and media.mtime > when.timestamp():
+                    valid = False
+            parsed = _parse_range(rng, size) if valid else None
+            if parsed == "unsatisfiable":
+                headers["Content-Range"] = "bytes */%d" % size
+                self._send(416, ctype=ctype, headers=headers)
+                return
+            if parsed is not None:
+                status, (start, end) = 206, parsed
+                headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+        length = end - start + 1
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self._status = status
+        if head:
+            return
+        self.wfile.flush()
+        with open(media.path, "rb") as f:
+            self.connection.sendfile(f, offset=start, count=length)
+
+    # -- websocket
+
+    def _websocket(self):
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        if self.headers.get("Sec-WebSocket-Version") != "13" or not key:
+            self._send(400)
+            return
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        self.send_response(101)
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        self._status = 101
+        self.close_connection = True
+        ip = str(self.client_ip)
+        cat = "Emby.Server.Implementations.HttpServer.WebSocketManager"
+        LOG.log("info", cat, "WS {IP} request", ip)
+        sock = self.connection
+        self._ws_send(sock, 0x1, json.dumps({"Data": 60, "MessageId": uuid.uuid4().hex,
+                                             "MessageType": "ForceKeepAlive"}).encode())
+        try:
+            while True:
+                frame = self._ws_read(sock)
+                if frame is None:
+                    break
+                opcode, payload = frame
+                if opcode == 0x8:
+                    self._ws_send(sock, 0x8, payload[:2] if len(payload) >= 2 else b"")
+                    break
+                if opcode == 0x9:
+                    self._ws_send(sock, 0xA, payload)
+                elif opcode == 0x1:
+                    try:
+                        msg = json.loads(payload.decode("utf-8"))
+                    except (ValueError, UnicodeDecodeError):
+                        continue
+                    if isinstance(msg, dict) and msg.get("MessageType") == "KeepAlive":
+                        self._ws_send(sock, 0x1, json.dumps({"MessageId": uuid.uuid4().hex,
+                                                             "MessageType": "KeepAlive"}).encode())
+        except OSError:
+            pass
+        LOG.log("info", cat, "WS {IP} closed", ip)
+
+    def _ws_read(self, sock):
+        def exact(n):
+            data = b""
+            while len(data) < n:
+                chunk = self.rfile.read(n - len(data))
+                if not chunk:
+                    return None
+                data += chunk
+            return data
+
+        hdr = exact(2)
+        if hdr is None:
+            return None
+        opcode = hdr[0] & 0x0F
+        masked = hdr[1] & 0x80
+        length = hdr[1] & 0x7F
+        if length == 126:
+            ext = exact(2)
+            if ext is None:
+                return None
+            length = struct.unpack("!H", ext)[0]
+        elif length == 127:
+            ext = exact(8)
+            if ext is None:
+                return None
+            length = struct.unpack("!Q", ext)[0]
+        mask = exact(4) if masked else b"\0\0\0\0"
+        payload = exact(length) if length else b""
+        if mask is None or payload is None:
+            return None
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        return opcode, payload
+
+    @staticmethod
+    def _ws_send(sock, opcode, payload):
+        n = len(payload)
+        if n < 126:
+            hdr = struct.pack("!BB", 0x80 | opcode, n)
+        elif n < 65536:
+            hdr = struct.pack("!BBH", 0x80 | opcode, 126, n)
+        else:
+            hdr = struct.pack("!BBQ", 0x80 | opcode, 127, n)
+        sock.sendall(hdr + payload)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, addr, family, app, dualstack=False):
+        self.address_family = family
+        self.app = app
+        self._dualstack = dualstack
+        super().__init__(addr, Handler)
+
+    def server_bind(self):
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if self._dualstack else 1)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "jellyfin"
+        self.server_port = self.server_address[1]
+
+
+# ----------------------------------------------------------------------------- main
+
+
+class UsageParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write("ERROR(S):\n  %s\n" % message)
+        sys.exit(1)
+
+
+def parse_args(argv):
+    p = UsageParser(prog="jellyfin", add_help=True)
+    p.add_argument("-d", "--datadir")
+    p.add_argument("-w", "--webdir")
+    p.add_argument("-C", "--cachedir")
+    p.add_argument("-c", "--configdir")
+    p.add_argument("-l", "--logdir")
+    p.add_argument("--nowebclient", action="store_true")
+    p.add_argument("--ffmpeg")
+    p.add_argument("--service", action="store_true")
+    p.add_argument("--package-name")
+    p.add_argument("--published-server-url")
+    p.add_argument("--nonetchange", action="store_true")
+    p.add_argument("--restore-archive")
+    p.add_argument("--version", action="version",
+                   version=os.environ.get("JELLYFIN_STANDIN_VERSION", "10.11.7"))
+    return p.parse_args(argv)
+
+
+class App:
+    pass
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write("jellyfin (stand-in): %s\n" % message)
+    sys.stderr.flush()
+    try:
+        LOG.log("fatal", "Main", "Error while starting server: {Message}", message)
+    except Exception:  # noqa: BLE001 - logging must not mask the original failure
+        pass
+    return 1
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    env = os.environ
+    datadir = os.path.abspath(args.datadir or env.get("JELLYFIN_DATA_DIR") or "/var/lib/jellyfin")
+    configdir = os.path.abspath(args.configdir or env.get("JELLYFIN_CONFIG_DIR") or "/etc/jellyfin")
+    cachedir = os.path.abspath(args.cachedir or env.get("JELLYFIN_CACHE_DIR") or "/var/cache/jellyfin")
+    logdir = os.path.abspath(args.logdir or env.get("JELLYFIN_LOG_DIR") or "/var/log/jellyfin")
+    webdir = os.path.abspath(args.webdir or env.get("JELLYFIN_WEB_DIR") or "/usr/share/jellyfin/web")
+    try:
+        for d in (datadir, logdir, configdir, cachedir):
+            os.makedirs(d, exist_ok=True)
+    except OSError as exc:
+        sys.stderr.write("Error whilst attempting to create folder\n%s\n" % exc)
+        return 1
+    LOG.logdir = logdir
+
+    app = App()
+    app.version = env.get("JELLYFIN_STANDIN_VERSION", "10.11.7")
+    app.server_name = env.get("JELLYFIN_STANDIN_SERVER_NAME") or socket.gethostname()
+    app.default_redirect = "api-docs/swagger" if args.nowebclient else "web/"
+    main_log = "Main"
+    LOG.log("info", main_log, "Jellyfin version: {Version}", app.version)
+    LOG.log("info", main_log, "Program data path: {ProgramDataPath}", datadir)
+    LOG.log("info", main_log, "Log directory path: {LogDirectoryPath}", logdir)
+    LOG.log("info", main_log, "Config directory path: {ConfigurationDirectoryPath}", configdir)
+    LOG.log("info", main_log, "Cache path: {CachePath}", cachedir)
+    LOG.log("info", main_log, "Web resources path: {WebPath}", webdir)
+
+    try:
+        app.cfg = NetworkConfig.load(os.path.join(configdir, "network.xml"))
+    except (OSError, ET.ParseError, ValueError) as exc:
+        return _fail("cannot read network.xml: %s" % exc)
+    try:
+        mib = int(env.get("JELLYFIN_STANDIN_MEDIA_MIB", "256"))
+        users_path = env.get("JELLYFIN_STANDIN_USERS")
+        app.users = {}
+        if users_path:
+            with open(users_path, encoding="utf-8") as f:
+                app.users = {str(k): str(v) for k, v in json.load(f).items()}
+        id_path = os.path.join(datadir, "data", "device.txt")
+        system_id = None
+        if os.path.exists(id_path):
+            with open(id_path, encoding="utf-8") as f:
+                raw = f.read().strip()
+            try:
+                system_id = uuid.UUID(raw).hex
+            except ValueError:
+                system_id = None
+        if system_id is None:
+            os.makedirs(os.path.dirname(id_path), exist_ok=True)
+            system_id = uuid.uuid4().hex
+            with open(id_path, "w", encoding="utf-8") as f:
+                f.write(system_id)
+        app.system_id = system_id
+        app.media = Media(cachedir, mib)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    app.trust = ProxyTrust(app.cfg)
+
+    cfg = app.cfg
+    port = cfg.internal_http_port
+    binds = []
+    if cfg.local_network_addresses:
+        for entry in cfg.local_network_addresses:
+            try:
+                a = ipaddress.ip_address(entry.split("%")[0])
+            except ValueError:
+                return _fail("LocalNetworkAddresses entry is not an IP address: %s" % entry)
+            binds.append((str(a), socket.AF_INET6 if a.version == 6 else socket.AF_INET, False, str(a)))
+    elif cfg.enable_ipv4 and cfg.enable_ipv6:
+        binds.append(("::", socket.AF_INET6, True, "all interfaces"))
+    elif cfg.enable_ipv6:
+        binds.append(("::", socket.AF_INET6, False, "::"))
+    else:
+        binds.append(("0.0.0.0", socket.AF_INET, False, "0.0.0.0"))
+
+    servers = []
+    try:
+        for host, family, dual, label in binds:
+            LOG.log("info", main_log, "Kestrel is listening on {Address}", label if label == "all interfaces" else _Raw(label))
+            servers.append(Server((host, port), family, app, dualstack=dual))
+    except OSError as exc:
+        for s in servers:
+            s.server_close()
+        LOG.log("error", main_log, "Kestrel failed to start! This is most likely due to an invalid address or port "
+                "bind - correct your bind configuration in network.xml and try again")
+        return _fail("cannot listen on port %d: %s" % (port, exc))
+
+    stop = threading.Event()
+
+    def on_signal(_signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for s in servers]
+    for t in threads:
+        t.start()
+    LOG.log("info", main_log, "Startup complete {Time}", _Raw("0:00:00.1"))
+    while not stop.wait(0.5):
+        pass
+    LOG.log("info", "Microsoft.Hosting.Lifetime", "Application is shutting down...")
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+    return 0
+
+
+class _Raw:
+    """A non-string log argument (Serilog renders those without quotes)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""Unit tests for the Jellyfin stand-in (tests/lab/standins/jellyfin/jellyfin_standin.py).
+
+Every server runs as a subprocess bound to loopback only, with temporary directories.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import importlib.util
+import ipaddress
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+STANDIN = os.path.join(REPO, "tests", "lab", "standins", "jellyfin", "jellyfin_standin.py")
+MEDIA_SIZE = 2 * 1024 * 1024
+AUTH = 'MediaBrowser Client="test", Device="pytest", DeviceId="dev1", Version="1.0"'
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _network_xml(port, base_url="", known=(), bind=("127.0.0.1",), ipv6=False):
+    arr = lambda name, items: "<%s>%s</%s>" % (name, "".join("<string>%s</string>" % i for i in items), name)
+    return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<NetworkConfiguration>"
+            "<BaseUrl>%s</BaseUrl><InternalHttpPort>%d</InternalHttpPort>"
+            "<EnableIPv6>%s</EnableIPv6>%s%s</NetworkConfiguration>\n"
+            % (base_url, port, "true" if ipv6 else "false",
+               arr("LocalNetworkAddresses", bind), arr("KnownProxies", known)))
+
+
+class Standin:
+    def __init__(self, root, **net):
+        self.root = root
+        self.port = _free_port()
+        self.dirs = {k: os.path.join(root, k) for k in ("config", "data", "cache", "log")}
+        os.makedirs(self.dirs["config"], exist_ok=True)
+        with open(os.path.join(self.dirs["config"], "network.xml"), "w") as f:
+            f.write(_network_xml(self.port, **net))
+        users = os.path.join(root, "users.json")
+        with open(users, "w") as f:
+            json.dump({"Alice": "secret"}, f)
+        self.env = dict(os.environ, JELLYFIN_STANDIN_MEDIA_MIB="2", JELLYFIN_STANDIN_USERS=users,
+                        JELLYFIN_STANDIN_SERVER_NAME="labbox")
+        self.proc = None
+
+    def start(self, host="127.0.0.1"):
+        d = self.dirs
+        self.proc = subprocess.Popen(
+            [sys.executable, STANDIN, "--configdir", d["config"], "--datadir", d["data"],
+             "--cachedir", d["cache"], "--logdir", d["log"]],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.proc.stderr.read().decode())
+            try:
+                socket.create_connection((host, self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("stand-in did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            rc = self.proc.wait(10)
+            self.proc.stderr.close()
+            return rc
+        return None
+
+    def request(self, method, path, headers=None, body=None, host="127.0.0.1"):
+        conn = http.client.HTTPConnection(host, self.port, timeout=5)
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        return resp, data
+
+    def log_text(self):
+        text = ""
+        for name in sorted(os.listdir(self.dirs["log"])):
+            with open(os.path.join(self.dirs["log"], name), encoding="utf-8") as f:
+                text += f.read()
+        return text
+
+    def _ping_lines(self):
+        return [line for line in self.log_text().splitlines()
+                if "Jellyfin.StandIn.RequestLog" in line and '"/System/Ping"' in line]
+
+    def resolved_ip(self, headers):
+        """The client address the server resolved, read from its DBG request line."""
+        before = len(self._ping_lines())
+        self.request("GET", "/System/Ping", headers=headers)
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            lines = self._ping_lines()
+            if len(lines) > before:
+                return re.search(r'to "([^"]+)"$', lines[-1]).group(1)
+            time.sleep(0.02)
+        raise AssertionError("no request line logged")
+
+
+@pytest.fixture
+def make(tmp_path):
+    started = []
+
+    def factory(name="s", **net):
+        s = Standin(str(tmp_path / name), **net)
+        started.append(s)
+        return s
+
+    yield factory
+    for s in started:
+        s.stop()
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("jellyfin_standin", STANDIN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_health_ping_and_clean_sigterm(make):
+    s = make().start()
+    resp, body = s.request("GET", "/health")
+    assert (resp.status, body) == (200, b"Healthy")
+    resp, body = s.request("GET", "/System/Ping")
+    assert resp.status == 200 and json.loads(body) == "Jellyfin Server"
+    assert s.stop() == 0
+
+
+def test_public_info_fields_and_stable_id(make):
+    s = make().start()
+    resp, body = s.request("GET", "/System/Info/Public")
+    info = json.loads(body)
+    assert resp.status == 200
+    assert info["ProductName"] == "Jellyfin Server" and info["ServerName"] == "labbox"
+    assert info["Version"] == "10.11.7" and info["StartupWizardCompleted"] is True
+    assert info["LocalAddress"] == "http://127.0.0.1:%d" % s.port
+    assert re.fullmatch(r"[0-9a-f]{32}", info["Id"])
+    assert "OperatingSystem" in info
+    s.stop()
+    s.start()
+    assert json.loads(s.request("GET", "/System/Info/Public")[1])["Id"] == info["Id"]
+
+
+def test_base_url_redirects(make):
+    s = make(base_url="jellyfin/").start()
+    cases = {"/": "jellyfin/web/", "/jellyfin": "jellyfin/web/", "/jellyfin/": "web/",
+             "/other/page": "../jellyfin/web/", "/health": "/jellyfin/health"}
+    for path, location in cases.items():
+        resp, _ = s.request("GET", path)
+        assert (path, resp.status, resp.getheader("Location")) == (path, 302, location)
+    assert s.request("GET", "/jellyfin/health")[0].status == 200
+    info = json.loads(s.request("GET", "/jellyfin/System/Info/Public")[1])
+    assert info["LocalAddress"].endswith(":%d/jellyfin" % s.port)
+
+
+def test_no_base_url_only_root_redirects(make):
+    s = make().start()
+    resp, _ = s.request("GET", "/")
+    assert resp.status == 302 and resp.getheader("Location") == "web/"
+    assert s.request("GET", "/health")[0].status == 200
+
+
+def test_ranges(make):
+    s = make().start()
+    resp, body = s.request("GET", "/Videos/0123456789abcdef0123456789abcdef/stream.mkv?static=true")
+    assert resp.status == 200 and len(body) == MEDIA_SIZE and resp.getheader("Accept-Ranges") == "bytes"
+    assert body[:1024 * 1024] == body[1024 * 1024:] and body.count(0) < len(body) // 100
+    resp, part = s.request("GET", "/Videos/x/stream", {"Range": "bytes=10-19"})
+    assert resp.status == 206 and part == body[10:20]
+    assert resp.getheader("Content-Range") == "bytes 10-19/%d" % MEDIA_SIZE
+    resp, _ = s.request("GET", "/Videos/x/stream", {"Range": "bytes=%d-" % MEDIA_SIZE})
+    assert resp.status == 416 and resp.getheader("Content-Range") == "bytes */%d" % MEDIA_SIZE
+    lm = resp.getheader("Last-Modified")
+    resp, part = s.request("GET", "/Videos/x/stream", {"Range": "bytes=0-3", "If-Range": lm})
+    assert resp.status == 206 and len(part) == 4
+    old = "Mon, 01 Jan 2001 00:00:00 GMT"
+    resp, full = s.request("GET", "/Videos/x/stream", {"Range": "bytes=0-3", "If-Range": old})
+    assert resp.status == 200 and len(full) == MEDIA_SIZE
+    resp, none = s.request("HEAD", "/Videos/x/stream", {"Range": "bytes=-5"})
+    assert resp.status == 206 and none == b"" and resp.getheader("Content-Length") == "5"
+
+
+def _ws_frame(opcode, payload):
+    mask = os.urandom(4)
+    return (struct.pack("!BB", 0x80 | opcode, 0x80 | len(payload)) + mask
+            + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def _ws_read(sock):
+    hdr = sock.recv(2, socket.MSG_WAITALL)
+    n = hdr[1] & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", sock.recv(2, socket.MSG_WAITALL))[0]
+    return hdr[0] & 0x0F, sock.recv(n, socket.MSG_WAITALL) if n else b""
+
+
+def test_websocket(make):
+    s = make().start()
+    sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(("GET /socket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+    assert head.startswith(b"HTTP/1.1 101") and b"Sec-WebSocket-Accept: " + expected in head
+    op, data = _ws_read(sock)
+    assert op == 1 and json.loads(data)["MessageType"] == "ForceKeepAlive" and json.loads(data)["Data"] == 60
+    sock.sendall(_ws_frame(1, b'{"MessageType":"KeepAlive"}'))
+    op, data = _ws_read(sock)
+    assert op == 1 and json.loads(data)["MessageType"] == "KeepAlive"
+    sock.sendall(_ws_frame(9, b"abc"))
+    assert _ws_read(sock) == (10, b"abc")
+    sock.sendall(_ws_frame(8, struct.pack("!H", 1000)))
+    assert _ws_read(sock) == (8, struct.pack("!H", 1000))
+    sock.close()
+
+
+def test_xff_ignored_without_known_proxies(make):
+    s = make().start()
+    assert s.resolved_ip({"X-Forwarded-For": "203.0.113.7"}) == "127.0.0.1"
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1", "127.0.0.0/8", "localhost"])
+def test_xff_used_when_peer_is_known(make, entry):
+    s = make(known=(entry,)).start()
+    assert s.resolved_ip({"X-Forwarded-For": "203.0.113.7"}) == "203.0.113.7"
+
+
+def test_multi_hop_chain(make):
+    s = make(known=("127.0.0.1", "198.51.100.2")).start()
+    # Right to left: 127.0.0.1 trusted -> 198.51.100.2 trusted -> 203.0.113.9 (stop there).
+    assert s.resolved_ip({"X-Forwarded-For": "10.0.0.1, 203.0.113.9, 198.51.100.2"}) == "203.0.113.9"
+    # 192.0.2.50 is not a known proxy: the hop before it is not believed.
+    assert s.resolved_ip({"X-Forwarded-For": "10.0.0.1, 203.0.113.9, 192.0.2.50"}) == "192.0.2.50"
+
+
+def test_forwarding_rules_unit():
+    mod = _module()
+    cfg = mod.NetworkConfig()
+    cfg.known_proxies = ["192.0.2.10", "10.1.0.0/16"]
+    trust = mod.ProxyTrust(cfg)
+    hdrs = http.client.HTTPMessage()
+    hdrs["X-Forwarded-For"] = "203.0.113.1"
+    hdrs["X-Forwarded-Proto"] = "https"
+    ip = ipaddress.ip_address
+    # A peer that is not listed: headers ignored, scheme untouched.
+    assert mod.apply_forwarders(trust, ip("192.0.2.99"), hdrs, "http", "h") == (ip("192.0.2.99"), "http", "h")
+    assert mod.apply_forwarders(trust, ip("192.0.2.10"), hdrs, "http", "h") == (ip("203.0.113.1"), "https", "h")
+    assert mod.apply_forwarders(trust, ip("::ffff:10.1.2.3"), hdrs, "http", "h")[0] == ip("203.0.113.1")
+    # Loopback stays trusted once any proxy is listed (ASP.NET Core defaults kept by Jellyfin).
+    assert mod.apply_forwarders(trust, ip("127.0.0.5"), hdrs, "http", "h")[0] == ip("203.0.113.1")
+    assert mod.apply_forwarders(mod.ProxyTrust(mod.NetworkConfig()), ip("127.0.0.1"), hdrs, "http", "h")[0] == ip("127.0.0.1")
+    assert mod._path_difference("/a/b", "/jf/web/") == "../jf/web/"
+
+
+def test_authentication_denied_log_line(make):
+    s = make(known=("127.0.0.1",)).start()
+    hdr = {"Authorization": AUTH, "Content-Type": "application/json", "X-Forwarded-For": "198.51.100.23"}
+    resp, body = s.request("POST", "/Users/AuthenticateByName", hdr, json.dumps({"Username": "mallory", "Pw": "x"}))
+    assert resp.status == 401 and body == b"Error processing request."
+    resp, body = s.request("POST", "/Users/AuthenticateByName", hdr, json.dumps({"Username": "alice", "Pw": "bad"}))
+    assert resp.status == 401
+    resp, body = s.request("POST", "/Users/AuthenticateByName", hdr, json.dumps({"Username": "alice", "Pw": "secret"}))
+    assert resp.status == 200 and json.loads(body)["User"]["Name"] == "Alice"
+    log = s.log_text()
+    pat = (r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d\] \[INF\] \[\d+\] "
+           r"Jellyfin\.Server\.Implementations\.Users\.UserManager: ")
+    assert re.search(pat + re.escape('Authentication request for "mallory" has been denied (IP: "198.51.100.23").') + "$",
+                     log, re.M)
+    assert re.search(pat + re.escape('Authentication request for "Alice" has been denied (IP: "198.51.100.23").') + "$",
+                     log, re.M)
+    assert log.count("has been denied") == 2
+
+
+def test_bind_local_network_addresses(make):
+    s = make(bind=("127.0.0.1",)).start()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.2", s.port), timeout=1).close()
+    s2 = make("v6", bind=("::1",), ipv6=True).start(host="::1")
+    resp, _ = s2.request("GET", "/health", host="::1")
+    assert resp.status == 200
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", s2.port), timeout=1).close()
+
+
+def test_bad_flag_and_port_in_use(make, tmp_path):
+    r = subprocess.run([sys.executable, STANDIN, "--no-such-flag"], capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"usage" in r.stderr.lower()
+    s = make().start()
+    s2 = Standin(str(tmp_path / "dup"))
+    s2.port = s.port
+    with open(os.path.join(s2.dirs["config"], "network.xml"), "w") as f:
+        f.write(_network_xml(s.port))
+    d = s2.dirs
+    r = subprocess.run([sys.executable, STANDIN, "-c", d["config"], "-d", d["data"], "-C", d["cache"], "-l", d["log"]],
+                       env=s2.env, capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"cannot listen" in r.stderr
+    with open(os.path.join(s2.dirs["config"], "network.xml"), "w") as f:
+        f.write("<NetworkConfiguration><BaseUrl>")
+    r = subprocess.run([sys.executable, STANDIN, "-c", d["config"], "-d", d["data"], "-C", d["cache"], "-l", d["log"]],
+                       env=s2.env, capture_output=True, timeout=10)
+    assert r.returncode != 0 and b"network.xml" in r.stderr
