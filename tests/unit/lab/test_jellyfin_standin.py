@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -98,18 +99,19 @@ class Standin:
                 text += f.read()
         return text
 
-    def _ping_lines(self):
-        return [line for line in self.log_text().splitlines()
-                if "Jellyfin.StandIn.RequestLog" in line and '"/System/Ping"' in line]
-
     def resolved_ip(self, headers):
-        """The client address the server resolved, read from its DBG request line."""
-        before = len(self._ping_lines())
-        self.request("GET", "/System/Ping", headers=headers)
+        """The client address the server resolved, read from its DBG request line.
+
+        Each probe asks for a path of its own, so a late log line of an earlier request
+        can never be taken for this one's.
+        """
+        path = "/probe-%s" % uuid.uuid4().hex
+        self.request("GET", path, headers=headers)
         deadline = time.time() + 3
         while time.time() < deadline:
-            lines = self._ping_lines()
-            if len(lines) > before:
+            lines = [line for line in self.log_text().splitlines()
+                     if "Jellyfin.StandIn.RequestLog" in line and '"%s"' % path in line]
+            if lines:
                 return re.search(r'to "([^"]+)"$', lines[-1]).group(1)
             time.sleep(0.02)
         raise AssertionError("no request line logged")
