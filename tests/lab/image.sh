@@ -11,9 +11,26 @@ mirror=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,ca-certificates,procps,curl,nftables,iputils-ping,netbase,less
 recipe=$( { cat "$0"; echo "$suite $packages"; } | sha256sum | cut -c1-16)
 
-if podman image exists "$name" &&
-   [ "$(podman image inspect --format '{{index .Labels "lab.recipe"}}' "$name")" = "$recipe" ]; then
+current() { podman image inspect --format '{{index .Labels "lab.recipe"}}' "$1" 2>/dev/null || true; }
+
+build_tools() {
+  # The infrastructure image (router, carrier, internet): Debian packages on top of the base.
+  local tools=localhost/jellyfin-remote-lab-tools:$suite
+  local trecipe
+  trecipe=$( { echo "$recipe"; cat "$here/Containerfile.tools"; } | sha256sum | cut -c1-16)
+  if [ "$(current "$tools")" = "$trecipe" ]; then
+    echo "image $tools is up to date ($trecipe)"
+    return 0
+  fi
+  echo "building $tools"
+  podman build -q --pull=never --build-arg "BASE=$name" --label "lab.recipe=$trecipe" \
+    -f "$here/Containerfile.tools" -t "$tools" "$here" >/dev/null
+  echo "built $tools ($trecipe)"
+}
+
+if [ "$(current "$name")" = "$recipe" ]; then
   echo "image $name is up to date ($recipe)"
+  build_tools
   exit 0
 fi
 
@@ -39,7 +56,8 @@ for unit in systemd-resolved.service systemd-timesyncd.service getty@tty1.servic
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
 : >"$rootfs/etc/machine-id"
-tar -C "$rootfs" -c . | podman import \
+tar -C "$rootfs" -c . | podman import -q \
   --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
   --change "LABEL lab.recipe=$recipe" - "$name" >/dev/null
 echo "built $name ($recipe)"
+build_tools

@@ -323,3 +323,24 @@ def test_bad_flag_and_port_in_use(make, tmp_path):
     r = subprocess.run([sys.executable, STANDIN, "-c", d["config"], "-d", d["data"], "-C", d["cache"], "-l", d["log"]],
                        env=s2.env, capture_output=True, timeout=10)
     assert r.returncode != 0 and b"network.xml" in r.stderr
+
+
+def test_missing_network_xml_is_written_with_defaults(make):
+    """First start without network.xml: the defaults are saved, then served (port 8096)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("0.0.0.0", 8096))
+        except OSError:
+            pytest.skip("port 8096 is busy on this machine")
+    s = make()
+    written = os.path.join(s.dirs["config"], "network.xml")
+    os.unlink(written)
+    s.port = 8096
+    s.start()
+    with open(written, encoding="utf-8") as f:
+        text = f.read()
+    assert text == _module().DEFAULT_NETWORK_XML
+    assert text.startswith('<?xml version="1.0" encoding="utf-8"?>\n<NetworkConfiguration ')
+    assert "<KnownProxies />" in text and not text.endswith("\n")
+    resp, body = s.request("GET", "/health")
+    assert (resp.status, body) == (200, b"Healthy")

@@ -15,7 +15,8 @@ Implemented
     JELLYFIN_LOG_DIR, JELLYFIN_WEB_DIR (flags win). Defaults are the Debian package's paths
     (/var/lib/jellyfin, /etc/jellyfin, /var/cache/jellyfin, /var/log/jellyfin); the real
     binary falls back to XDG paths and relies on /etc/default/jellyfin for these.
-  * <configdir>/network.xml, read once at start: BaseUrl (normalised like Jellyfin),
+  * <configdir>/network.xml, written with the defaults when missing (as the real server
+    does on its first start), then read once at start: BaseUrl (normalised like Jellyfin),
     InternalHttpPort, EnableIPv4, EnableIPv6, LocalNetworkAddresses (bind addresses),
     KnownProxies, EnablePublishedServerUriByRequest. Other elements are parsed and ignored.
   * Binding: each LocalNetworkAddresses entry, else 0.0.0.0 (IPv4 only) or one dual-stack
@@ -162,6 +163,40 @@ def _normalise_base_url(value: str | None) -> str:
     if value[-1] == "/":
         value = value[:-1]
     return value
+
+
+# What Jellyfin 10.11 writes to network.xml when it starts without one (UTF-8, no BOM,
+# two-space indent, no newline after the root's end tag).
+DEFAULT_NETWORK_XML = "\n".join([
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<NetworkConfiguration xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema">',
+    "  <BaseUrl />",
+    "  <EnableHttps>false</EnableHttps>",
+    "  <RequireHttps>false</RequireHttps>",
+    "  <CertificatePath />",
+    "  <CertificatePassword />",
+    "  <InternalHttpPort>8096</InternalHttpPort>",
+    "  <InternalHttpsPort>8920</InternalHttpsPort>",
+    "  <PublicHttpPort>8096</PublicHttpPort>",
+    "  <PublicHttpsPort>8920</PublicHttpsPort>",
+    "  <AutoDiscovery>true</AutoDiscovery>",
+    "  <EnableIPv4>true</EnableIPv4>",
+    "  <EnableIPv6>false</EnableIPv6>",
+    "  <EnableRemoteAccess>true</EnableRemoteAccess>",
+    "  <LocalNetworkSubnets />",
+    "  <LocalNetworkAddresses />",
+    "  <KnownProxies />",
+    "  <IgnoreVirtualInterfaces>true</IgnoreVirtualInterfaces>",
+    "  <VirtualInterfaceNames>",
+    "    <string>veth</string>",
+    "  </VirtualInterfaceNames>",
+    "  <EnablePublishedServerUriByRequest>false</EnablePublishedServerUriByRequest>",
+    "  <PublishedServerUriBySubnet />",
+    "  <RemoteIPFilter />",
+    "  <IsRemoteIPFilterBlacklist>false</IsRemoteIPFilterBlacklist>",
+    "</NetworkConfiguration>",
+])
 
 
 class NetworkConfig:
@@ -847,8 +882,16 @@ def main(argv=None) -> int:
     LOG.log("info", main_log, "Cache path: {CachePath}", cachedir)
     LOG.log("info", main_log, "Web resources path: {WebPath}", webdir)
 
+    network_xml = os.path.join(configdir, "network.xml")
+    if not os.path.exists(network_xml):
+        # Like the real server on its first start: save the defaults.
+        try:
+            with open(network_xml, "x", encoding="utf-8", newline="\n") as f:
+                f.write(DEFAULT_NETWORK_XML)
+        except OSError as exc:
+            return _fail("cannot write network.xml: %s" % exc)
     try:
-        app.cfg = NetworkConfig.load(os.path.join(configdir, "network.xml"))
+        app.cfg = NetworkConfig.load(network_xml)
     except (OSError, ET.ParseError, ValueError) as exc:
         return _fail("cannot read network.xml: %s" % exc)
     try:

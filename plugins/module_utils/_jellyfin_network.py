@@ -1,0 +1,578 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Jellyfin's network.xml: parse, change settings, write it back as Jellyfin would.
+
+Plain Python, no AnsibleModule. The module jellyfin_network drives it.
+
+What Jellyfin does, and what this copies (read in jellyfin/jellyfin 10.9 to 10.11 and main):
+- MediaBrowser.Common/Net/NetworkConfiguration.cs: the element set, their defaults and their
+  order (XmlSerializer writes properties in declaration order). EnableUPnP carries
+  [Obsolete] from 10.11.0; XmlSerializer treats an obsolete member like [XmlIgnore], so
+  10.11 neither reads nor writes it.
+- Emby.Server.Implementations/Serialization/MyXmlSerializer.cs: a StreamWriter with no
+  encoding given (UTF-8 without BOM) under an XmlTextWriter with Formatting.Indented
+  (two spaces, Environment.NewLine, so "\\n" on Linux). The result is
+  '<?xml version="1.0" encoding="utf-8"?>', a newline, the root with xmlns:xsi and xmlns:xsd,
+  empty elements as '<Name />', string arrays as '<Name><string>v</string></Name>' and no
+  newline after the closing root tag.
+- BaseUrl setter: blank -> "", a leading "/" added, one trailing "/" removed.
+
+The serializer writes text and whitespace as parsed and keeps the BOM, declaration, newline
+style, the text around the root, namespace declarations, attributes, comments and every element
+it does not manage, so a file Jellyfin wrote round-trips byte for byte:
+serialize(parse(data)) == data. Inserted or rewritten elements get the file's indentation unit
+(Jellyfin's two spaces for a new file) at Jellyfin's canonical position.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ipaddress
+import re
+import xml.etree.ElementTree as ET
+
+MASK = "********"
+ROOT = "NetworkConfiguration"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XSD = "http://www.w3.org/2001/XMLSchema"
+DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+
+UPNP_REMOVED_IN = (10, 11, 0)
+SECURITY_FIXED_IN = (10, 11, 7)
+
+
+class Setting:
+    """One element of network.xml: name, kind (str, baseurl, bool, int, list) and default."""
+
+    __slots__ = ("name", "kind", "default")
+
+    def __init__(self, name, kind, default):
+        self.name = name
+        self.kind = kind
+        self.default = default
+
+
+# Property declaration order of NetworkConfiguration.cs = element order in the file.
+SETTINGS = (
+    Setting("BaseUrl", "baseurl", ""),
+    Setting("EnableHttps", "bool", False),
+    Setting("RequireHttps", "bool", False),
+    Setting("CertificatePath", "str", ""),
+    Setting("CertificatePassword", "str", ""),
+    Setting("InternalHttpPort", "int", 8096),
+    Setting("InternalHttpsPort", "int", 8920),
+    Setting("PublicHttpPort", "int", 8096),
+    Setting("PublicHttpsPort", "int", 8920),
+    Setting("AutoDiscovery", "bool", True),
+    Setting("EnableUPnP", "bool", False),
+    Setting("EnableIPv4", "bool", True),
+    Setting("EnableIPv6", "bool", False),
+    Setting("EnableRemoteAccess", "bool", True),
+    Setting("LocalNetworkSubnets", "list", ()),
+    Setting("LocalNetworkAddresses", "list", ()),
+    Setting("KnownProxies", "list", ()),
+    Setting("IgnoreVirtualInterfaces", "bool", True),
+    Setting("VirtualInterfaceNames", "list", ("veth",)),
+    Setting("EnablePublishedServerUriByRequest", "bool", False),
+    Setting("PublishedServerUriBySubnet", "list", ()),
+    Setting("RemoteIPFilter", "list", ()),
+    Setting("IsRemoteIPFilterBlacklist", "bool", False),
+)
+SETTING = {s.name: s for s in SETTINGS}
+ORDER = tuple(s.name for s in SETTINGS)
+
+# Names from before 10.7, read only by Jellyfin's old migration; ignored today.
+OBSOLETE_ELEMENTS = ("PublicPort", "HttpServerPortNumber", "HttpsPortNumber", "EnableIPV6", "UPnPCreateHttpPortMap")
+
+# Module option -> element. remote_ip_filter_mode maps allow/deny onto IsRemoteIPFilterBlacklist.
+OPTION_ELEMENTS = {
+    "base_url": "BaseUrl",
+    "enable_https": "EnableHttps",
+    "require_https": "RequireHttps",
+    "certificate_path": "CertificatePath",
+    "certificate_password": "CertificatePassword",
+    "internal_http_port": "InternalHttpPort",
+    "internal_https_port": "InternalHttpsPort",
+    "public_http_port": "PublicHttpPort",
+    "public_https_port": "PublicHttpsPort",
+    "auto_discovery": "AutoDiscovery",
+    "enable_upnp": "EnableUPnP",
+    "enable_ipv4": "EnableIPv4",
+    "enable_ipv6": "EnableIPv6",
+    "enable_remote_access": "EnableRemoteAccess",
+    "local_network_subnets": "LocalNetworkSubnets",
+    "local_network_addresses": "LocalNetworkAddresses",
+    "known_proxies": "KnownProxies",
+    "remote_ip_filter": "RemoteIPFilter",
+    "remote_ip_filter_mode": "IsRemoteIPFilterBlacklist",
+}
+LIST_OPTIONS = ("local_network_subnets", "local_network_addresses", "known_proxies", "remote_ip_filter")
+LIST_MODES = ("present", "absent", "exact")
+
+
+class NetworkXmlError(Exception):
+    """network.xml cannot be read or holds a value Jellyfin could not read either."""
+
+
+def normalize_base_url(value):
+    """BaseUrl as Jellyfin's property setter stores it."""
+    if value is None or not value.strip():
+        return ""
+    if not value.startswith("/"):
+        value = "/" + value
+    if value.endswith("/"):
+        value = value[:-1]
+    return value
+
+
+def canonical_entry(text):
+    """Comparison key of a list entry: IPv6 compressed, networks normalized, names lower case."""
+    text = (text or "").strip()
+    for parse in (ipaddress.ip_address, ipaddress.ip_network, ipaddress.ip_interface):
+        try:
+            return parse(text).compressed
+        except ValueError:
+            continue
+    text = text.lower()
+    return text[:-1] if text.endswith(".") and len(text) > 1 else text
+
+
+def merge_list(current, desired, mode):
+    """New content of a list element.
+
+    present: current entries kept as they are, missing desired ones appended.
+    absent: current entries equal to a desired one removed.
+    exact: the desired entries in their order, without duplicates; an entry already in the
+    file keeps its spelling there.
+    Entries are compared by canonical_entry.
+    """
+    current = list(current)
+    keys = [canonical_entry(entry) for entry in current]
+    if mode == "present":
+        result, seen = list(current), set(keys)
+        for entry in desired:
+            key = canonical_entry(entry)
+            if key not in seen:
+                seen.add(key)
+                result.append(entry)
+        return result
+    if mode == "absent":
+        drop = {canonical_entry(entry) for entry in desired}
+        return [entry for entry, key in zip(current, keys) if key not in drop]
+    if mode == "exact":
+        spelled = {}
+        for entry, key in zip(current, keys):
+            spelled.setdefault(key, entry)
+        result, seen = [], set()
+        for entry in desired:
+            key = canonical_entry(entry)
+            if key not in seen:
+                seen.add(key)
+                result.append(spelled.get(key, entry))
+        return result
+    raise ValueError("list mode must be one of %s, not %r" % (", ".join(LIST_MODES), mode))
+
+
+class Style:
+    """How a file is laid out, so that writing it back changes only what must change."""
+
+    __slots__ = ("bom", "declaration", "prolog", "epilog", "newline", "indent", "pretty")
+
+    def __init__(self, bom=False, declaration=DECLARATION, prolog="\n", epilog="", newline="\n", indent="  ", pretty=True):
+        self.bom = bom
+        self.declaration = declaration
+        self.prolog = prolog
+        self.epilog = epilog
+        self.newline = newline
+        self.indent = indent
+        self.pretty = pretty
+
+
+class _Target:
+    """Tree builder that also records namespace declarations per element, keeps comments
+    and processing instructions, and refuses a DOCTYPE."""
+
+    def __init__(self):
+        self._builder = ET.TreeBuilder(insert_comments=True, insert_pis=True)
+        self._pending = []
+        self.namespaces = {}
+
+    def start_ns(self, prefix, uri):
+        self._pending.append((prefix or "", uri))
+
+    def start(self, tag, attrs):
+        element = self._builder.start(tag, attrs)
+        if self._pending:
+            self.namespaces[element] = self._pending
+            self._pending = []
+        return element
+
+    def end(self, tag):
+        return self._builder.end(tag)
+
+    def data(self, data):
+        self._builder.data(data)
+
+    def comment(self, text):
+        return self._builder.comment(text)
+
+    def pi(self, target, text=None):
+        return self._builder.pi(target, text)
+
+    def doctype(self, name, pubid, system):
+        raise NetworkXmlError("a DOCTYPE is not allowed in network.xml")
+
+    def close(self):
+        return self._builder.close()
+
+
+_DECLARATION_RE = re.compile(r"<\?xml\s[^>]*?\?>")
+_ENCODING_RE = re.compile(r"""encoding\s*=\s*["']([^"']*)["']""")
+_MISC_RE = re.compile(r"(?:\s+|<!--.*?-->|<\?.*?\?>)*", re.S)
+_PASSWORD_RE = re.compile(r"(<CertificatePassword\b[^>]*?(?<!/)>)(.*?)(</CertificatePassword\s*>)", re.S)
+
+
+def _split_epilog(text):
+    """Return (body, epilog): epilog is the whitespace, comments and PIs after the root."""
+    end = len(text)
+    while True:
+        stripped = text[:end].rstrip()
+        if stripped.endswith("-->"):
+            start = stripped.rfind("<!--")
+        elif stripped.endswith("?>"):
+            start = stripped.rfind("<?")
+        else:
+            return text[: len(stripped)], text[len(stripped):]
+        if start <= 0:
+            return text[: len(stripped)], text[len(stripped):]
+        end = start
+
+
+def _escape_text(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _escape_attr(text):
+    return (
+        _escape_text(text)
+        .replace('"', "&quot;")
+        .replace("\n", "&#xA;")
+        .replace("\r", "&#xD;")
+        .replace("\t", "&#x9;")
+    )
+
+
+def _format(setting, value):
+    if setting.kind == "bool":
+        return "true" if value else "false"
+    if setting.kind == "int":
+        return str(int(value))
+    return value
+
+
+class NetworkXml:
+    """A parsed network.xml."""
+
+    def __init__(self, root, style, namespaces=None):
+        self.root = root
+        self.style = style
+        self.namespaces = namespaces if namespaces is not None else {}
+
+    # ------------------------------------------------------------------ reading
+    @classmethod
+    def parse(cls, data):
+        """Parse bytes. Raises NetworkXmlError with the parser's message."""
+        if not isinstance(data, bytes):
+            raise TypeError("NetworkXml.parse takes bytes")
+        bom = data.startswith(codecs.BOM_UTF8)
+        body = data[len(codecs.BOM_UTF8):] if bom else data
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NetworkXmlError("the file is not UTF-8 text (%s)" % exc) from None
+        if "<!DOCTYPE" in text or "<!ENTITY" in text:
+            raise NetworkXmlError("DOCTYPE and entity declarations are refused; Jellyfin never writes them")
+        declaration = None
+        position = 0
+        match = _DECLARATION_RE.match(text)
+        if match:
+            declaration = match.group(0)
+            position = match.end()
+            encoding = _ENCODING_RE.search(declaration)
+            if encoding and encoding.group(1).lower().replace("-", "") != "utf8":
+                raise NetworkXmlError(
+                    "the declaration names encoding %r; only utf-8 is supported (Jellyfin writes utf-8)"
+                    % encoding.group(1)
+                )
+        prolog = _MISC_RE.match(text, position).group(0)
+        _body, epilog = _split_epilog(text)
+
+        target = _Target()
+        parser = ET.XMLParser(target=target)
+        try:
+            parser.feed(body)
+            root = parser.close()
+        except ET.ParseError as exc:
+            raise NetworkXmlError("not well-formed XML: %s" % exc) from None
+        if root.tag != ROOT:
+            raise NetworkXmlError(
+                "the root element is <%s>, expected <%s>; this is not Jellyfin's network.xml" % (root.tag, ROOT)
+            )
+
+        newline = "\r\n" if "\r\n" in text else "\n"
+        children = len(root) > 0
+        pretty = (not children) or "\n" in (root.text or "")
+        indent = "  "
+        if children and pretty:
+            indent = (root.text or "").rsplit("\n", 1)[-1]
+            if indent.strip():
+                indent = ""
+        style = Style(bom, declaration, prolog, epilog, newline, indent, pretty)
+        document = cls(root, style, target.namespaces)
+        for setting in SETTINGS:
+            document.value(setting.name)  # reject values Jellyfin could not read
+        return document
+
+    @classmethod
+    def new(cls, version=None):
+        """A file as Jellyfin would create it: every element at its default, in order.
+        EnableUPnP only for a known version before 10.11.0."""
+        root = ET.Element(ROOT)
+        for setting in SETTINGS:
+            if setting.name == "EnableUPnP" and (version is None or tuple(version) >= UPNP_REMOVED_IN):
+                continue
+            element = ET.SubElement(root, setting.name)
+            if setting.kind == "list":
+                for entry in setting.default:
+                    ET.SubElement(element, "string").text = entry
+            else:
+                element.text = _format(setting, setting.default) or None
+        document = cls(root, Style(), {root: [("xsi", XSI), ("xsd", XSD)]})
+        document._layout(root, 0)
+        return document
+
+    def _elements(self, name):
+        return [child for child in self.root if child.tag == name]
+
+    def element(self, name):
+        """The element for a setting, None when absent; refuses duplicates."""
+        found = self._elements(name)
+        if len(found) > 1:
+            raise NetworkXmlError(
+                "<%s> appears %d times; remove the duplicates so that one is left" % (name, len(found))
+            )
+        return found[0] if found else None
+
+    def has(self, name):
+        return self.element(name) is not None
+
+    def value(self, name):
+        """The value Jellyfin uses: from the file, or the default when the element is absent."""
+        setting = SETTING[name]
+        element = self.element(name)
+        if element is None:
+            return list(setting.default) if setting.kind == "list" else setting.default
+        if setting.kind == "list":
+            return [child.text or "" for child in element if child.tag == "string"]
+        text = element.text or ""
+        if setting.kind == "bool":
+            word = text.strip()
+            if word in ("true", "1"):
+                return True
+            if word in ("false", "0"):
+                return False
+            raise NetworkXmlError("<%s> holds %r; expected true or false" % (name, text))
+        if setting.kind == "int":
+            try:
+                return int(text.strip())
+            except ValueError:
+                raise NetworkXmlError("<%s> holds %r; expected a whole number" % (name, text)) from None
+        if setting.kind == "baseurl":
+            return normalize_base_url(text)
+        return text
+
+    def obsolete_elements(self):
+        """Pre-10.7 element names present in the file (Jellyfin ignores them)."""
+        return [name for name in OBSOLETE_ELEMENTS if self._elements(name)]
+
+    # ------------------------------------------------------------------ changing
+    def _insert_index(self, name):
+        children = list(self.root)
+        position = ORDER.index(name)
+        for before in reversed(ORDER[:position]):
+            element = self.element(before)
+            if element is not None:
+                return children.index(element) + 1
+        for after in ORDER[position + 1:]:
+            element = self.element(after)
+            if element is not None:
+                return children.index(element)
+        return len(children)
+
+    def set_value(self, name, value):
+        """Give a setting a value; returns True when the file content had to change.
+
+        An absent element whose default already equals the value is left absent, as
+        Jellyfin reads it the same way.
+        """
+        setting = SETTING[name]
+        if setting.kind == "list":
+            value = list(value)
+        elif setting.kind == "baseurl":
+            value = normalize_base_url(value)
+        if self.value(name) == value:
+            return False
+        element = self.element(name)
+        if element is None:
+            element = ET.Element(name)
+            self._insert(self._insert_index(name), element)
+        if setting.kind == "list":
+            children = list(element)
+            first = next((i for i, child in enumerate(children) if child.tag == "string"), len(children))
+            for child in children:
+                if child.tag == "string":
+                    element.remove(child)
+            for offset, entry in enumerate(value):
+                item = ET.Element("string")
+                item.text = entry or None
+                element.insert(first + offset, item)
+            self._layout(element, 1)
+        else:
+            element.text = _format(setting, value) or None
+        return True
+
+    def _break(self, depth):
+        """Whitespace before an element at depth, in this file's style."""
+        if not self.style.pretty:
+            return ""
+        return "\n" + self.style.indent * depth
+
+    def _insert(self, index, element):
+        """Insert a child of the root, giving it the whitespace its neighbours have."""
+        if index > 0:
+            previous = self.root[index - 1]
+            element.tail, previous.tail = previous.tail, self._break(1)
+        else:
+            element.tail, self.root.text = self.root.text, self._break(1)
+        if not (element.tail or "").strip() and len(self.root) == 0:
+            element.tail = self._break(0)
+        self.root.insert(index, element)
+
+    def _layout(self, element, depth):
+        """Give element's content the file's indentation (new or rewritten elements only)."""
+        children = list(element)
+        if not children:
+            if element.text is not None and not element.text.strip():
+                element.text = None
+            return
+        element.text = self._break(depth + 1)
+        for child in children:
+            child.tail = self._break(depth + 1)
+            self._layout(child, depth + 1)
+        children[-1].tail = self._break(depth)
+
+    # ------------------------------------------------------------------ writing
+    def to_text(self):
+        style = self.style
+        out = []
+        if style.declaration is not None:
+            out.append(style.declaration)
+        out.append(style.prolog)
+        self._write(out, self.root, {})
+        out.append(style.epilog)
+        return "".join(out)
+
+    def to_bytes(self):
+        data = self.to_text().encode("utf-8")
+        return codecs.BOM_UTF8 + data if self.style.bom else data
+
+    def _qname(self, name, scope, declare, attribute=False):
+        if not name.startswith("{"):
+            return name
+        uri, local = name[1:].split("}", 1)
+        for prefix, known in reversed(scope):
+            if known == uri and (prefix or not attribute):
+                return "%s:%s" % (prefix, local) if prefix else local
+        prefix = "ns%d" % len(scope)
+        scope.append((prefix, uri))
+        declare.append((prefix, uri))
+        return "%s:%s" % (prefix, local)
+
+    def _write(self, out, element, inherited):
+        newline = self.style.newline
+        if element.tag is ET.Comment:
+            out.append("<!--%s-->" % (element.text or "").replace("\n", newline))
+            return
+        if element.tag is ET.ProcessingInstruction:
+            out.append("<?%s?>" % (element.text or ""))
+            return
+        declared = list(self.namespaces.get(element, ()))
+        scope = list(inherited.get("scope", ())) + declared
+        extra = []
+        tag = self._qname(element.tag, scope, extra)
+        attributes = [(self._qname(key, scope, extra, attribute=True), value) for key, value in element.attrib.items()]
+        parts = ["<", tag]
+        for prefix, uri in declared + extra:
+            parts.append(' xmlns%s="%s"' % (":" + prefix if prefix else "", _escape_attr(uri)))
+        for key, value in attributes:
+            parts.append(' %s="%s"' % (key, _escape_attr(value)))
+        out.append("".join(parts))
+        children = list(element)
+        text = element.text or ""
+        if not children and not text:
+            out.append(" />")
+            return
+        out.append(">" + _escape_text(self._newlines(text)))
+        child_scope = {"scope": scope}
+        for child in children:
+            self._write(out, child, child_scope)
+            out.append(_escape_text(self._newlines(child.tail or "")))
+        out.append("</%s>" % tag)
+
+    def _newlines(self, text):
+        return text.replace("\n", self.style.newline) if self.style.newline != "\n" else text
+
+
+def mask_secrets(text, secrets=()):
+    """Replace the content of <CertificatePassword> (and any other trace of the given
+    secrets) by MASK, for diffs and messages."""
+    text = _PASSWORD_RE.sub(lambda m: m.group(1) + (MASK if m.group(2) else "") + m.group(3), text)
+    for secret in secrets:
+        if secret:
+            for form in {secret, _escape_text(secret), _escape_attr(secret)}:
+                if form in text:
+                    text = text.replace(form, MASK)
+    return text
+
+
+def apply_settings(document, scalars, lists, list_mode):
+    """Apply desired values to a NetworkXml.
+
+    scalars: element name -> value; lists: element name -> entries (merged after list_mode).
+    Returns the element names whose content changed.
+    """
+    changed = []
+    for name in ORDER:
+        if name in scalars:
+            if document.set_value(name, scalars[name]):
+                changed.append(name)
+        elif name in lists:
+            merged = merge_list(document.value(name), lists[name], list_mode)
+            if document.set_value(name, merged):
+                changed.append(name)
+    return changed
+
+
+def result_values(document):
+    """The managed settings as the module returns them (snake_case, password masked)."""
+    values = {}
+    for option, name in OPTION_ELEMENTS.items():
+        if option == "remote_ip_filter_mode":
+            values[option] = "deny" if document.value(name) else "allow"
+        elif option == "certificate_password":
+            values[option] = MASK if document.value(name) else ""
+        elif option == "enable_upnp":
+            values[option] = document.value(name) if document.has(name) else None
+        else:
+            values[option] = document.value(name)
+    return values

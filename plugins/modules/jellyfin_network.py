@@ -1,0 +1,566 @@
+#!/usr/bin/python
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: jellyfin_network
+short_description: Manage Jellyfin's network settings in network.xml
+version_added: 0.1.0
+description:
+  - Sets the network settings of a Jellyfin server in its C(network.xml) file (base URL, ports,
+    HTTPS, remote access, IPv4/IPv6, known proxies, local networks, bind addresses and the remote
+    IP filter).
+  - Only the settings given are changed. Every other element of the file, also ones this module
+    does not know, stays where it is with its attributes, children and comments.
+  - The file is written the way Jellyfin writes it (UTF-8, declaration, two-space indentation,
+    C(<Name />) for empty values, C(<string>) items for lists); the BOM, newline style and
+    indentation of an existing file are kept. When the settings already match, the file is not
+    written.
+  - A missing file is created with Jellyfin's defaults for every element, in Jellyfin's order.
+  - The file is replaced atomically; it never exists with a wider mode than the final one.
+author:
+  - jellyfin_remote developers
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Predicts exactly whether the file would change; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the file before and after; the certificate password is masked.
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The network.xml file (in Jellyfin's configuration directory).
+      - Its parent directory must exist.
+    type: path
+    default: /etc/jellyfin/network.xml
+  list_mode:
+    description:
+      - How every list option given in the task (O(known_proxies), O(local_network_subnets),
+        O(local_network_addresses), O(remote_ip_filter)) is applied.
+      - V(present) adds the missing entries and keeps the others, so several roles can each add
+        their own.
+      - V(absent) removes the given entries.
+      - V(exact) makes the list equal to the given one, in its order.
+      - A list option that is not given is never touched.
+      - Entries are compared canonically (IPv6 compressed, networks normalized, hostnames without
+        regard to case).
+    type: str
+    choices: [present, absent, exact]
+    default: present
+  known_proxies:
+    description:
+      - Reverse proxies and tunnels whose C(X-Forwarded-*) headers Jellyfin trusts
+        (C(KnownProxies)), given as IP addresses, CIDR networks or hostnames.
+      - Since Jellyfin 10.10.7 an empty list means the forwarded headers are ignored, so behind a
+        proxy every client looks like the proxy.
+    type: list
+    elements: str
+  local_network_subnets:
+    description:
+      - Networks that count as the LAN (C(LocalNetworkSubnets)), given as IP addresses or CIDR networks.
+        Add a VPN network when VPN clients should stream like LAN clients.
+    type: list
+    elements: str
+  local_network_addresses:
+    description:
+      - Addresses Jellyfin binds to (C(LocalNetworkAddresses)); an empty list means every
+        interface. IP addresses only.
+    type: list
+    elements: str
+  remote_ip_filter:
+    description:
+      - Remote addresses the filter applies to (C(RemoteIPFilter)), given as IP addresses or CIDR
+        networks. See O(remote_ip_filter_mode).
+    type: list
+    elements: str
+  remote_ip_filter_mode:
+    description:
+      - V(allow) treats O(remote_ip_filter) as an allow list, V(deny) as a block list
+        (C(IsRemoteIPFilterBlacklist) false or true). Jellyfin's default is V(allow).
+    type: str
+    choices: [allow, deny]
+  base_url:
+    description:
+      - URL path prefix Jellyfin is served under (C(BaseUrl)), for example V(/jellyfin).
+      - Normalized as Jellyfin does it (a leading C(/) added, a trailing C(/) removed).
+        V("") removes the prefix.
+      - Spaces, C(?), C(#), C(\), empty, C(.) and C(..) segments and a full URL are refused.
+    type: str
+  internal_http_port:
+    description: Port Jellyfin listens on for HTTP (C(InternalHttpPort)); Jellyfin's default is 8096.
+    type: int
+  internal_https_port:
+    description: Port Jellyfin listens on for HTTPS (C(InternalHttpsPort)); Jellyfin's default is 8920.
+    type: int
+  public_http_port:
+    description: HTTP port clients reach from outside (C(PublicHttpPort)); Jellyfin's default is 8096.
+    type: int
+  public_https_port:
+    description: HTTPS port clients reach from outside (C(PublicHttpsPort)); Jellyfin's default is 8920.
+    type: int
+  enable_https:
+    description: Serve HTTPS from Jellyfin itself (C(EnableHttps)); needs O(certificate_path).
+    type: bool
+  require_https:
+    description: Redirect remote HTTP clients to HTTPS (C(RequireHttps)).
+    type: bool
+  enable_remote_access:
+    description: Allow connections from outside the local networks (C(EnableRemoteAccess)).
+    type: bool
+  enable_ipv4:
+    description: Listen on IPv4 (C(EnableIPv4)).
+    type: bool
+  enable_ipv6:
+    description: Listen on IPv6 (C(EnableIPv6)).
+    type: bool
+  auto_discovery:
+    description: Answer client discovery on UDP port 7359 (C(AutoDiscovery)).
+    type: bool
+  certificate_path:
+    description: PKCS#12 certificate file for Jellyfin's own HTTPS (C(CertificatePath)); V("") clears it.
+    type: path
+  certificate_password:
+    description:
+      - Password of the PKCS#12 file (C(CertificatePassword)); V("") clears it.
+      - Never shown in output or diffs.
+    type: str
+  enable_upnp:
+    description:
+      - Automatic port forwarding by UPnP (C(EnableUPnP)).
+      - Needs O(jellyfin_version); refused for Jellyfin 10.11.0 and later, which no longer has
+        the setting.
+    type: bool
+  jellyfin_version:
+    description:
+      - Version of the Jellyfin server, for example V(10.11.7).
+      - Decides whether O(enable_upnp) is allowed and whether a new file gets C(EnableUPnP)
+        (only before 10.11.0).
+      - When older than 10.11.7 the module warns that CVE-2026-35033 and CVE-2026-35031 are
+        fixed in 10.11.7.
+    type: str
+  mode:
+    description:
+      - An existing file keeps its mode unless O(mode) is given; a new file gets V('0640').
+  owner:
+    description:
+      - An existing file keeps its owner unless O(owner) is given; a new file gets the owner of
+        its parent directory.
+  group:
+    description:
+      - An existing file keeps its group unless O(group) is given; a new file gets the group of
+        its parent directory.
+notes:
+  - Jellyfin reads network.xml only when it starts; restart the server (for example from a
+    handler) after a change.
+  - Pre-10.7 names (C(PublicPort), C(HttpServerPortNumber), C(HttpsPortNumber), C(EnableIPV6),
+    C(UPnPCreateHttpPortMap)) are ignored by Jellyfin; the module warns when it finds them and
+    leaves them in place.
+  - When a setting changes in a hand-written file, the whole file is written in Jellyfin's layout
+    (with the file's own indentation unit and newlines).
+seealso:
+  - name: Jellyfin networking documentation
+    description: What each network setting does.
+    link: https://jellyfin.org/docs/general/networking/
+"""
+
+EXAMPLES = r"""
+- name: Trust the local reverse proxy and serve Jellyfin under /jellyfin
+  homelab.jellyfin_remote.jellyfin_network:
+    known_proxies:
+      - 127.0.0.1
+      - ::1
+    base_url: /jellyfin
+    jellyfin_version: 10.11.7
+  notify: Restart Jellyfin
+
+- name: Count the WireGuard network as local
+  homelab.jellyfin_remote.jellyfin_network:
+    local_network_subnets:
+      - 192.168.1.0/24
+      - 10.13.13.0/24
+
+- name: Remove an old proxy address, keep the others
+  homelab.jellyfin_remote.jellyfin_network:
+    known_proxies:
+      - 192.168.1.5
+    list_mode: absent
+
+- name: Set exactly these proxies, HTTPS from Jellyfin itself
+  homelab.jellyfin_remote.jellyfin_network:
+    path: /var/lib/jellyfin/config/network.xml
+    known_proxies:
+      - proxy.home.arpa
+    list_mode: exact
+    enable_https: true
+    certificate_path: /etc/jellyfin/jellyfin.pfx
+    certificate_password: "{{ jellyfin_pfx_password }}"
+    owner: jellyfin
+    group: jellyfin
+    mode: "0640"
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: The network.xml file.
+  returned: always
+  type: str
+  sample: /etc/jellyfin/network.xml
+created:
+  description: Whether the file did not exist and was (or in check mode would be) created.
+  returned: always
+  type: bool
+  sample: false
+network:
+  description: The managed settings as they are (or in check mode would be) after the task.
+  returned: always
+  type: dict
+  contains:
+    base_url:
+      description: C(BaseUrl), normalized.
+      type: str
+      sample: /jellyfin
+    enable_https:
+      description: C(EnableHttps).
+      type: bool
+    require_https:
+      description: C(RequireHttps).
+      type: bool
+    certificate_path:
+      description: C(CertificatePath).
+      type: str
+    certificate_password:
+      description: C(********) when a password is set, V("") when none; never the password.
+      type: str
+    internal_http_port:
+      description: C(InternalHttpPort).
+      type: int
+      sample: 8096
+    internal_https_port:
+      description: C(InternalHttpsPort).
+      type: int
+      sample: 8920
+    public_http_port:
+      description: C(PublicHttpPort).
+      type: int
+      sample: 8096
+    public_https_port:
+      description: C(PublicHttpsPort).
+      type: int
+      sample: 8920
+    auto_discovery:
+      description: C(AutoDiscovery).
+      type: bool
+    enable_upnp:
+      description: C(EnableUPnP), or null when the file has no such element (always so for 10.11).
+      type: bool
+    enable_ipv4:
+      description: C(EnableIPv4).
+      type: bool
+    enable_ipv6:
+      description: C(EnableIPv6).
+      type: bool
+    enable_remote_access:
+      description: C(EnableRemoteAccess).
+      type: bool
+    local_network_subnets:
+      description: C(LocalNetworkSubnets).
+      type: list
+      elements: str
+    local_network_addresses:
+      description: C(LocalNetworkAddresses).
+      type: list
+      elements: str
+    known_proxies:
+      description: C(KnownProxies).
+      type: list
+      elements: str
+      sample: [127.0.0.1]
+    remote_ip_filter:
+      description: C(RemoteIPFilter).
+      type: list
+      elements: str
+    remote_ip_filter_mode:
+      description: V(deny) when C(IsRemoteIPFilterBlacklist) is true, else V(allow).
+      type: str
+      sample: allow
+diff:
+  description: The file text before and after, certificate password masked; with C(--diff) only.
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: File text before (empty for a new file).
+      type: str
+    after:
+      description: File text after.
+      type: str
+    before_header:
+      description: The path.
+      type: str
+    after_header:
+      description: The path.
+      type: str
+"""
+
+import grp
+import os
+import pwd
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
+    LIST_MODES,
+    LIST_OPTIONS,
+    OPTION_ELEMENTS,
+    SECURITY_FIXED_IN,
+    UPNP_REMOVED_IN,
+    NetworkXml,
+    NetworkXmlError,
+    apply_settings,
+    mask_secrets,
+    result_values,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
+    ValidationError,
+    parse_version,
+    validate_base_url,
+    validate_ip,
+    validate_ip_network_or_hostname,
+    validate_ip_or_network,
+    validate_port,
+)
+
+NEW_FILE_MODE = 0o640
+
+LIST_VALIDATORS = {
+    "known_proxies": validate_ip_network_or_hostname,
+    "local_network_subnets": validate_ip_or_network,
+    "local_network_addresses": validate_ip,
+    "remote_ip_filter": validate_ip_or_network,
+}
+PORT_OPTIONS = ("internal_http_port", "internal_https_port", "public_http_port", "public_https_port")
+BOOL_OPTIONS = ("enable_https", "require_https", "enable_remote_access", "enable_ipv4", "enable_ipv6", "auto_discovery", "enable_upnp")
+
+
+def argument_spec():
+    spec = dict(
+        path=dict(type="path", default="/etc/jellyfin/network.xml"),
+        list_mode=dict(type="str", choices=list(LIST_MODES), default="present"),
+        remote_ip_filter_mode=dict(type="str", choices=["allow", "deny"]),
+        base_url=dict(type="str"),
+        certificate_path=dict(type="path"),
+        certificate_password=dict(type="str", no_log=True),
+        jellyfin_version=dict(type="str"),
+    )
+    for option in LIST_OPTIONS:
+        spec[option] = dict(type="list", elements="str")
+    for option in PORT_OPTIONS:
+        spec[option] = dict(type="int")
+    for option in BOOL_OPTIONS:
+        spec[option] = dict(type="bool")
+    return spec
+
+
+def desired_settings(params):
+    """Validate the options; return (scalars, lists) keyed by element name."""
+    scalars, lists = {}, {}
+    for option in LIST_OPTIONS:
+        if params.get(option) is not None:
+            validator = LIST_VALIDATORS[option]
+            lists[OPTION_ELEMENTS[option]] = [validator(option, entry) for entry in params[option]]
+    for option in PORT_OPTIONS:
+        if params.get(option) is not None:
+            scalars[OPTION_ELEMENTS[option]] = validate_port(option, params[option])
+    for option in BOOL_OPTIONS:
+        if params.get(option) is not None:
+            scalars[OPTION_ELEMENTS[option]] = bool(params[option])
+    if params.get("base_url") is not None:
+        scalars["BaseUrl"] = validate_base_url("base_url", params["base_url"])
+    if params.get("certificate_path") is not None:
+        scalars["CertificatePath"] = params["certificate_path"]
+    if params.get("certificate_password") is not None:
+        scalars["CertificatePassword"] = params["certificate_password"]
+    if params.get("remote_ip_filter_mode") is not None:
+        scalars["IsRemoteIPFilterBlacklist"] = params["remote_ip_filter_mode"] == "deny"
+    return scalars, lists
+
+
+def _version_text(version):
+    return ".".join(str(part) for part in version)
+
+
+def _resolve_uid(module, owner):
+    if owner is None:
+        return None
+    if str(owner).isdigit():
+        return int(owner)
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        module.fail_json(
+            msg="owner: %r is not valid: expected a user that exists on the host. Create the user first or give another owner." % owner
+        )
+
+
+def _resolve_gid(module, group):
+    if group is None:
+        return None
+    if str(group).isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        module.fail_json(
+            msg="group: %r is not valid: expected a group that exists on the host. Create the group first or give another group." % group
+        )
+
+
+class _Stat:
+    def __init__(self, mode):
+        self.st_mode = stat.S_IFREG | mode
+
+
+def _resolve_mode(module, mode, current):
+    if mode is None:
+        return None
+    if isinstance(mode, int):
+        return mode
+    try:
+        return int(str(mode), 8)
+    except ValueError:
+        pass
+    try:
+        return module._symbolic_mode_to_octal(_Stat(current or 0), mode)
+    except ValueError as exc:
+        module.fail_json(
+            msg="mode: %r is not valid: expected an octal mode such as '0640' or a symbolic one such as u=rw,g=r. %s"
+            % (mode, exc)
+        )
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        add_file_common_args=True,
+        required_by={"enable_upnp": "jellyfin_version"},
+    )
+    params = module.params
+    path = params["path"]
+
+    try:
+        version = parse_version("jellyfin_version", params["jellyfin_version"]) if params["jellyfin_version"] else None
+        scalars, lists = desired_settings(params)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+
+    if params["enable_upnp"] is not None and version is None:
+        module.fail_json(
+            msg="enable_upnp: needs jellyfin_version: expected the server version, for example 10.10.7. "
+            "Give jellyfin_version (UPnP exists only before 10.11.0)."
+        )
+    if params["enable_upnp"] is not None and version >= UPNP_REMOVED_IN:
+        module.fail_json(
+            msg="enable_upnp: Jellyfin %s has no UPnP setting (EnableUPnP is obsolete since 10.11.0 and ignored): "
+            "expected enable_upnp only with jellyfin_version older than 10.11.0. Remove enable_upnp and forward "
+            "the port on the router instead." % params["jellyfin_version"]
+        )
+    if version is not None and version < SECURITY_FIXED_IN:
+        module.warn(
+            "Jellyfin %s is older than %s: CVE-2026-35033 and CVE-2026-35031 are fixed in %s. "
+            "Update the server before it is exposed to the internet."
+            % (params["jellyfin_version"], _version_text(SECURITY_FIXED_IN), _version_text(SECURITY_FIXED_IN))
+        )
+
+    data = None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        module.fail_json(msg="path: cannot read %s: %s. Give the path of network.xml, a regular file." % (path, exc.strerror or exc))
+
+    parent = os.path.dirname(os.path.abspath(path))
+    created = data is None
+    if created:
+        if not os.path.isdir(parent):
+            module.fail_json(
+                msg="path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
+                "or give the path of its configuration directory." % (path, parent)
+            )
+        document = NetworkXml.new(version)
+    else:
+        try:
+            document = NetworkXml.parse(data)
+        except NetworkXmlError as exc:
+            module.fail_json(
+                msg="path: %s cannot be used: %s. The file was left unchanged; repair it or move it away and run again."
+                % (path, exc)
+            )
+        obsolete = document.obsolete_elements()
+        if obsolete:
+            module.warn(
+                "%s contains %s: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
+                "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them."
+                % (path, ", ".join(obsolete))
+            )
+
+    old_password = document.value("CertificatePassword")
+    try:
+        changed_elements = apply_settings(document, scalars, lists, params["list_mode"])
+    except NetworkXmlError as exc:
+        module.fail_json(msg="path: %s cannot be used: %s." % (path, exc))
+    content_changed = created or bool(changed_elements)
+    new_data = document.to_bytes() if content_changed else data
+
+    # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
+    if created:
+        parent_stat = os.stat(parent)
+        current_mode, current_uid, current_gid = None, parent_stat.st_uid, parent_stat.st_gid
+    else:
+        attributes = _atomic_file.read_attributes(path)
+        current_mode, current_uid, current_gid = attributes.mode, attributes.uid, attributes.gid
+    mode = _resolve_mode(module, params["mode"], current_mode)
+    uid = _resolve_uid(module, params["owner"])
+    gid = _resolve_gid(module, params["group"])
+    mode = (NEW_FILE_MODE if created else current_mode) if mode is None else mode
+    uid = current_uid if uid is None else uid
+    gid = current_gid if gid is None else gid
+
+    file_args = module.load_file_common_arguments(params)
+    changed = False
+    if content_changed:
+        changed = True
+        if not module.check_mode:
+            try:
+                _atomic_file.write_atomic(path, new_data, mode=mode, uid=uid, gid=gid)
+            except OSError as exc:
+                module.fail_json(msg="path: cannot write %s: %s. Check the directory's permissions and free space." % (path, exc.strerror or exc))
+            # SELinux context and chattr attributes, when given; owner and mode are already right.
+            module.set_fs_attributes_if_different(file_args, True)
+    else:
+        changed = module.set_fs_attributes_if_different(file_args, False)
+
+    result = dict(changed=changed, path=path, created=created, network=result_values(document))
+    if module._diff:
+        secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
+        before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)
+        after = mask_secrets(new_data.decode("utf-8-sig"), secrets) if content_changed else before
+        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

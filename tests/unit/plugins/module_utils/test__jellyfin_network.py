@@ -1,0 +1,296 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import codecs
+import os
+
+import pytest
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
+    MASK,
+    ORDER,
+    NetworkXml,
+    NetworkXmlError,
+    apply_settings,
+    canonical_entry,
+    mask_secrets,
+    merge_list,
+    normalize_base_url,
+    result_values,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), "rb") as handle:
+        return handle.read()
+
+
+J1011 = fixture("network-10.11.xml")
+J109 = fixture("network-10.9.xml")
+
+
+# ---------------------------------------------------------------- round trip
+@pytest.mark.parametrize(
+    "data",
+    [
+        J1011,
+        J109,
+        J1011.replace(b"\n", b"\r\n"),
+        codecs.BOM_UTF8 + J1011,
+        J1011 + b"\n",
+        J1011.replace(b"\n    ", b"\n\t\t").replace(b"\n  ", b"\n\t"),
+        J1011.replace(b"  <AutoDiscovery>", b"  <!-- managed by hand -->\n  <AutoDiscovery>"),
+        b'<?xml version="1.0" encoding="utf-8"?><NetworkConfiguration><BaseUrl>/jf</BaseUrl>'
+        b"<KnownProxies><string>::1</string></KnownProxies></NetworkConfiguration>",
+        b"<NetworkConfiguration>\n  <Custom a=\"1\" b=\"&quot;x&quot;\">mixed <b>bold</b> text</Custom>\n"
+        b"</NetworkConfiguration>\n<!-- tail -->\n",
+    ],
+    ids=["10.11", "10.9-upnp", "crlf", "bom", "final-newline", "tabs", "comment", "compact", "mixed"],
+)
+def test_round_trip_is_byte_identical(data):
+    assert NetworkXml.parse(data).to_bytes() == data
+
+
+def test_jellyfin_1011_layout_facts():
+    """The fixture is what XmlTextWriter(Formatting.Indented) over a BOM-less UTF-8 writer gives."""
+    assert not J1011.startswith(codecs.BOM_UTF8)
+    assert J1011.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<NetworkConfiguration xmlns:xsi=')
+    assert J1011.endswith(b"</NetworkConfiguration>")
+    assert b"<EnableUPnP>" not in J1011
+
+
+def test_new_file_has_every_element_in_order_without_upnp():
+    document = NetworkXml.new(None)
+    names = [child.tag for child in document.root]
+    assert names == [name for name in ORDER if name != "EnableUPnP"]
+    # Setting the values of the 10.11 fixture onto defaults gives exactly the fixture.
+    document.set_value("BaseUrl", "/jellyfin")
+    document.set_value("LocalNetworkSubnets", ["192.168.1.0/24", "10.13.13.0/24"])
+    document.set_value("KnownProxies", ["127.0.0.1"])
+    assert document.to_bytes() == J1011
+    assert NetworkXml.new((10, 11, 7)).to_bytes() == NetworkXml.new(None).to_bytes()
+
+
+def test_new_file_for_old_version_has_upnp_in_place():
+    names = [child.tag for child in NetworkXml.new((10, 10, 7)).root]
+    assert names == list(ORDER)
+    assert names.index("EnableUPnP") == names.index("AutoDiscovery") + 1
+
+
+# ---------------------------------------------------------------- parse errors
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"<NetworkConfiguration><BaseUrl></NetworkConfiguration>", "not well-formed XML: mismatched tag: line 1, column 33"),
+        (b"", "not well-formed XML: no element found: line 1, column 0"),
+        (b"<ServerConfiguration />", "the root element is <ServerConfiguration>, expected <NetworkConfiguration>; this is not Jellyfin's network.xml"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><NetworkConfiguration>&a;</NetworkConfiguration>',
+            "DOCTYPE and entity declarations are refused; Jellyfin never writes them",
+        ),
+        (
+            b'<?xml version="1.0" encoding="utf-16"?><NetworkConfiguration />',
+            "the declaration names encoding 'utf-16'; only utf-8 is supported (Jellyfin writes utf-8)",
+        ),
+        (b"<NetworkConfiguration><EnableHttps>yes</EnableHttps></NetworkConfiguration>", "<EnableHttps> holds 'yes'; expected true or false"),
+        (b"<NetworkConfiguration><InternalHttpPort>80a</InternalHttpPort></NetworkConfiguration>", "<InternalHttpPort> holds '80a'; expected a whole number"),
+        (
+            b"<NetworkConfiguration><KnownProxies /><KnownProxies /></NetworkConfiguration>",
+            "<KnownProxies> appears 2 times; remove the duplicates so that one is left",
+        ),
+        (b"<NetworkConfiguration>\xff</NetworkConfiguration>", "the file is not UTF-8 text ('utf-8' codec can't decode byte 0xff in position 22: invalid start byte)"),
+    ],
+)
+def test_parse_errors(data, message):
+    with pytest.raises(NetworkXmlError) as info:
+        NetworkXml.parse(data)
+    assert str(info.value) == message
+
+
+def test_values_and_defaults():
+    document = NetworkXml.parse(b"<NetworkConfiguration><BaseUrl>jf/</BaseUrl><EnableHttps>1</EnableHttps></NetworkConfiguration>")
+    assert document.value("BaseUrl") == "/jf"
+    assert document.value("EnableHttps") is True
+    assert document.value("InternalHttpPort") == 8096
+    assert document.value("VirtualInterfaceNames") == ["veth"]
+    assert result_values(document)["enable_upnp"] is None
+
+
+def test_obsolete_elements_found():
+    data = b"<NetworkConfiguration><PublicPort>8096</PublicPort><EnableIPV6>false</EnableIPV6></NetworkConfiguration>"
+    assert NetworkXml.parse(data).obsolete_elements() == ["PublicPort", "EnableIPV6"]
+
+
+# ---------------------------------------------------------------- changes
+def test_change_keeps_everything_else_byte_for_byte():
+    data = J1011.replace(b"  <AutoDiscovery>", b'  <Future enabled="yes"><Inner>1</Inner></Future>\n  <AutoDiscovery>')
+    document = NetworkXml.parse(data)
+    assert apply_settings(document, {"EnableHttps": True}, {}, "present") == ["EnableHttps"]
+    expected = data.replace(b"<EnableHttps>false</EnableHttps>", b"<EnableHttps>true</EnableHttps>")
+    assert document.to_bytes() == expected
+
+
+@pytest.mark.parametrize(
+    "present, name, expected_after",
+    [
+        (["BaseUrl", "EnableHttps"], "RequireHttps", "EnableHttps"),
+        (["Custom", "KnownProxies"], "LocalNetworkSubnets", None),  # before KnownProxies: first position
+        (["Custom", "IsRemoteIPFilterBlacklist"], "RemoteIPFilter", "Custom"),
+        (["Custom"], "KnownProxies", "Custom"),  # nothing known: at the end
+    ],
+)
+def test_insertion_position(present, name, expected_after):
+    body = "".join("<%s>%s</%s>" % (tag, "false" if tag.startswith(("Enable", "Is", "Require")) else "x", tag) for tag in present)
+    document = NetworkXml.parse(("<NetworkConfiguration>%s</NetworkConfiguration>" % body).encode())
+    value = ["10.0.0.0/8"] if name in ("LocalNetworkSubnets", "KnownProxies", "RemoteIPFilter") else True
+    assert document.set_value(name, value)
+    tags = [child.tag for child in document.root]
+    index = tags.index(name)
+    if expected_after is None:
+        assert index == 0 or tags[index - 1] not in ORDER
+        assert tags[index + 1] == "KnownProxies"
+    else:
+        assert tags[index - 1] == expected_after
+
+
+def test_inserted_element_uses_file_indentation():
+    data = J1011.replace(b"  <RequireHttps>false</RequireHttps>\n", b"").replace(b"\n  ", b"\n    ")
+    document = NetworkXml.parse(data)
+    assert document.set_value("RequireHttps", True)
+    text = document.to_text()
+    assert "\n    <EnableHttps>false</EnableHttps>\n    <RequireHttps>true</RequireHttps>\n    <CertificatePath />" in text
+
+
+def test_default_value_on_absent_element_is_no_change():
+    document = NetworkXml.parse(b"<NetworkConfiguration />")
+    assert apply_settings(document, {"EnableIPv6": False, "InternalHttpPort": 8096}, {"KnownProxies": []}, "exact") == []
+    assert document.to_bytes() == b"<NetworkConfiguration />"
+
+
+def test_list_rewrite_and_empty():
+    document = NetworkXml.parse(J1011)
+    assert document.set_value("KnownProxies", [])
+    assert b"  <KnownProxies />\n" in document.to_bytes()
+    assert document.set_value("LocalNetworkAddresses", ["192.168.1.10", "fd00::10"])
+    assert b"  <LocalNetworkAddresses>\n    <string>192.168.1.10</string>\n    <string>fd00::10</string>\n  </LocalNetworkAddresses>\n" in document.to_bytes()
+
+
+def test_values_are_escaped():
+    document = NetworkXml.new()
+    document.set_value("CertificatePassword", "a<b&c")
+    assert "<CertificatePassword>a&lt;b&amp;c</CertificatePassword>" in document.to_text()
+    assert NetworkXml.parse(document.to_bytes()).value("CertificatePassword") == "a<b&c"
+
+
+def test_namespaced_attribute_keeps_prefix():
+    data = (
+        b'<NetworkConfiguration xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        b'  <CertificatePath xsi:nil="true" />\n</NetworkConfiguration>'
+    )
+    document = NetworkXml.parse(data)
+    assert document.to_bytes() == data
+    document.set_value("EnableHttps", True)
+    assert b'<CertificatePath xsi:nil="true" />' in document.to_bytes()
+
+
+# ---------------------------------------------------------------- lists
+@pytest.mark.parametrize(
+    "current, desired, mode, expected",
+    [
+        (["10.0.0.1"], ["10.0.0.2"], "present", ["10.0.0.1", "10.0.0.2"]),
+        (["10.0.0.1"], ["10.0.0.1"], "present", ["10.0.0.1"]),
+        (["2001:DB8:0::1"], ["2001:db8::1"], "present", ["2001:DB8:0::1"]),
+        (["Proxy.LAN"], ["proxy.lan"], "present", ["Proxy.LAN"]),
+        (["a", "b"], ["c", "c"], "present", ["a", "b", "c"]),
+        (["10.0.0.1", "10.0.0.2"], ["10.0.0.1"], "absent", ["10.0.0.2"]),
+        (["2001:db8:0:0::1", "proxy"], ["2001:db8::1", "PROXY"], "absent", []),
+        (["10.0.0.1"], ["10.9.9.9"], "absent", ["10.0.0.1"]),
+        (["10.0.0.1", "10.0.0.2"], ["10.0.0.3", "10.0.0.1"], "exact", ["10.0.0.3", "10.0.0.1"]),
+        (["FD00::1"], ["fd00::1"], "exact", ["FD00::1"]),
+        (["x", "x"], ["x"], "exact", ["x"]),
+        ([], [], "exact", []),
+        (["10.0.0.0/8"], ["10.0.0.0/8"], "present", ["10.0.0.0/8"]),
+    ],
+)
+def test_merge_list(current, desired, mode, expected):
+    assert merge_list(current, desired, mode) == expected
+
+
+def test_merge_list_rejects_unknown_mode():
+    with pytest.raises(ValueError):
+        merge_list([], [], "replace")
+
+
+@pytest.mark.parametrize(
+    "a, b, same",
+    [
+        ("2001:0db8::0001", "2001:db8::1", True),
+        ("FD00::/64", "fd00:0::/64", True),
+        ("10.0.0.5/24", "10.0.0.0/24", False),
+        ("Proxy.Lan.", "proxy.lan", True),
+        ("10.0.0.1", "10.0.0.10", False),
+    ],
+)
+def test_canonical_entry(a, b, same):
+    assert (canonical_entry(a) == canonical_entry(b)) is same
+
+
+def test_apply_settings_list_modes_on_file():
+    document = NetworkXml.parse(J1011)
+    changed = apply_settings(document, {}, {"KnownProxies": ["::1"], "LocalNetworkSubnets": ["192.168.1.0/24"]}, "present")
+    assert changed == ["KnownProxies"]
+    assert document.value("KnownProxies") == ["127.0.0.1", "::1"]
+    assert apply_settings(document, {}, {"KnownProxies": ["127.0.0.1"]}, "absent") == ["KnownProxies"]
+    assert document.value("KnownProxies") == ["::1"]
+
+
+# ---------------------------------------------------------------- base url, masking
+@pytest.mark.parametrize(
+    "raw, normalized",
+    [("", ""), (None, ""), ("  ", ""), ("/", ""), ("jf", "/jf"), ("/jf/", "/jf"), ("jf//", "/jf/"), ("/a/b", "/a/b")],
+)
+def test_normalize_base_url_like_jellyfin(raw, normalized):
+    assert normalize_base_url(raw) == normalized
+
+
+@pytest.mark.parametrize(
+    "text, secrets, expected",
+    [
+        ("<CertificatePassword>hunter2</CertificatePassword>", (), "<CertificatePassword>%s</CertificatePassword>" % MASK),
+        ("<CertificatePassword />", ("",), "<CertificatePassword />"),
+        ("<CertificatePassword>a&amp;b</CertificatePassword><X>a&amp;b</X>", ("a&b",), "<CertificatePassword>%s</CertificatePassword><X>%s</X>" % (MASK, MASK)),
+        ("<CertificatePassword><![CDATA[</CertificatePassword>zz]]></CertificatePassword>", ("</CertificatePassword>zz",), None),
+    ],
+)
+def test_mask_secrets(text, secrets, expected):
+    masked = mask_secrets(text, secrets)
+    if expected is not None:
+        assert masked == expected
+    for secret in secrets:
+        if secret:
+            assert secret not in masked
+    assert "hunter2" not in masked and "zz" not in masked
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b"<NetworkConfiguration />", b"<NetworkConfiguration>\n  <KnownProxies>\n    <string>::1</string>\n  </KnownProxies>\n</NetworkConfiguration>"),
+        (
+            b"<NetworkConfiguration><BaseUrl /></NetworkConfiguration>",
+            b"<NetworkConfiguration><BaseUrl /><KnownProxies><string>::1</string></KnownProxies></NetworkConfiguration>",
+        ),
+        (
+            b"<NetworkConfiguration>\n\t<BaseUrl />\n</NetworkConfiguration>",
+            b"<NetworkConfiguration>\n\t<BaseUrl />\n\t<KnownProxies>\n\t\t<string>::1</string>\n\t</KnownProxies>\n</NetworkConfiguration>",
+        ),
+    ],
+    ids=["empty-root", "compact", "tabs"],
+)
+def test_insert_follows_file_style(data, expected):
+    document = NetworkXml.parse(data)
+    assert document.set_value("KnownProxies", ["::1"])
+    assert document.to_bytes() == expected

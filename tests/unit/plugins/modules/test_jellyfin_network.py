@@ -1,0 +1,280 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.homelab.jellyfin_remote.plugins.modules import jellyfin_network
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "module_utils", "fixtures")
+with open(os.path.join(FIXTURES, "network-10.11.xml"), "rb") as _handle:
+    J1011 = _handle.read()
+with open(os.path.join(FIXTURES, "network-10.9.xml"), "rb") as _handle:
+    J109 = _handle.read()
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def patch_exit(monkeypatch):
+    warnings = []
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        kwargs["warnings_seen"] = list(warnings)
+        raise ExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs["msg"] = msg
+        kwargs["warnings_seen"] = list(warnings)
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    return warnings
+
+
+def run(args, check=False, diff=False):
+    args = dict(args)
+    args["_ansible_check_mode"] = check
+    args["_ansible_diff"] = diff
+    with patch_module_args(args):
+        with pytest.raises(ExitJson) as info:
+            jellyfin_network.main()
+    return info.value.args[0]
+
+
+def fail(args):
+    with patch_module_args(args):
+        with pytest.raises(FailJson) as info:
+            jellyfin_network.main()
+    return info.value.args[0]
+
+
+@pytest.fixture
+def existing(tmp_path):
+    path = tmp_path / "network.xml"
+    path.write_bytes(J1011)
+    os.chmod(path, 0o644)
+    return path
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_check_mode_predicts_change_and_writes_nothing(existing):
+    before = os.stat(existing)
+    result = run({"path": str(existing), "known_proxies": ["10.0.0.2"]}, check=True)
+    assert result["changed"] is True
+    assert result["network"]["known_proxies"] == ["127.0.0.1", "10.0.0.2"]
+    after = os.stat(existing)
+    assert existing.read_bytes() == J1011
+    assert (after.st_mtime_ns, after.st_ino) == (before.st_mtime_ns, before.st_ino)
+
+
+def test_change_then_second_run_unchanged(existing):
+    args = {"path": str(existing), "known_proxies": ["10.0.0.2"], "base_url": "jellyfin/"}
+    first = run(args)
+    assert first["changed"] is True and first["created"] is False
+    assert existing.read_bytes() == J1011.replace(
+        b"    <string>127.0.0.1</string>\n", b"    <string>127.0.0.1</string>\n    <string>10.0.0.2</string>\n"
+    )
+    assert _mode(existing) == 0o644
+    second = run(args)
+    assert second["changed"] is False
+    assert run(args, check=True)["changed"] is False
+
+
+def test_matching_settings_do_not_write(existing):
+    before = os.stat(existing)
+    result = run({"path": str(existing), "known_proxies": ["127.0.0.1"], "local_network_subnets": ["10.13.13.0/24"], "enable_ipv4": True})
+    assert result["changed"] is False
+    assert os.stat(existing).st_mtime_ns == before.st_mtime_ns
+
+
+def test_list_modes_through_main(existing):
+    assert run({"path": str(existing), "local_network_subnets": ["10.13.13.0/24"], "list_mode": "absent"})["network"][
+        "local_network_subnets"
+    ] == ["192.168.1.0/24"]
+    result = run({"path": str(existing), "known_proxies": ["::1", "Caddy.LAN"], "list_mode": "exact"})
+    assert result["network"]["known_proxies"] == ["::1", "caddy.lan"]
+    assert result["network"]["local_network_subnets"] == ["192.168.1.0/24"]  # untouched
+
+
+def test_diff_masks_password(existing):
+    result = run(
+        {"path": str(existing), "certificate_password": "pfx-secret-42", "enable_https": True}, diff=True
+    )
+    diff = result["diff"]
+    assert diff["before_header"] == diff["after_header"] == str(existing)
+    assert diff["before"] == J1011.decode()
+    assert "<CertificatePassword>********</CertificatePassword>" in diff["after"]
+    assert "<EnableHttps>true</EnableHttps>" in diff["after"]
+    assert "pfx-secret-42" not in repr(result)
+    assert result["network"]["certificate_password"] == "********"
+    assert b"<CertificatePassword>pfx-secret-42</CertificatePassword>" in existing.read_bytes()
+    again = run({"path": str(existing), "certificate_password": "other"}, diff=True)
+    assert "pfx-secret-42" not in repr(again) and "other" not in again["diff"]["after"]
+
+
+def test_new_file_gets_defaults_and_0640(tmp_path):
+    path = tmp_path / "network.xml"
+    result = run({"path": str(path), "known_proxies": ["127.0.0.1"], "base_url": "/jellyfin", "local_network_subnets": ["192.168.1.0/24", "10.13.13.0/24"]})
+    assert result["changed"] is True and result["created"] is True
+    assert path.read_bytes() == J1011
+    assert _mode(path) == 0o640
+    st, parent = os.stat(path), os.stat(tmp_path)
+    assert (st.st_uid, st.st_gid) == (parent.st_uid, parent.st_gid)
+    assert run({"path": str(path), "known_proxies": ["127.0.0.1"]})["changed"] is False
+
+
+def test_new_file_in_check_mode_is_not_created(tmp_path):
+    path = tmp_path / "network.xml"
+    result = run({"path": str(path)}, check=True, diff=True)
+    assert result["changed"] is True and result["created"] is True
+    assert result["diff"]["before"] == ""
+    assert not path.exists()
+
+
+def test_new_file_for_old_version_has_upnp(tmp_path):
+    path = tmp_path / "network.xml"
+    run({"path": str(path), "jellyfin_version": "10.10.7", "enable_upnp": False})
+    assert b"  <EnableUPnP>false</EnableUPnP>\n" in path.read_bytes()
+
+
+def test_missing_directory_fails(tmp_path):
+    path = tmp_path / "nothere" / "network.xml"
+    result = fail({"path": str(path)})
+    assert result["msg"] == (
+        "path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
+        "or give the path of its configuration directory." % (str(path), str(tmp_path / "nothere"))
+    )
+
+
+def test_existing_mode_and_owner_kept(existing):
+    os.chmod(existing, 0o600)
+    os.chown(existing, 1234, 5678)
+    run({"path": str(existing), "enable_ipv6": True})
+    st = os.stat(existing)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o600, 1234, 5678)
+
+
+def test_given_mode_and_owner_applied_on_write(existing):
+    run({"path": str(existing), "enable_ipv6": True, "mode": "0640", "owner": "1234", "group": "5678"})
+    st = os.stat(existing)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, 1234, 5678)
+
+
+def test_attributes_only_change_is_reported(existing):
+    result = run({"path": str(existing), "mode": "0600"}, check=True)
+    assert result["changed"] is True and _mode(existing) == 0o644
+    assert run({"path": str(existing), "mode": "0600"})["changed"] is True
+    assert _mode(existing) == 0o600
+    assert existing.read_bytes() == J1011
+    assert run({"path": str(existing), "mode": "0600"})["changed"] is False
+
+
+def test_upnp_refused_for_1011(existing):
+    result = fail({"path": str(existing), "enable_upnp": True, "jellyfin_version": "10.11.7"})
+    assert result["msg"] == (
+        "enable_upnp: Jellyfin 10.11.7 has no UPnP setting (EnableUPnP is obsolete since 10.11.0 and ignored): "
+        "expected enable_upnp only with jellyfin_version older than 10.11.0. Remove enable_upnp and forward "
+        "the port on the router instead."
+    )
+    assert existing.read_bytes() == J1011
+
+
+def test_upnp_needs_version(existing):
+    assert "jellyfin_version" in fail({"path": str(existing), "enable_upnp": True})["msg"]
+
+
+def test_upnp_allowed_for_old_version(tmp_path, patch_exit):
+    path = tmp_path / "network.xml"
+    path.write_bytes(J109)
+    result = run({"path": str(path), "enable_upnp": True, "jellyfin_version": "10.9.11"})
+    assert result["changed"] is True and result["network"]["enable_upnp"] is True
+    assert b"<EnableUPnP>true</EnableUPnP>" in path.read_bytes()
+    assert result["warnings_seen"] == [
+        "Jellyfin 10.9.11 is older than 10.11.7: CVE-2026-35033 and CVE-2026-35031 are fixed in 10.11.7. "
+        "Update the server before it is exposed to the internet."
+    ]
+
+
+def test_no_warning_for_current_version(existing):
+    assert run({"path": str(existing), "jellyfin_version": "10.11.7"})["warnings_seen"] == []
+
+
+def test_malformed_xml_not_overwritten(tmp_path):
+    path = tmp_path / "network.xml"
+    broken = J1011.replace(b"</KnownProxies>", b"")
+    path.write_bytes(broken)
+    result = fail({"path": str(path), "known_proxies": ["10.0.0.1"]})
+    assert result["msg"].startswith("path: %s cannot be used: not well-formed XML: mismatched tag: line " % path)
+    assert result["msg"].endswith("The file was left unchanged; repair it or move it away and run again.")
+    assert path.read_bytes() == broken
+
+
+def test_wrong_root_fails(tmp_path):
+    path = tmp_path / "network.xml"
+    path.write_bytes(b"<ServerConfiguration />")
+    assert "the root element is <ServerConfiguration>, expected <NetworkConfiguration>" in fail({"path": str(path)})["msg"]
+
+
+def test_obsolete_names_warned_and_kept(tmp_path):
+    path = tmp_path / "network.xml"
+    data = J1011.replace(b"  <AutoDiscovery>", b"  <PublicPort>8096</PublicPort>\n  <AutoDiscovery>")
+    path.write_bytes(data)
+    result = run({"path": str(path), "enable_ipv6": True})
+    assert result["warnings_seen"] == [
+        "%s contains PublicPort: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
+        "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them." % path
+    ]
+    assert b"  <PublicPort>8096</PublicPort>\n" in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            {"known_proxies": ["10.0.0.256"]},
+            "known_proxies: '10.0.0.256' is not valid: expected an IP address, a CIDR network or a hostname. Correct the address.",
+        ),
+        (
+            {"local_network_subnets": ["192.168.1.1/24"]},
+            "local_network_subnets: '192.168.1.1/24' is not valid: expected an IP address or a CIDR network such as "
+            "192.168.1.10 or 192.168.1.0/24. Host bits are set; the network that contains this address is 192.168.1.0/24.",
+        ),
+        (
+            {"public_https_port": 70000},
+            "public_https_port: 70000 is not valid: expected a port number from 1 to 65535. Choose a port from 1 to 65535.",
+        ),
+        (
+            {"base_url": "/jelly fin"},
+            "base_url: '/jelly fin' is not valid: expected a URL path prefix such as /jellyfin, or an empty string for "
+            "none. Remove the spaces; encode a needed one as %20.",
+        ),
+        (
+            {"jellyfin_version": "ten"},
+            "jellyfin_version: 'ten' is not valid: expected a version such as 10.11.7. Give the server version as "
+            "major.minor.patch.",
+        ),
+    ],
+)
+def test_invalid_options_fail_with_message(existing, args, message):
+    args["path"] = str(existing)
+    assert fail(args)["msg"] == message
+    assert existing.read_bytes() == J1011
