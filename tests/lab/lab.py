@@ -38,28 +38,85 @@ DEFAULT_STATE_DIR = os.path.join(REPO, ".cache", "lab")
 DEFAULT_IMAGE = "localhost/jellyfin-remote-lab:bookworm"
 ULIMITS = ["nofile=20000:20000", "nproc=32768:32768"]
 
-# host -> networks (first one is its primary), capabilities, devices, sysctls
+TOOLS_IMAGE = "localhost/jellyfin-remote-lab-tools:{suite}"
+
+# host -> networks (its first network is where its name points), image ("base" or "tools"),
+# capabilities, devices, sysctls, static routes (destination network, via host, via that
+# host's network), and setup steps run from lab.py once every host is up.
+# The server's second network, podman's default one, is its uplink to Debian's mirror (the
+# roles under test install packages). The lab's own networks are all podman-internal: with
+# br_netfilter, podman's NAT rules for a non-internal network would rewrite the lab's own
+# routed traffic on the bridge.
+UPLINK = "podman"
+_SERVER = {
+    "networks": ["lan", UPLINK],
+    "caps": ["NET_ADMIN"],
+    "devices": ["/dev/net/tun"],
+    "routes": [("wan", "router", "lan")],
+}
+_INTERNET = {
+    "networks": ["wan"],
+    "image": "tools",
+    "caps": ["NET_ADMIN", "NET_RAW"],
+    "devices": ["/dev/net/tun"],
+    "aliases": ["echo.lab"],
+    "setup": ["internet_services"],
+}
 TOPOLOGIES = {
+    # server -- lan -- router -- wan -- internet; the router only forwards (no NAT), so the
+    # server sees the internet host's own address.
     "flat": {
-        "networks": {"lan": {"internal": False}, "wan": {"internal": True}},
+        "networks": {"lan": {"internal": True}, "wan": {"internal": True}},
         "hosts": {
-            "server": {
-                "networks": ["lan"],
-                "caps": ["NET_ADMIN"],
-                "devices": ["/dev/net/tun"],
-                "routes": [("wan", "router", "lan")],
-            },
+            "server": _SERVER,
             "router": {
                 "networks": ["lan", "wan"],
                 "caps": ["NET_ADMIN", "NET_RAW"],
                 "sysctls": ["net.ipv4.ip_forward=1"],
             },
-            "internet": {
-                "networks": ["wan"],
-                "caps": ["NET_ADMIN"],
-                "devices": ["/dev/net/tun"],
-                "routes": [("lan", "router", "wan")],
+            "internet": dict(_INTERNET, routes=[("lan", "router", "wan")]),
+        },
+    },
+    # A home router that NATs the lan behind its wan address and runs miniupnpd (UPnP IGD
+    # and NAT-PMP). Its wan address is the address the internet sees: port forwarding works.
+    "nat": {
+        "networks": {"lan": {"internal": True}, "wan": {"internal": True}},
+        "hosts": {
+            "server": _SERVER,
+            "router": {
+                "networks": ["lan", "wan"],
+                "image": "tools",
+                "caps": ["NET_ADMIN", "NET_RAW"],
+                "sysctls": ["net.ipv4.ip_forward=1"],
+                "setup": ["home_router"],
             },
+            "internet": _INTERNET,
+        },
+    },
+    # The same home router, but its wan side is the carrier's 100.64.0.0/10 network and the
+    # carrier NATs again (CGNAT): the internet sees the carrier's address, and miniupnpd
+    # finds by STUN that no mapping can be reached from outside.
+    "cgnat": {
+        "networks": {"lan": {"internal": True}, "cgn": {"internal": True, "subnet": "100.64.10.0/24"},
+                     "wan": {"internal": True}},
+        "hosts": {
+            "server": _SERVER,
+            "router": {
+                "networks": ["lan", "cgn"],
+                "image": "tools",
+                "caps": ["NET_ADMIN", "NET_RAW"],
+                "sysctls": ["net.ipv4.ip_forward=1"],
+                "routes": [("wan", "carrier", "cgn")],
+                "setup": ["home_router"],
+            },
+            "carrier": {
+                "networks": ["cgn", "wan"],
+                "image": "tools",
+                "caps": ["NET_ADMIN", "NET_RAW"],
+                "sysctls": ["net.ipv4.ip_forward=1"],
+                "setup": ["carrier_nat"],
+            },
+            "internet": _INTERNET,
         },
     },
 }
@@ -112,10 +169,38 @@ def _inspect_addresses(name):
     return data["State"]["Pid"], {net: info["IPAddress"] for net, info in nets.items()}
 
 
-def _nsenter(pid, *cmd):
-    proc = subprocess.run(["nsenter", "-t", str(pid), "-n", *cmd], capture_output=True, text=True, check=False)
+def _nsenter(pid, *cmd, stdin=None):
+    proc = subprocess.run(["nsenter", "-t", str(pid), "-n", *cmd], input=stdin, capture_output=True,
+                          text=True, check=False)
     if proc.returncode != 0:
         raise LabError("%s in pid %s: %s" % (" ".join(cmd), pid, proc.stderr.strip()))
+    return proc.stdout
+
+
+def _put(container, path, content, mode="0644"):
+    """Write a file into a container (content never goes on a command line)."""
+    proc = subprocess.run(
+        ["podman", "exec", "-i", container, "sh", "-c",
+         'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', "sh", path, mode],
+        input=content, env=_env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError("writing %s in %s: %s" % (path, container, proc.stderr.strip()))
+
+
+def _sh(container, script):
+    proc = podman("exec", container, "sh", "-ec", script, check=False)
+    if proc.returncode != 0:
+        raise LabError("%s: %s\n%s" % (container, script.strip().splitlines()[0], (proc.stderr or "").strip()))
+    return proc.stdout
+
+
+def _ifname(pid, address):
+    """The interface inside a container's namespace that holds address."""
+    for link in json.loads(_nsenter(pid, "ip", "-j", "addr", "show")):
+        for info in link.get("addr_info", []):
+            if info.get("local") == address:
+                return link["ifname"]
+    raise LabError("no interface holds %s in pid %s" % (address, pid))
 
 
 def _wait_systemd(name, timeout=90):
@@ -130,19 +215,30 @@ def _wait_systemd(name, timeout=90):
     raise LabError("%s: systemd did not finish booting in %ds (state %r)" % (name, timeout, last))
 
 
+def _image_for(kind, base_image):
+    if kind != "tools":
+        return base_image
+    suite = base_image.rsplit(":", 1)[-1]
+    return TOOLS_IMAGE.format(suite=suite)
+
+
 def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
     _check_lab_name(lab)
     if topology not in TOPOLOGIES:
         raise LabError("topology %r: choose one of %s" % (topology, ", ".join(sorted(TOPOLOGIES))))
-    if podman("image", "exists", image, check=False).returncode != 0:
-        raise LabError("image %s is missing: run tests/lab/image.sh first (make image)" % image)
-    down(lab, state_dir, quiet=True)
     topo = TOPOLOGIES[topology]
+    for spec in topo["hosts"].values():
+        wanted = _image_for(spec.get("image"), image)
+        if podman("image", "exists", wanted, check=False).returncode != 0:
+            raise LabError("image %s is missing: run tests/lab/image.sh first (make image)" % wanted)
+    down(lab, state_dir, quiet=True)
     subnets = {}
     for net, spec in topo["networks"].items():
         args = ["network", "create", "--label", "jfr.lab=%s" % lab]
         if spec.get("internal"):
             args.append("--internal")
+        if spec.get("subnet"):
+            args += ["--subnet", spec["subnet"]]
         podman(*args, network_name(lab, net))
         info = json.loads(podman("network", "inspect", network_name(lab, net)).stdout)[0]
         subnets[net] = info["subnets"][0]["subnet"]
@@ -155,7 +251,7 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
             "--label", "jfr.lab=%s" % lab, "--systemd=always",
         ]
         for net in spec["networks"]:
-            args += ["--network", network_name(lab, net)]
+            args += ["--network", net if net == UPLINK else network_name(lab, net)]
         for cap in spec.get("caps", []):
             args += ["--cap-add", cap]
         for dev in spec.get("devices", []):
@@ -165,16 +261,18 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
             args += ["--sysctl", sysctl]
         for ulimit in ULIMITS:
             args += ["--ulimit", ulimit]
-        args += [image, "/sbin/init"]
+        args += [_image_for(spec.get("image"), image), "/sbin/init"]
         podman(*args)
         pid, addresses = _inspect_addresses(name)
         hosts[host] = {
             "container": name,
             "pid": pid,
-            "addresses": {net: addresses[network_name(lab, net)] for net in spec["networks"]},
+            "addresses": {net: addresses[net if net == UPLINK else network_name(lab, net)]
+                          for net in spec["networks"]},
         }
+        hosts[host]["interfaces"] = {net: _ifname(pid, addr) for net, addr in hosts[host]["addresses"].items()}
 
-    # Routes through the router, and names for every lab host in every /etc/hosts.
+    # Routes through the routers, and names for every lab host in every /etc/hosts.
     for host, spec in topo["hosts"].items():
         for dest_net, via_host, via_net in spec.get("routes", []):
             _nsenter(hosts[host]["pid"], "ip", "route", "replace", subnets[dest_net],
@@ -184,12 +282,18 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
     lines = []
     for host, info in hosts.items():
         primary = info["addresses"][topo["hosts"][host]["networks"][0]]
-        lines.append("%s %s" % (primary, host))
+        lines.append(" ".join([primary, host] + topo["hosts"][host].get("aliases", [])))
     for host, info in hosts.items():
         podman("exec", info["container"], "sh", "-c",
                "printf '%s\\n' \"$@\" >> /etc/hosts", "sh", *lines)
 
     state = {"lab": lab, "topology": topology, "image": image, "subnets": subnets, "hosts": hosts}
+    # The outside first: the home router asks the internet host's STUN server at start.
+    for step, function in SETUP_STEPS.items():
+        for host, spec in topo["hosts"].items():
+            if step in spec.get("setup", []):
+                function(state, host)
+
     os.makedirs(state_dir, exist_ok=True)
     with open(state_path(state_dir, lab), "w", encoding="utf-8") as handle:
         json.dump(state, handle, indent=2, sort_keys=True)
@@ -198,6 +302,148 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
     if inventory:
         write_inventory(state, inventory, state_path(state_dir, lab))
     return state
+
+
+# -- setup steps -----------------------------------------------------------------------------
+
+def _nat_ruleset(lan_if, wan_if, upnp):
+    """A home router's nftables: forward lan -> wan, masquerade out of wan, and (with upnp)
+    the chains miniupnpd fills (its defaults: table inet filter, chains miniupnpd,
+    prerouting_miniupnpd, postrouting_miniupnpd)."""
+    upnp_jump = "        jump miniupnpd\n" if upnp else ""
+    upnp_pre = "        jump prerouting_miniupnpd\n" if upnp else ""
+    upnp_post = "        jump postrouting_miniupnpd\n" if upnp else ""
+    upnp_chains = ("    chain miniupnpd {\n    }\n    chain prerouting_miniupnpd {\n    }\n"
+                   "    chain postrouting_miniupnpd {\n    }\n") if upnp else ""
+    return (
+        "flush ruleset\n"
+        "table inet filter {\n"
+        "    chain forward {\n"
+        "        type filter hook forward priority 0; policy drop;\n"
+        "        ct state established,related accept\n"
+        "        iifname \"%(lan)s\" oifname \"%(wan)s\" accept\n"
+        "%(jump)s"
+        "    }\n"
+        "    chain prerouting {\n"
+        "        type nat hook prerouting priority -100; policy accept;\n"
+        "%(pre)s"
+        "    }\n"
+        "    chain postrouting {\n"
+        "        type nat hook postrouting priority 100; policy accept;\n"
+        "%(post)s"
+        "        oifname \"%(wan)s\" masquerade\n"
+        "    }\n"
+        "%(chains)s"
+        "}\n"
+    ) % {"lan": lan_if, "wan": wan_if, "jump": upnp_jump, "pre": upnp_pre, "post": upnp_post,
+         "chains": upnp_chains}
+
+
+def _wan_net(topology, host):
+    return TOPOLOGIES[topology]["hosts"][host]["networks"][1]
+
+
+def setup_home_router(state, host):
+    """NAT plus miniupnpd (UPnP IGD + NAT-PMP) on the lan side. miniupnpd learns its
+    external address by STUN from the lab's internet host, which is also how it decides
+    whether mappings can work at all (behind the carrier's NAT they cannot)."""
+    info = state["hosts"][host]
+    lan_if, wan_if = info["interfaces"]["lan"], info["interfaces"][_wan_net(state["topology"], host)]
+    _nsenter(info["pid"], "nft", "-f", "-", stdin=_nat_ruleset(lan_if, wan_if, upnp=True))
+    stun = state["hosts"]["internet"]["addresses"]["wan"]
+    conf = "\n".join([
+        "# miniupnpd for the test lab (written by tests/lab/lab.py)",
+        "ext_ifname=%s" % wan_if,
+        "listening_ip=%s" % lan_if,
+        "enable_upnp=yes",
+        "enable_natpmp=yes",
+        "ext_perform_stun=yes",
+        "ext_stun_host=%s" % stun,
+        "ext_stun_port=3478",
+        "secure_mode=yes",
+        "system_uptime=yes",
+        "uuid=3d3cec3a-8cf0-11e0-98ee-001a6bd2d07b",
+        "friendly_name=Lab home router",
+        "allow 1-65535 %s 1-65535" % state["subnets"]["lan"],
+        "deny 0-65535 0.0.0.0/0 0-65535",
+        "",
+    ])
+    _put(info["container"], "/etc/miniupnpd/lab.conf", conf)
+    _put(info["container"], "/etc/systemd/system/lab-miniupnpd.service", "\n".join([
+        "[Unit]",
+        "Description=miniupnpd (lab home router)",
+        "After=network-online.target",
+        "[Service]",
+        "ExecStart=/usr/sbin/miniupnpd -d -f /etc/miniupnpd/lab.conf",
+        "Restart=on-failure",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ]))
+    _sh(info["container"], "systemctl daemon-reload && systemctl enable --now lab-miniupnpd.service")
+
+
+def setup_carrier_nat(state, host):
+    info = state["hosts"][host]
+    _nsenter(info["pid"], "nft", "-f", "-",
+             stdin=_nat_ruleset(info["interfaces"]["cgn"], info["interfaces"]["wan"], upnp=False))
+
+
+STUND_UNIT = """[Unit]
+Description=STUN server (RFC 3489, stund) for the test lab
+After=network-online.target
+[Service]
+ExecStart=/usr/sbin/stund -h %(ip)s -a %(alt)s
+Restart=on-failure
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def setup_internet_services(state, host):
+    """The outside world's services: IP echo (DNS, HTTP, HTTPS) and STUN. The host gets a
+    second address (STUN answers "from another address" from it). A lab CA signs the echo
+    certificate; its PEM goes into the state for clients (ca_pem)."""
+    info = state["hosts"][host]
+    ip = info["addresses"]["wan"]
+    net = ipaddress.ip_network(state["subnets"]["wan"])
+    alt = str(net.network_address + net.num_addresses - 6)
+    _nsenter(info["pid"], "ip", "addr", "add", "%s/%d" % (alt, net.prefixlen), "dev", info["interfaces"]["wan"])
+    info["addresses"]["wan_alt"] = alt
+    for name, dest, mode in (("ipecho_standin.py", "/usr/lib/ipecho-standin/ipecho_standin.py", "0755"),
+                             ("ipecho.service", "/etc/systemd/system/ipecho.service", "0644")):
+        with open(os.path.join(HERE, "standins", "ipecho", name), encoding="utf-8") as handle:
+            _put(info["container"], dest, handle.read(), mode)
+    _sh(info["container"], """
+        mkdir -p /etc/jfr-lab && cd /etc/jfr-lab
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+          -keyout ca.key -out ca.crt -subj /CN=jellyfin-remote-lab-CA 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+          -keyout echo.key -out echo.csr -subj /CN=echo.lab 2>/dev/null
+        printf 'subjectAltName=DNS:echo.lab,IP:%s\\n' "%s" > echo.ext
+        openssl x509 -req -in echo.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+          -extfile echo.ext -out echo.crt 2>/dev/null
+        chmod 0600 ca.key echo.key
+    """ % ("%s", ip))
+    info["ca_pem"] = podman("exec", info["container"], "cat", "/etc/jfr-lab/ca.crt").stdout
+    _put(info["container"], "/etc/default/ipecho-standin",
+         "IPECHO_ARGS=--listen %s --cert /etc/jfr-lab/echo.crt --key /etc/jfr-lab/echo.key\n" % ip)
+    _put(info["container"], "/etc/systemd/system/stund.service", STUND_UNIT % {"ip": ip, "alt": alt})
+    _sh(info["container"], "systemctl daemon-reload && systemctl enable --now ipecho.service stund.service")
+    # Both answer before anything relies on them.
+    _sh(info["container"], """
+        for i in $(seq 1 50); do
+          curl -sf -o /dev/null http://%s/ && exit 0; sleep 0.1
+        done
+        echo "ipecho did not come up" >&2; exit 1
+    """ % ip)
+
+
+SETUP_STEPS = {  # run in this order
+    "internet_services": setup_internet_services,
+    "carrier_nat": setup_carrier_nat,
+    "home_router": setup_home_router,
+}
 
 
 def write_inventory(state, path, state_file):

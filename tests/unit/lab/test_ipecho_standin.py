@@ -354,6 +354,7 @@ def test_https_with_self_signed_cert(make, tmp_path):
         with urllib.request.urlopen(url, context=ctx, timeout=3) as r:
             assert r.status == 200
     assert [line[1] for line in s.log_lines()] == ["https"] * 3
+    assert s.stop() == 0 and s.stderr_text == b""  # failed handshakes leave no traceback
 
 
 # ----------------------------------------------------------------------------- modes

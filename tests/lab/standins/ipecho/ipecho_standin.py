@@ -30,7 +30,8 @@ Implemented
     `/?format=json` -> {"ip": "..."} as application/json (ipify). Any other path: 404.
     Threaded; HTTPS only when --cert and --key (PEM) are given, TLS handshake done in the
     connection's thread so a silent client blocks nobody.
-  * Client address: IPv4-mapped IPv6 addresses are shown as IPv4; an IPv6 scope id is dropped.
+  * Client address: the packet's source address (an IPv6 scope id dropped). IPv6 sockets are
+    IPv6-only, so an IPv4 client is always seen as IPv4, never as ::ffff:a.b.c.d.
 
 Behaviour switches (for tests of the client)
   --mode normal|garbage|blackhole|private and --delay-ms N set the start values. At run
@@ -94,7 +95,6 @@ import ssl
 import struct
 import sys
 import threading
-import time
 import urllib.parse
 
 MODES = ("normal", "garbage", "blackhole", "private")
@@ -215,10 +215,7 @@ class QueryLog:
 
 
 def client_ip(addr) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    ip = ipaddress.ip_address(addr[0].split("%")[0])
-    if ip.version == 6 and ip.ipv4_mapped:
-        return ip.ipv4_mapped
-    return ip
+    return ipaddress.ip_address(addr[0].split("%")[0])
 
 
 def echo_address(ip, mode: str) -> str:
@@ -459,7 +456,7 @@ class DnsTcpHandler(socketserver.BaseRequestHandler):
                 return
             response = handle_dns(self.server.app, "dns-tcp", data, self.client_address)
             if response is not None:
-                self.request.sendall(response)
+                self.request.sendall(struct.pack("!H", len(response)) + response)
 
 
 class DnsUdpServer(_Family, socketserver.ThreadingUDPServer):

@@ -1,0 +1,115 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The DDNS stand-in as a program: command line, control endpoints, DNS answers, state file."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+
+from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
+
+
+@pytest.fixture
+def proc(tmp_path):
+    state = tmp_path / "state.json"
+    p = subprocess.Popen([sys.executable, STANDIN, "--dns-port", "0", "--state", str(state), "--desec-interval", "60"],
+                         stdout=subprocess.PIPE, text=True)
+    ports = json.loads(p.stdout.readline())
+    p.base = "http://127.0.0.1:%d" % ports["http_port"]
+    p.dns_port = ports["dns_port"]
+    p.state_file = state
+    yield p
+    p.terminate()
+    p.wait(5)
+
+
+def _call(url, data=None, method=None, headers=None):
+    body = json.dumps(data).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method=method or ("POST" if body else "GET"), headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, dict(r.headers), r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def _basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+
+
+def test_dyndns2_answers_and_counts(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.noip.test", "provider": "noip", "records": {"A": ["192.0.2.1"]}})
+    url = proc.base + "/noip/nic/update?hostname=h.noip.test&myip=198.51.100.7"
+    assert _call(url, headers=_basic("labuser", "labpass"))[2] == "good 198.51.100.7"
+    assert _call(url, headers=_basic("labuser", "labpass"))[2] == "nochg 198.51.100.7"
+    assert _call(url, headers=_basic("labuser", "nope"))[2] == "badauth"
+    assert _call(proc.base + "/noip/nic/update?hostname=x.noip.test&myip=1.2.3.4", headers=_basic("labuser", "labpass"))[2] == "nohost"
+    stats = json.loads(_call(proc.base + "/_standin/stats")[2])
+    assert stats["noip"]["updates"] == 4 and stats["noip"]["changes"] == 1
+
+
+def test_dns_answers_records_and_counts_reads(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.duckdns.org", "provider": "duckdns", "records": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]}})
+    answer = dns.query.udp(dns.message.make_query("h.duckdns.org", "AAAA"), "127.0.0.1", port=proc.dns_port, timeout=2)
+    assert [r.address for rrset in answer.answer for r in rrset] == ["2001:db8::1"]
+    missing = dns.query.udp(dns.message.make_query("nope.duckdns.org", "A"), "127.0.0.1", port=proc.dns_port, timeout=2)
+    assert missing.rcode() == dns.rcode.NXDOMAIN
+    stats = json.loads(_call(proc.base + "/_standin/stats")[2])
+    assert stats["duckdns"]["reads"] == 1 and stats["dns"]["reads"] == 1
+
+
+def test_duckdns_verbose(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.duckdns.org", "provider": "duckdns"})
+    ok = _call(proc.base + "/update?domains=h&token=labtoken&ip=198.51.100.7&verbose=true")[2]
+    assert ok.splitlines() == ["OK", "198.51.100.7", "", "UPDATED"]
+    assert _call(proc.base + "/update?domains=h&token=labtoken&ip=198.51.100.7&verbose=true")[2].endswith("NOCHANGE")
+    assert _call(proc.base + "/update?domains=h&token=bad&ip=198.51.100.7")[2] == "KO"
+
+
+def test_desec_rate_limit_and_preserve(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.dedyn.io", "provider": "desec", "records": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]}})
+    url = proc.base + "/desec/nic/update?hostname=h.dedyn.io&myipv4=198.51.100.7&myipv6=preserve"
+    assert _call(url, headers=_basic("h.dedyn.io", "labtoken"))[:3:2] == (200, "good")
+    status, headers, _ = _call(url, headers=_basic("h.dedyn.io", "labtoken"))
+    assert status == 429 and int(headers["Retry-After"]) >= 59
+    records = json.loads(_call(proc.base + "/_standin/records")[2])["hosts"]["h.dedyn.io"]["records"]
+    assert records == {"A": ["198.51.100.7"], "AAAA": ["2001:db8::1"]}
+    assert _call(url, headers=_basic("h.dedyn.io", "wrong"))[0] == 401
+
+
+def test_scripted_behaviour_times(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.noip.test", "provider": "noip"})
+    _call(proc.base + "/_standin/behaviour", {"hostname": "h.noip.test", "behaviour": "911", "times": 1})
+    url = proc.base + "/noip/nic/update?hostname=h.noip.test&myip=198.51.100.7"
+    assert _call(url, headers=_basic("labuser", "labpass"))[2] == "911"
+    assert _call(url, headers=_basic("labuser", "labpass"))[2].startswith("good")
+    assert _call(proc.base + "/_standin/behaviour", {"hostname": "h", "behaviour": "explode"})[0] == 400
+
+
+def test_state_survives_restart(proc, tmp_path):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.nc.test", "provider": "namecheap", "records": {"A": ["192.0.2.1"]}})
+    proc.terminate()
+    proc.wait(5)
+    saved = json.loads(proc.state_file.read_text())
+    assert saved["hosts"]["h.nc.test"]["records"]["A"] == ["192.0.2.1"]
+
+
+def test_cloudflare_and_porkbun_auth(proc):
+    status, _, body = _call(proc.base + "/client/v4/zones?name=x.test", headers={"Authorization": "Bearer wrong"})
+    assert status == 403 and json.loads(body)["errors"][0]["code"] == 10000
+    status, _, body = _call(proc.base + "/api/json/v3/dns/retrieveByNameType/x.test/A/h", {"apikey": "a", "secretapikey": "b"})
+    assert status == 400 and json.loads(body)["status"] == "ERROR"

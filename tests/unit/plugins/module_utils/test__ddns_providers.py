@@ -1,0 +1,401 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every HTTP provider against the loopback stand-in: success, unchanged, errors, retries.
+
+The stand-in (tests/lab/standins/ddns/ddns_standin.py) runs in this process on loopback;
+the network guard from _public_ip_standins refuses anything else.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
+SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
+NEW4, NEW6, OLD4, OLD6 = "198.51.100.7", "2001:db8::7", "192.0.2.1", "2001:db8::1"
+
+
+def _load_standin():
+    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def standin():
+    running = _load_standin().start(desec_interval=0)
+    yield running
+    running.stop()
+
+
+# provider -> (stand-in label, hostname, zone, seed provider host?, settings builder)
+def _settings(standin, provider, **extra):
+    common = dict(resolver="127.0.0.1", resolver_port=standin.dns_port, timeout=5, max_retries=2, max_retry_wait=5)
+    table = {
+        "dyndns2": dict(hostname="home.dyn.test", username="labuser", password="labpass", base_url=standin.base),
+        "noip": dict(hostname="home.noip.test", username="labuser", password="labpass", base_url=standin.base + "/noip"),
+        "dynu": dict(hostname="home.dynu.test", username="labuser", password="labpass", base_url=standin.base + "/dynu"),
+        "desec": dict(hostname="home.dedyn.io", token="labtoken", base_url=standin.base + "/desec"),
+        "duckdns": dict(hostname="jf.duckdns.org", token="labtoken", base_url=standin.base),
+        "namecheap": dict(hostname="jf.nc.test", zone="nc.test", password="labpass", base_url=standin.base + "/namecheap"),
+        "cloudflare": dict(hostname="jf.cf.test", zone="cf.test", token="labtoken", base_url=standin.base + "/client/v4"),
+        "porkbun": dict(hostname="jf.pb.test", zone="pb.test", api_key="pk1_lab", secret_api_key="sk1_lab", base_url=standin.base + "/api/json/v3"),
+    }
+    values = dict(common, provider=provider, **table[provider])
+    values.update(extra)
+    return _ddns.Settings(**values)
+
+
+LABEL = {"dyndns2": "dyndns2", "noip": "noip", "dynu": "dynu", "desec": "desec", "duckdns": "duckdns",
+         "namecheap": "namecheap", "cloudflare": "cloudflare", "porkbun": "porkbun"}
+HTTP_PROVIDERS = list(LABEL)
+V6_PROVIDERS = [p for p in HTTP_PROVIDERS if p != "namecheap"]
+
+
+def _seed(standin, provider, records):
+    s = _settings(standin, provider)
+    if provider in ("cloudflare", "porkbun"):
+        standin.add_zone(s.zone, provider)
+    standin.add_host(s.hostname, LABEL[provider], records)
+    return s
+
+
+def _no_secret(obj):
+    text = json.dumps(obj, default=str)
+    for secret in SECRETS:
+        assert secret not in text, "secret %r leaked: %s" % (secret, text)
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+def test_update_then_unchanged(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    first = _ddns.run(s, {"A": NEW4}, sleep=lambda _s: None)
+    assert first["changed"] is True
+    assert first["previous"] == {"A": OLD4}
+    assert first["current"] == {"A": NEW4}
+    assert standin.records(s.hostname)["A"] == [NEW4]
+    _no_secret(first)
+    standin.reset()
+    second = _ddns.run(_settings(standin, provider), {"A": NEW4})
+    assert second["changed"] is False
+    assert second["previous"] == second["current"] == {"A": NEW4}
+    stats = standin.stats(LABEL[provider])
+    # Exactly one read of the record and no update. Cloudflare adds one zone lookup.
+    assert stats["reads"] == 1
+    assert stats["updates"] == 0
+    assert stats["lookups"] == (1 if provider == "cloudflare" else 0)
+    assert second["requests"] == {"reads": 1, "updates": 0, "lookups": stats["lookups"]}
+
+
+def test_cloudflare_zone_id_skips_the_lookup(standin):
+    s = _seed(standin, "cloudflare", {"A": [NEW4]})
+    zone_id = standin.add_zone("cf.test", "cloudflare")
+    result = _ddns.run(_settings(standin, "cloudflare", zone=zone_id), {"A": NEW4})
+    assert result["changed"] is False
+    assert standin.stats("cloudflare") == {"requests": 1, "reads": 1, "lookups": 0, "updates": 0, "changes": 0}
+    assert s.hostname == "jf.cf.test"
+
+
+@pytest.mark.parametrize("provider", V6_PROVIDERS)
+def test_both_families(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4], "AAAA": [OLD6]})
+    result = _ddns.run(s, {"A": NEW4, "AAAA": NEW6})
+    assert result["changed"] is True
+    assert standin.records(s.hostname) == {"A": [NEW4], "AAAA": [NEW6]}
+    standin.reset()
+    again = _ddns.run(_settings(standin, provider), {"A": NEW4, "AAAA": NEW6})
+    assert again["changed"] is False
+    stats = standin.stats(LABEL[provider])
+    assert stats["updates"] == 0
+    # Cloudflare reads both types in one request; the others one read per type.
+    assert stats["reads"] == (1 if provider == "cloudflare" else 2)
+
+
+@pytest.mark.parametrize("provider", ["noip", "dynu", "desec", "duckdns", "cloudflare", "porkbun"])
+def test_one_family_leaves_the_other(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4], "AAAA": [OLD6]})
+    _ddns.run(s, {"AAAA": NEW6})
+    assert standin.records(s.hostname) == {"A": [OLD4], "AAAA": [NEW6]}
+
+
+def test_desec_sends_preserve(standin):
+    s = _seed(standin, "desec", {"A": [OLD4], "AAAA": [OLD6]})
+    provider = _ddns.make_provider(s)
+    assert provider.params({"A": NEW4}, {"A": NEW4}) == {"hostname": s.hostname, "myipv4": NEW4, "myipv6": "preserve"}
+
+
+def test_check_mode_reads_and_writes_nothing(standin):
+    s = _seed(standin, "noip", {"A": [OLD4]})
+    result = _ddns.run(s, {"A": NEW4}, check_mode=True)
+    assert result["changed"] is True
+    assert result["current"] == {"A": NEW4}
+    assert standin.records(s.hostname)["A"] == [OLD4]
+    assert standin.stats("noip")["updates"] == 0
+
+
+def test_cloudflare_and_porkbun_create_a_missing_record(standin):
+    for provider in ("cloudflare", "porkbun"):
+        s = _seed(standin, provider, {"A": [OLD4]})
+        result = _ddns.run(s, {"AAAA": NEW6})
+        assert result["previous"] == {"AAAA": None}
+        assert result["answer"] == "created"
+        assert standin.records(s.hostname)["AAAA"] == [NEW6]
+
+
+# -- errors ------------------------------------------------------------------------------
+
+DYNDNS2_ERRORS = [
+    ("badauth", "auth", "check username/password or token"),
+    ("nohost", "nohost", "check hostname"),
+    ("abuse", "abuse", "the provider blocked updates for this host; contact them; updates stopped"),
+    ("!donator", "donator", "!donator"),
+    ("badagent", "badagent", "badagent"),
+    ("notfqdn", "notfqdn", "fully qualified"),
+    ("numhost", "numhost", "numhost"),
+    ("dnserr", "dnserr", "dnserr"),
+]
+
+
+@pytest.mark.parametrize("provider", ["dyndns2", "noip", "dynu"])
+@pytest.mark.parametrize("answer,kind,text", DYNDNS2_ERRORS)
+def test_dyndns2_fatal_answers_are_not_retried(standin, provider, answer, kind, text):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    standin.behave(s.hostname, answer)
+    sleeps = []
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"A": NEW4}, sleep=sleeps.append)
+    assert info.value.kind == kind
+    assert text in str(info.value)
+    assert sleeps == []
+    assert standin.stats(LABEL[provider])["updates"] == 1
+    _no_secret(str(info.value))
+    _no_secret(info.value.partial)
+
+
+def test_dyndns2_911_is_not_retried_within_the_cap(standin):
+    s = _seed(standin, "noip", {"A": [OLD4]})
+    standin.behave(s.hostname, "911")
+    sleeps = []
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"A": NEW4}, sleep=sleeps.append)
+    assert info.value.kind == "retryable"
+    assert info.value.retry_after == 1800
+    assert "provider-side problem, retry no sooner than 30 minutes" in str(info.value)
+    assert "exceeds max_retry_wait" in str(info.value)
+    assert sleeps == []
+
+
+def test_wrong_credentials_real_check(standin):
+    s = _seed(standin, "noip", {"A": [OLD4]})
+    bad = _settings(standin, "noip", password="wrong-secret-123")
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(bad, {"A": NEW4})
+    assert info.value.kind == "auth"
+    assert "wrong-secret-123" not in str(info.value)
+    assert s.hostname in standin.state.hosts
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+def test_429_honours_retry_after_then_succeeds(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    standin.behave(s.hostname, "429", times=1, retry_after=2)
+    sleeps = []
+    result = _ddns.run(s, {"A": NEW4}, sleep=sleeps.append)
+    assert result["changed"] is True
+    assert sleeps == [2]
+    assert standin.records(s.hostname)["A"] == [NEW4]
+
+
+@pytest.mark.parametrize("provider", HTTP_PROVIDERS)
+def test_5xx_retried_with_bounded_attempts(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    standin.behave(s.hostname, "5xx", status=503)
+    sleeps = []
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"A": NEW4}, sleep=sleeps.append)
+    assert info.value.kind == "retryable"
+    assert info.value.attempts == 3  # max_retries=2
+    assert len(sleeps) == 2
+    assert all(w <= 5 for w in sleeps)
+    _no_secret(str(info.value))
+
+
+def test_retry_after_longer_than_cap_fails_at_once(standin):
+    s = _seed(standin, "desec", {"A": [OLD4]})
+    standin.behave(s.hostname, "429", retry_after=3600)
+    sleeps = []
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"A": NEW4}, sleep=sleeps.append)
+    assert sleeps == []
+    assert "3600 s" in str(info.value)
+
+
+def test_desec_rate_limit_one_update_per_minute(standin):
+    standin.state.desec_interval = 60
+    s = _seed(standin, "desec", {"A": [OLD4]})
+    _ddns.run(s, {"A": NEW4})
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(_settings(standin, "desec", max_retry_wait=5), {"A": OLD4}, sleep=lambda _s: None)
+    assert info.value.kind == "retryable"
+    assert info.value.status == 429
+    assert info.value.retry_after > 5
+
+
+@pytest.mark.parametrize(
+    "provider,behaviour,kind,text",
+    [
+        ("desec", "badauth", "auth", "check username/password or token"),
+        ("desec", "nohost", "nohost", "HTTP 404"),
+        ("duckdns", "badauth", "auth", "answered KO"),
+        ("namecheap", "badauth", "auth", "check password"),
+        ("namecheap", "nohost", "nohost", "A record not Found"),
+        ("cloudflare", "badauth", "auth", "check token"),
+        ("porkbun", "badauth", "auth", "check api_key and secret_api_key"),
+        ("porkbun", "nohost", "nohost", "check zone"),
+    ],
+)
+def test_provider_errors(standin, provider, behaviour, kind, text):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    standin.behave(s.hostname, behaviour)
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"A": NEW4}, sleep=lambda _s: None)
+    assert info.value.kind == kind
+    assert text in str(info.value)
+    _no_secret(str(info.value))
+
+
+@pytest.mark.parametrize("provider", ["duckdns", "cloudflare", "porkbun", "namecheap"])
+def test_wrong_secret_never_shown(standin, provider):
+    _seed(standin, provider, {"A": [OLD4]})
+    secret = "Zz9-not/so&secret=1"
+    extra = {"duckdns": dict(token=secret), "cloudflare": dict(token=secret),
+             "porkbun": dict(secret_api_key=secret), "namecheap": dict(password=secret)}[provider]
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(_settings(standin, provider, **extra), {"A": NEW4})
+    assert info.value.kind == "auth"
+    for form in (secret, "Zz9-not%2Fso%26secret%3D1"):
+        assert form not in str(info.value)
+        assert form not in json.dumps(info.value.partial)
+
+
+def test_unreachable_is_retryable(standin):
+    port = standin.http.server_address[1]
+    standin.stop()
+    s = _settings(standin, "noip", resolver=None, base_url="http://127.0.0.1:%d" % port)
+    provider = _ddns.make_provider(s)
+    with pytest.raises(_ddns.DdnsError) as info:
+        provider.update("A", NEW4)
+    assert info.value.kind == "retryable"
+    assert "could not reach http://127.0.0.1:%d/nic/update" % port in str(info.value)
+    standin.stop = lambda: None
+
+
+def test_namecheap_refuses_aaaa(standin):
+    s = _seed(standin, "namecheap", {"A": [OLD4]})
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run(s, {"AAAA": NEW6})
+    assert info.value.kind == "config"
+    assert "cannot set AAAA" in str(info.value)
+
+
+# -- pure functions ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [("5", 5), (" 120 ", 120), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0)],
+)
+def test_parse_retry_after(value, expected):
+    assert _ddns.parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_date_in_future():
+    assert _ddns.parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=40) == 60
+
+
+def test_with_retries_backoff_capped():
+    calls, sleeps = [], []
+
+    def fail():
+        calls.append(1)
+        raise _ddns.DdnsError("retryable", "down")
+
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.with_retries(fail, max_retries=3, max_wait=8, sleep=sleeps.append, backoff=5)
+    assert sleeps == [5, 8, 8]
+    assert len(calls) == 4
+    assert "gave up after 4 attempts" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", _ddns.FATAL_KINDS)
+def test_with_retries_never_retries_fatal(kind):
+    sleeps = []
+    with pytest.raises(_ddns.DdnsError):
+        _ddns.with_retries(lambda: (_ for _ in ()).throw(_ddns.DdnsError(kind, "x")), sleep=sleeps.append)
+    assert sleeps == []
+
+
+def test_redactor_forms():
+    redact = _ddns.Redactor(["a b/c&d"])
+    assert redact("x a b/c&d y a%20b%2Fc%26d z a+b%2Fc%26d") == "x ******** y ******** z ********"
+
+
+def test_public_url_drops_query_and_userinfo():
+    assert _ddns.public_url("https://u:p@h.example:8443/nic/update?token=x#f") == "https://h.example:8443/nic/update"
+
+
+@pytest.mark.parametrize(
+    "kwargs,expected",
+    [
+        (dict(addresses=["198.51.100.7"]), {"A": "198.51.100.7"}),
+        (dict(addresses=["2001:DB8::7", "198.51.100.7"]), {"A": "198.51.100.7", "AAAA": "2001:db8::7"}),
+        (dict(public_ip={"ipv4": "198.51.100.7", "ipv6": None}), {"A": "198.51.100.7"}),
+        (dict(public_ip={"ipv4": "198.51.100.7", "ipv6": "2001:db8::7"}, record_types=["AAAA"]), {"AAAA": "2001:db8::7"}),
+    ],
+)
+def test_desired_addresses(kwargs, expected):
+    assert _ddns.desired_addresses(**kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs,text",
+    [
+        (dict(addresses=["nope"]), "'nope' is not an IP address"),
+        (dict(addresses=["192.0.2.1", "192.0.2.2"]), "at most one address per family"),
+        (dict(public_ip={"ipv4": None, "ipv6": None}), "neither ipv4 nor ipv6"),
+        (dict(public_ip={"ipv4": "198.51.100.7"}, record_types=["AAAA"]), "needs public_ip.ipv6"),
+        (dict(public_ip={"ipv4": "2001:db8::1"}), "is not an IPv4 address"),
+    ],
+)
+def test_desired_addresses_errors(kwargs, text):
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.desired_addresses(**kwargs)
+    assert info.value.kind == "config"
+    assert text in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "provider,extra,text",
+    [
+        ("dyndns2", dict(base_url=None), "set base_url"),
+        ("noip", dict(password=None), "needs username and password"),
+        ("cloudflare", dict(zone="other.test"), "is not inside zone other.test"),
+        ("porkbun", dict(zone=None), "needs zone"),
+        ("duckdns", dict(token=None), "needs token"),
+        ("noip", dict(base_url="ftp://x.test"), "must start with https://"),
+    ],
+)
+def test_settings_errors(standin, provider, extra, text):
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.make_provider(_settings(standin, provider, **extra))
+    assert info.value.kind == "config"
+    assert text in str(info.value)

@@ -1,0 +1,175 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""main() of ddns_update driven with module args against the loopback stand-in."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
+from ansible_collections.homelab.jellyfin_remote.plugins.modules import ddns_update
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
+SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
+
+
+class ExitJson(Exception):
+    def __init__(self, result):
+        super().__init__("exit_json")
+        self.result = result
+
+
+class FailJson(Exception):
+    def __init__(self, result):
+        super().__init__(result.get("msg"))
+        self.result = result
+
+
+@pytest.fixture
+def standin():
+    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    running = module.start(desec_interval=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def run(monkeypatch):
+    warnings = []
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        kwargs["warnings"] = list(warnings)
+        raise ExitJson(kwargs)
+
+    def fail_json(self, msg, **kwargs):
+        kwargs["failed"] = True
+        kwargs["msg"] = msg
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    monkeypatch.setattr(_ddns.time, "sleep", lambda s: None)
+
+    def _run(args):
+        with patch_module_args(args):
+            try:
+                ddns_update.main()
+            except ExitJson as done:
+                return "exit", done.result
+            except FailJson as failed:
+                return "fail", failed.result
+        raise AssertionError("main() returned without exit_json or fail_json")
+
+    return _run
+
+
+def _no_secret(result):
+    text = json.dumps(result, default=str)
+    for secret in SECRETS:
+        assert secret not in text
+
+
+def _duck(standin, **extra):
+    args = dict(provider="duckdns", hostname="JF.duckdns.org.", token="labtoken", base_url=standin.base,
+                resolver="127.0.0.1", resolver_port=standin.dns_port, public_ip={"ipv4": "198.51.100.7", "ipv6": None})
+    args.update(extra)
+    return args
+
+
+def test_update_then_second_run_unchanged(standin, run):
+    standin.add_host("jf.duckdns.org", "duckdns", {"A": ["192.0.2.1"]})
+    status, result = run(_duck(standin))
+    assert status == "exit"
+    assert result["changed"] is True
+    assert result["hostname"] == "jf.duckdns.org"
+    assert result["previous"] == {"A": "192.0.2.1"}
+    assert result["current"] == {"A": "198.51.100.7"}
+    assert result["requests"] == {"reads": 1, "lookups": 0, "updates": 1}
+    _no_secret(result)
+    standin.reset()
+    status, again = run(_duck(standin))
+    assert again["changed"] is False
+    assert standin.stats("duckdns")["reads"] == 1
+    assert standin.stats("duckdns")["updates"] == 0
+
+
+def test_check_mode_and_diff(standin, run):
+    standin.add_host("jf.duckdns.org", "duckdns", {"A": ["192.0.2.1"]})
+    status, result = run(dict(_duck(standin), _ansible_check_mode=True, _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["diff"] == {"before": {"A": "192.0.2.1"}, "after": {"A": "198.51.100.7"}}
+    assert standin.records("jf.duckdns.org")["A"] == ["192.0.2.1"]
+    assert standin.stats("duckdns")["updates"] == 0
+
+
+def test_failure_message_and_kind(standin, run):
+    standin.add_host("home.noip.test", "noip", {"A": ["192.0.2.1"]})
+    standin.behave("home.noip.test", "abuse")
+    status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", resolver_port=standin.dns_port,
+                              address="198.51.100.7"))
+    assert status == "fail"
+    assert result["error_kind"] == "abuse"
+    assert result["msg"].startswith("ddns_update noip home.noip.test: ")
+    assert "the provider blocked updates for this host; contact them; updates stopped" in result["msg"]
+    assert result["previous"] == {"A": "192.0.2.1"}
+    _no_secret(result)
+
+
+def test_nochg_warns(standin, run, monkeypatch):
+    standin.add_host("home.noip.test", "noip", {"A": ["198.51.100.7"]})
+    # DNS lags: make the read see an old address while the provider already holds the new one.
+    monkeypatch.setattr(_ddns.DnsReader, "read", lambda self, name, rtype: ["192.0.2.1"])
+    status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", address="198.51.100.7"))
+    assert result["answer"] == "nochg"
+    assert any("nochg" in w for w in result["warnings"])
+    _no_secret(result)
+
+
+@pytest.mark.parametrize(
+    "args,text",
+    [
+        (dict(provider="noip", hostname="h.example.test", address="198.51.100.7"), "missing: username, password"),
+        (dict(provider="cloudflare", hostname="h.example.test", token="labtoken", address="198.51.100.7"), "zone"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t"), "one of the following is required: address, public_ip"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", public_ip={}), "mutually exclusive"),
+        (dict(provider="duckdns", hostname="h..org", token="t", address="198.51.100.7"), "hostname: 'h..org' is not valid"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", resolver="ns1"), "resolver: 'ns1' is not valid"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", public_ip={"ipv4": None}, record_type="AAAA"), "needs public_ip.ipv6"),
+        (dict(provider="rfc2136", hostname="h.example.test", zone="example.test", server="127.0.0.1", tsig_key_name="k",
+              address="198.51.100.7"), "tsig_key_name"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retries=-1), "max_retries must be 0 or more"),
+    ],
+)
+def test_option_errors(run, args, text):
+    status, result = run(args)
+    assert status == "fail"
+    assert text in result["msg"]
+    assert "labtoken" not in result["msg"]
+
+
+def test_spec_marks_every_secret_no_log():
+    spec = ddns_update.argument_spec()
+    for name in ("password", "token", "api_key", "secret_api_key", "tsig_key_secret"):
+        assert spec[name]["no_log"] is True
+    assert spec["tsig_key_name"]["no_log"] is False
+
+
+def test_every_provider_choice_is_registered():
+    _ddns._load_providers()
+    assert sorted(ddns_update.PROVIDERS) == sorted(_ddns.REGISTRY)
