@@ -53,6 +53,9 @@ _SERVER = {
     "caps": ["NET_ADMIN"],
     "devices": ["/dev/net/tun"],
     "routes": [("wan", "router", "lan")],
+    # Multicast (SSDP discovery of the router) leaves by the lan, not by the uplink, as it
+    # would on a home server with one network card.
+    "multicast": "lan",
 }
 _INTERNET = {
     "networks": ["wan"],
@@ -89,13 +92,14 @@ TOPOLOGIES = {
                 "caps": ["NET_ADMIN", "NET_RAW"],
                 "sysctls": ["net.ipv4.ip_forward=1"],
                 "setup": ["home_router"],
+                "stun": True,
             },
             "internet": _INTERNET,
         },
     },
     # The same home router, but its wan side is the carrier's 100.64.0.0/10 network and the
     # carrier NATs again (CGNAT): the internet sees the carrier's address, and miniupnpd
-    # finds by STUN that no mapping can be reached from outside.
+    # refuses mappings (501) and reports no usable external address.
     "cgnat": {
         "networks": {"lan": {"internal": True}, "cgn": {"internal": True, "subnet": "100.64.10.0/24"},
                      "wan": {"internal": True}},
@@ -277,6 +281,9 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
         for dest_net, via_host, via_net in spec.get("routes", []):
             _nsenter(hosts[host]["pid"], "ip", "route", "replace", subnets[dest_net],
                      "via", hosts[via_host]["addresses"][via_net])
+        if spec.get("multicast"):
+            _nsenter(hosts[host]["pid"], "ip", "route", "replace", "224.0.0.0/4",
+                     "dev", hosts[host]["interfaces"][spec["multicast"]])
     for host in hosts:
         _wait_systemd(hosts[host]["container"])
     lines = []
@@ -344,20 +351,25 @@ def _wan_net(topology, host):
 
 
 def setup_home_router(state, host):
-    """NAT plus miniupnpd (UPnP IGD + NAT-PMP) on the lan side. miniupnpd learns its
-    external address by STUN from the lab's internet host, which is also how it decides
-    whether mappings can work at all (behind the carrier's NAT they cannot)."""
+    """NAT plus miniupnpd (UPnP IGD + NAT-PMP) on the lan side.
+
+    miniupnpd refuses to forward when its WAN address is private or shared (100.64/10), and
+    then answers GetExternalIPAddress with an empty address, as a CGNAT customer's router
+    does. The lab's "public" wan is a private range too, so on the nat topology the router
+    asks the internet host by STUN (ext_perform_stun): no NAT upstream, so STUN finds the
+    address reachable and miniupnpd forwards, reporting that address as external."""
     info = state["hosts"][host]
     lan_if, wan_if = info["interfaces"]["lan"], info["interfaces"][_wan_net(state["topology"], host)]
     _nsenter(info["pid"], "nft", "-f", "-", stdin=_nat_ruleset(lan_if, wan_if, upnp=True))
     stun = state["hosts"]["internet"]["addresses"]["wan"]
+    use_stun = TOPOLOGIES[state["topology"]]["hosts"][host].get("stun", False)
     conf = "\n".join([
         "# miniupnpd for the test lab (written by tests/lab/lab.py)",
         "ext_ifname=%s" % wan_if,
         "listening_ip=%s" % lan_if,
         "enable_upnp=yes",
         "enable_natpmp=yes",
-        "ext_perform_stun=yes",
+        "ext_perform_stun=%s" % ("yes" if use_stun else "no"),
         "ext_stun_host=%s" % stun,
         "ext_stun_port=3478",
         "secure_mode=yes",
