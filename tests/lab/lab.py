@@ -101,7 +101,7 @@ TOPOLOGIES = {
     # carrier NATs again (CGNAT): the internet sees the carrier's address, and miniupnpd
     # refuses mappings (501) and reports no usable external address.
     "cgnat": {
-        "networks": {"lan": {"internal": True}, "cgn": {"internal": True, "subnet": "100.64.10.0/24"},
+        "networks": {"lan": {"internal": True}, "cgn": {"internal": True, "subnet_in": "100.64.0.0/10"},
                      "wan": {"internal": True}},
         "hosts": {
             "server": _SERVER,
@@ -219,6 +219,20 @@ def _wait_systemd(name, timeout=90):
     raise LabError("%s: systemd did not finish booting in %ds (state %r)" % (name, timeout, last))
 
 
+def _free_subnet(pool):
+    """The first /24 of pool that no podman network uses (labs may run side by side)."""
+    used = set()
+    for net in json.loads(podman("network", "ls", "--format", "json").stdout or "[]"):
+        for sub in net.get("subnets") or []:
+            used.add(ipaddress.ip_network(sub["subnet"]))
+    for candidate in ipaddress.ip_network(pool).subnets(new_prefix=24):
+        if candidate.network_address.packed[2] < 10:
+            continue  # keep clear of the first /24s, where real carriers start
+        if not any(candidate.overlaps(u) for u in used):
+            return str(candidate)
+    raise LabError("no free /24 left in %s" % pool)
+
+
 def _image_for(kind, base_image):
     if kind != "tools":
         return base_image
@@ -241,8 +255,8 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
         args = ["network", "create", "--label", "jfr.lab=%s" % lab]
         if spec.get("internal"):
             args.append("--internal")
-        if spec.get("subnet"):
-            args += ["--subnet", spec["subnet"]]
+        if spec.get("subnet_in"):
+            args += ["--subnet", _free_subnet(spec["subnet_in"])]
         podman(*args, network_name(lab, net))
         info = json.loads(podman("network", "inspect", network_name(lab, net)).stdout)[0]
         subnets[net] = info["subnets"][0]["subnet"]

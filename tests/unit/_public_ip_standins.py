@@ -123,7 +123,8 @@ class DnsStandIn:
 
     records: {(name, "A"|"AAAA"|"TXT"): [text, ...]}; a TXT text becomes one record.
     mode: "answer" (default), "silent" (black hole: reads and never answers),
-    "servfail", "nxdomain", "truncated", "garbage" (one TXT "nonsense" for every type).
+    "servfail", "nxdomain", "truncated", "garbage" (one TXT "nonsense" for every type),
+    "drop_first" (the first query is lost, as UDP may lose it; later ones are answered).
     """
 
     def __init__(self, records=None, mode="answer", host="127.0.0.1"):
@@ -149,7 +150,7 @@ class DnsStandIn:
             except (ValueError, struct.error, IndexError):
                 continue
             self.queries.append((name, _QTYPES.get(qtype, qtype)))
-            if self.mode == "silent":
+            if self.mode == "silent" or (self.mode == "drop_first" and len(self.queries) == 1):
                 continue
             reply = self._reply(qid, name, qtype, question)
             try:
