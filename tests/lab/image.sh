@@ -52,6 +52,8 @@ esac
 # Small containers: no docs, no apt caches, no units that fail without hardware.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/*
 printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\n' >"$rootfs/etc/dpkg/dpkg.cfg.d/01-nodoc"
+# Debian's mirror is reached over a shared network: retry downloads instead of failing a run.
+printf 'Acquire::Retries "5";\n' >"$rootfs/etc/apt/apt.conf.d/80-lab-retries"
 # The lists are gone: make them look old, so `apt: update_cache cache_valid_time` refreshes.
 touch -d '2000-01-01' "$rootfs/var/lib/apt/lists"
 for unit in systemd-resolved.service systemd-timesyncd.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer; do

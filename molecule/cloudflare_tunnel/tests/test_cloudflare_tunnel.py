@@ -1,0 +1,202 @@
+"""What a user of the cloudflare_tunnel role would check on the server.
+
+Two tunnels run side by side: a remotely managed one (token mode, unit cloudflared-jellyfin)
+and a locally managed one (named mode, unit cloudflared-jellyfin-named). The last tests run
+the converge playbook again in a subprocess: without the terms acknowledgement (nothing may
+change) and with a new token (the unit must restart with it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(SCENARIO))
+LOG = "/var/log/cloudflared-standin/invocations.jsonl"
+TOKEN_UNIT = "cloudflared-jellyfin"
+NAMED_UNIT = "cloudflared-jellyfin-named"
+ENV_FILE = "/etc/cloudflared/cloudflared-jellyfin.env"
+CONFIG = "/etc/cloudflared/cloudflared-jellyfin-named.yml"
+TUNNEL_ID = "6ff42ae2-765d-4adf-8112-31c55c1551ef"
+NAMED_ID = "2c1f7a52-63e4-4c8e-9b1d-6d2f0c7e9a11"
+CREDS = "/etc/cloudflared/%s.json" % NAMED_ID
+
+
+def _token(secret_word):
+    """A made-up token in the real shape; converge.yml builds the first one the same way."""
+    data = {"a": "0123456789abcdef0123456789abcdef", "s": base64.b64encode(secret_word.encode() * 2).decode(),
+            "t": TUNNEL_ID}
+    return base64.b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+FIRST_TOKEN = _token("labTokenSecretOne")
+
+
+def _fp(token):
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:16]
+
+
+def _log(server):
+    return [json.loads(line) for line in server.file(LOG).content_string.splitlines() if line.strip()]
+
+
+def _runs(server, mode):
+    return [r for r in _log(server) if r.get("event") == "run" and r.get("mode") == mode]
+
+
+def _main_pid(server, unit):
+    return server.check_output("systemctl show -p MainPID --value %s" % unit)
+
+
+@pytest.mark.parametrize("unit", [TOKEN_UNIT, NAMED_UNIT])
+def test_tunnel_unit_runs_restarts_on_failure_and_is_enabled(server, unit):
+    service = server.service(unit)
+    assert service.is_running and service.is_enabled
+    assert server.check_output("systemctl show -p Restart --value %s" % unit) == "on-failure"
+    assert server.check_output("systemctl show -p User --value %s" % unit) == "cloudflared"
+
+
+def test_token_reaches_cloudflared_through_the_environment(server):
+    run = _runs(server, "token")[-1]
+    assert run["token_sha256_16"] == _fp(FIRST_TOKEN)
+    assert "TUNNEL_TOKEN" in run["env_names"] and run["tunnel_id"] == TUNNEL_ID
+    assert run["argv"] == ["--no-autoupdate", "tunnel", "run"]
+
+
+def test_no_secret_on_any_command_line_or_in_the_log(server):
+    records = _log(server)
+    assert records and not [r["argv"] for r in records if r.get("secret_in_argv")]
+    raw = server.file(LOG).content_string
+    assert FIRST_TOKEN.strip() not in raw and "TunnelSecret" not in raw
+    unit = server.file("/etc/systemd/system/%s.service" % TOKEN_UNIT).content_string
+    assert "eyJ" not in unit and "--token" not in unit
+
+
+def test_secret_files_are_private(server):
+    env = server.file(ENV_FILE)
+    assert (env.user, env.group, env.mode) == ("root", "root", 0o600)
+    creds = server.file(CREDS)
+    assert (creds.user, creds.group, creds.mode) == ("cloudflared", "cloudflared", 0o600)
+    assert server.file("/etc/cloudflared").mode == 0o750
+
+
+def test_named_tunnel_config_routes_jellyfin_and_ends_with_404(server):
+    out = server.check_output("cloudflared tunnel --config %s ingress validate" % CONFIG)
+    assert out.splitlines() == ["Validating rules from %s" % CONFIG, "OK"]
+    run = _runs(server, "named")[-1]
+    assert run["tunnel_id"] == NAMED_ID and run["credentials_file"] == CREDS
+    assert run["ingress"] == [{"hostname": "jellyfin.example.test", "service": "http://127.0.0.1:8096"},
+                              {"hostname": None, "service": "http_status:404"}]
+    rule = server.check_output("cloudflared tunnel --config %s ingress rule https://other.example.test/" % CONFIG)
+    assert "http_status:404" in rule
+
+
+def test_cert_pem_is_never_deployed(server):
+    assert not server.run("find / -xdev -name cert.pem -path '*cloudflare*'").stdout.strip()
+    assert not any(r.get("origincert_configured") for r in _log(server) if r.get("event") == "run")
+
+
+def test_known_proxies_has_loopback(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    assert "127.0.0.1" in [e.text for e in root.find("KnownProxies")]
+
+
+def test_apt_source_and_keyring(server):
+    source = server.file("/etc/apt/sources.list.d/cloudflared.sources")
+    fields = dict(line.split(": ", 1) for line in source.content_string.splitlines() if line and not line.startswith("#"))
+    assert fields == {"Types": "deb", "URIs": "file:///srv/lab-apt/cloudflare/cloudflared", "Suites": "any",
+                      "Components": "main", "Signed-By": "/usr/share/keyrings/cloudflare-main.gpg"}
+    with open(os.path.join(SCENARIO, "files", "lab-archive-keyring.gpg"), "rb") as handle:
+        expected = hashlib.sha256(handle.read()).hexdigest()
+    assert server.file("/usr/share/keyrings/cloudflare-main.gpg").sha256sum == expected
+    assert server.run("dpkg-query -W cloudflared").rc != 0
+
+
+def test_defaults_point_at_cloudflares_repository():
+    with open(os.path.join(REPO, "roles", "cloudflare_tunnel", "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    assert defaults["cloudflare_tunnel_apt_key_url"] == "https://pkg.cloudflare.com/cloudflare-main.gpg"
+    assert defaults["cloudflare_tunnel_apt_repository_url"] == "https://pkg.cloudflare.com/cloudflared"
+    assert defaults["cloudflare_tunnel_accept_video_terms"] is False
+
+
+def _rerun_converge(tmp_path, extra_vars):
+    """Run converge.yml again against Molecule's inventory; the vars go in a 0600 file."""
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    vars_file = tmp_path / "extra.json"
+    vars_file.touch(mode=0o600)
+    vars_file.write_text(json.dumps(extra_vars))
+    env = dict(os.environ)
+    if os.path.exists(os.path.join(ephemeral, "ansible.cfg")):
+        env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), os.path.join(SCENARIO, "converge.yml"),
+         "-e", "@%s" % vars_file],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def _snapshot(server):
+    """Every file the role could touch, with its checksum, mode and owner; and the units' PIDs."""
+    files = server.check_output(
+        "find /etc /usr/share/keyrings /srv/lab-apt -xdev -type f -printf '%p %m %u ' -exec sha256sum {} \\; "
+        "2>/dev/null | awk '{print $1, $2, $3, $4}' | sort")
+    return files, _main_pid(server, TOKEN_UNIT), _main_pid(server, NAMED_UNIT)
+
+
+needs_molecule = pytest.mark.skipif("MOLECULE_EPHEMERAL_DIRECTORY" not in os.environ, reason="needs Molecule's inventory")
+
+
+@needs_molecule
+def test_without_the_terms_acknowledgement_nothing_changes(server, tmp_path):
+    before = _snapshot(server)
+    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_accept_video_terms": False,
+                                      "cloudflare_tunnel_token": _token("refusedTokenSecret")})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "cloudflare_tunnel_accept_video_terms is not true, so nothing was changed" in out
+    assert "Service-Specific Terms" in out and "web UI" in out
+    assert "changed=0" in out
+    assert _snapshot(server) == before
+
+
+@needs_molecule
+def test_a_new_token_is_applied_on_the_next_run(server, tmp_path):
+    new_token = _token("secondLabTokenSecret")
+    pid_before, named_pid_before = _main_pid(server, TOKEN_UNIT), _main_pid(server, NAMED_UNIT)
+    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_token": new_token})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert new_token not in proc.stdout and new_token not in proc.stderr
+    assert _main_pid(server, TOKEN_UNIT) != pid_before
+    assert _main_pid(server, NAMED_UNIT) == named_pid_before
+    assert _runs(server, "token")[-1]["token_sha256_16"] == _fp(new_token)
+    assert server.file(ENV_FILE).mode == 0o600
+    assert new_token not in server.file(LOG).content_string
+
+
+@needs_molecule
+def test_cert_pem_given_as_credentials_is_refused(server, tmp_path):
+    pem = "-----BEGIN ARGO TUNNEL TOKEN-----\nbm90IGEgcmVhbCBjZXJ0aWZpY2F0ZQ==\n-----END ARGO TUNNEL TOKEN-----\n"
+    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_credentials": pem})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "is never deployed to the server" in out
+    assert "ARGO TUNNEL TOKEN" not in server.file(CREDS).content_string
+    assert not server.run("grep -rl 'BEGIN ARGO' /etc/cloudflared").stdout.strip()
+
+
+@needs_molecule
+def test_state_absent_removes_the_tunnels(server, tmp_path):
+    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_state": "absent"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    for unit in (TOKEN_UNIT, NAMED_UNIT):
+        assert not server.service(unit).is_running
+        assert not server.file("/etc/systemd/system/%s.service" % unit).exists
+    for path in (ENV_FILE, CONFIG, CREDS):
+        assert not server.file(path).exists
