@@ -1,0 +1,264 @@
+"""What a user of the reverse_proxy role would check, from the internet host and on the server.
+
+Shared by the reverse_proxy_caddy and reverse_proxy_nginx scenarios (REVERSE_PROXY_SERVER
+says which proxy runs). Tests run in file order: the invalid-configuration test and the ban
+test come last, and the ban test uses the internet host's second address, so that the
+denied logins of the other tests never count towards a ban.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import curl, denied_login_address
+
+DOMAIN = "jellyfin.lab.test"
+URL = "https://%s" % DOMAIN
+ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+SERVER_KIND = os.environ.get("REVERSE_PROXY_SERVER", "caddy")
+SITE = {"caddy": "/etc/caddy/Caddyfile", "nginx": "/etc/nginx/conf.d/jellyfin.conf"}[SERVER_KIND]
+ACCESS_LOG = {"caddy": "/var/log/caddy/jellyfin-access.log", "nginx": "/var/log/nginx/jellyfin.access.log"}[SERVER_KIND]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_bans(server):
+    """Start from no bans and no counted failures (fail2ban keeps failures in memory only),
+    so the suite can run again on the same lab."""
+    out = server.run("fail2ban-client unban --all && systemctl restart fail2ban && "
+                     "for i in $(seq 1 50); do fail2ban-client status jellyfin >/dev/null 2>&1 && exit 0; "
+                     "sleep 0.2; done; exit 1")
+    assert out.rc == 0, out.stderr
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pebble_root(internet):
+    """The root that issued the proxy's certificate, from pebble's management endpoint; every
+    curl on the internet host verifies against it (via ~/.curlrc) and nothing else."""
+    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0 && "
+                       "printf 'cacert = %s\\n' > /root/.curlrc" % (ROOT, ROOT))
+    assert out.rc == 0, out.stderr
+    return ROOT
+
+
+def _headers(host, url, *args):
+    out = host.run("curl -sS -m 10 -o /dev/null -D - %s %s" % (" ".join(shlex.quote(a) for a in args), shlex.quote(url)))
+    assert out.rc == 0, out.stderr
+    lines = out.stdout.replace("\r", "").split("\n")
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), headers
+
+
+def test_https_public_info_with_a_pebble_issued_chain(internet):
+    status, body = curl(internet, URL + "/System/Info/Public")
+    assert status == 200
+    assert '"Version"' in body and '"Id"' in body
+
+
+def test_certificate_is_for_the_domain_and_verifies_against_pebble(internet):
+    out = internet.run(
+        "openssl s_client -connect %s:443 -servername %s -CAfile %s -verify_return_error "
+        "-verify_hostname %s </dev/null 2>&1" % (DOMAIN, DOMAIN, ROOT, DOMAIN))
+    assert out.rc == 0, out.stdout
+    assert "Verify return code: 0 (ok)" in out.stdout
+    assert "Pebble" in out.stdout  # issued by pebble's intermediate
+
+
+def test_http_redirects_to_https(internet):
+    status, headers = _headers(internet, "http://%s/System/Info/Public?x=1" % DOMAIN)
+    assert status in (301, 308)
+    assert headers["location"] == URL + "/System/Info/Public?x=1"
+
+
+def _upgrade(internet, path):
+    out = internet.run(
+        "curl -sS -i -N --http1.1 -m 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' "
+        "-H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' %s | head -n1"
+        % shlex.quote(URL + path))
+    return out.stdout.strip()
+
+
+def test_websocket_handshake_on_socket(internet):
+    assert _upgrade(internet, "/socket?deviceId=probe").split()[1] == "101"
+
+
+def test_no_websocket_upgrade_elsewhere(internet):
+    # The stand-in would upgrade on any path: only the proxy can have stopped it.
+    assert _upgrade(internet, "/System/Info/Public").split()[1] != "101"
+
+
+def test_range_request_gets_206(internet):
+    out = internet.run("curl -sS -m 10 -o /dev/null -r 1000-1999 -w '%%{http_code} %%{size_download}' %s"
+                       % shlex.quote(URL + "/Videos/x/stream?static=true"))
+    assert out.rc == 0, out.stderr
+    assert out.stdout.split() == ["206", "1000"]
+
+
+def test_jellyfin_sees_the_client_not_the_proxy(internet, server, lab):
+    assert denied_login_address(internet, server, URL) == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+def test_forged_forwarded_for_is_replaced(internet, server, lab):
+    seen = denied_login_address(internet, server, URL, forwarded_for="198.51.100.77")
+    assert seen == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+def test_security_headers(internet):
+    status, headers = _headers(internet, URL + "/System/Info/Public")
+    assert status == 200
+    assert headers["strict-transport-security"] == "max-age=63072000"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "camera=()" in headers["permissions-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+
+
+def test_http2_is_offered(internet):
+    out = internet.run("curl -sS -m 10 -o /dev/null --http2 -w '%%{http_version}' %s" % (URL + "/System/Ping"))
+    assert out.stdout == "2"
+
+
+@pytest.mark.parametrize("option", ["-tls1", "-tls1_1"])
+def test_old_tls_refused(internet, option):
+    # The client is allowed the old protocol (security level 0), so a failure is the server's.
+    out = internet.run("openssl s_client -connect %s:443 -servername %s %s -cipher 'DEFAULT:@SECLEVEL=0' </dev/null"
+                       % (DOMAIN, DOMAIN, option))
+    assert out.rc != 0
+
+
+def test_tls12_accepted(internet):
+    out = internet.run("openssl s_client -connect %s:443 -servername %s -tls1_2 -CAfile %s </dev/null 2>&1"
+                       % (DOMAIN, DOMAIN, ROOT))
+    assert out.rc == 0 and "ECDHE" in out.stdout
+
+
+def test_metrics_refused_from_outside(internet):
+    for path in ("/metrics", "/METRICS"):
+        status, _ = curl(internet, URL + path)
+        assert status == 403
+
+
+def test_api_key_kept_out_of_the_access_log(internet, server):
+    secret = "k%d" % time.time_ns()
+    curl(internet, URL + "/System/Info/Public?api_key=%s&x=1&ApiKey=%s" % (secret, secret))
+    time.sleep(0.5)
+    log = server.run("cat %s" % ACCESS_LOG)
+    assert log.rc == 0 and "/System/Info/Public" in log.stdout
+    assert secret not in log.stdout
+
+
+def test_known_proxies_set_in_jellyfin(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    assert "127.0.0.1" in [e.text for e in root.find("KnownProxies")]
+
+
+def test_renewal_in_place(server):
+    if SERVER_KIND == "nginx":
+        assert server.service("certbot.timer").is_enabled
+        hook = server.file("/etc/letsencrypt/renewal-hooks/deploy/reverse-proxy-reload-nginx")
+        assert hook.mode == 0o755 and "reload nginx" in hook.content_string
+        renewal = server.file("/etc/letsencrypt/renewal/%s.conf" % DOMAIN).content_string
+        assert "server = https://internet:14000/dir" in renewal
+    else:
+        # Caddy renews in its own process; its storage holds the certificate from pebble.
+        out = server.run("find /var/lib/caddy/.local/share/caddy/certificates -name '%s.crt'" % DOMAIN)
+        assert "internet-14000-dir" in out.stdout
+
+
+def test_invalid_extra_directive_fails_and_keeps_the_running_config(internet, server):
+    before = server.file(SITE).sha256sum
+    env = dict(os.environ)
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"),
+         os.path.join(REPO, "molecule", "reverse_proxy_shared", "converge.yml"),
+         "-e", json.dumps({"reverse_proxy_extra_directives": ["no_such_directive on;"]})],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode != 0
+    wanted = "caddy rejected the generated Caddyfile" if SERVER_KIND == "caddy" else "nginx -t rejected the generated site"
+    output = proc.stdout + proc.stderr
+    assert wanted in output, output[-3000:]
+    assert "no_such_directive" in output
+    assert server.file(SITE).sha256sum == before
+    status, _ = curl(internet, URL + "/System/Info/Public")
+    assert status == 200
+
+
+VENDOR = {
+    "caddy": ("https://dl.cloudsmith.io/public/caddy/stable/deb/debian", "any-version", "main"),
+    "nginx": ("https://nginx.org/packages/debian", "bookworm", "nginx"),
+}
+
+
+def test_vendor_repository_source_and_keyring_are_written(server, tmp_path):
+    """The vendor repository, up to writing its files (apt never asks the vendor here): the
+    key comes from a file:// URL, fetched like the vendor's https:// one."""
+    key = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbGFiIHRlc3Qga2V5\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    source = "/etc/apt/sources.list.d/reverse-proxy-%s.sources" % SERVER_KIND
+    keyring = "/etc/apt/keyrings/reverse-proxy-%s.asc" % SERVER_KIND
+    server.run("printf '%%s' %s > /tmp/vendor-test-key.asc" % shlex.quote(key))
+    playbook = tmp_path / "vendor.yml"
+    playbook.write_text(
+        "- hosts: server\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.include_role:\n        name: homelab.jellyfin_remote.reverse_proxy\n"
+        "        tasks_from: vendor_repository\n"
+        "      vars:\n        reverse_proxy_server: %s\n"
+        "        reverse_proxy_vendor_key: file:///tmp/vendor-test-key.asc\n" % SERVER_KIND)
+    try:
+        proc = subprocess.run(
+            ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"), str(playbook)],
+            capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+        text = server.file(source).content_string
+        uris, suite, component = VENDOR[SERVER_KIND]
+        for line in ("Types: deb", "URIs: %s" % uris, "Suites: %s" % suite, "Components: %s" % component,
+                     "Signed-By: %s" % keyring):
+            assert line in text.splitlines(), text
+        assert server.file(keyring).content_string == key
+    finally:
+        server.run("rm -f %s %s /tmp/vendor-test-key.asc" % (source, keyring))
+
+
+def test_three_denied_logins_get_the_client_banned(internet, server, lab):
+    """Last: bans the internet host's second address, then lifts the ban."""
+    alt = lab["hosts"]["internet"]["addresses"]["wan_alt"]
+    try:
+        for _ in range(3):
+            assert denied_login_address_from(internet, server, alt) == alt
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if alt in server.run("fail2ban-client status jellyfin").stdout:
+                break
+            time.sleep(0.5)
+        ruleset = server.run("nft list ruleset").stdout
+        assert alt in ruleset
+        assert "tcp dport" in ruleset and "udp dport" in ruleset  # HTTP/3 runs on 443/udp
+        refused = internet.run("curl -sS -m 5 -o /dev/null --interface %s %s" % (alt, URL + "/System/Ping"))
+        assert refused.rc != 0
+        status, _ = curl(internet, URL + "/System/Ping")  # the other address is not banned
+        assert status == 200
+    finally:
+        server.run("fail2ban-client set jellyfin unbanip %s" % alt)
+
+
+def denied_login_address_from(internet, server, source):
+    """One denied login sent from the internet host's given source address."""
+    user = "probe-%d" % time.time_ns()
+    status, _ = curl(
+        internet, URL + "/Users/AuthenticateByName", "--interface", source, "-X", "POST",
+        "-H", "Content-Type: application/json",
+        "-H", 'Authorization: MediaBrowser Client="probe", Device="probe", DeviceId="probe", Version="1.0"',
+        "--data", json.dumps({"Username": user, "Pw": "wrong"}))
+    assert status == 401, status
+    line = server.run("grep -h %s /var/log/jellyfin/log_*.log" % shlex.quote('Authentication request for "%s"' % user))
+    assert line.rc == 0
+    return line.stdout.split('(IP: "', 1)[1].split('"', 1)[0]
