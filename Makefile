@@ -15,12 +15,13 @@ export CONTAINERS_CONF := $(CURDIR)/tests/lab/containers.conf
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_PYTHON_INTERPRETER := auto_silent
 
-.PHONY: help deps venv collection image units lint molecule test demo demo-down clean
+.PHONY: help deps venv collection image units lint sanity docs packaging ee changelog fuzz molecule bench test demo demo-down clean
 
 help:
 	@echo "make demo       bring up the lab and run the main job in it (make demo-down removes it)"
 	@echo "make test       every test: units, lint, Molecule scenarios ($(SCENARIOS))"
-	@echo "make units | lint | molecule [SCENARIOS=name] | image | venv | deps"
+	@echo "make units | lint | sanity | docs | packaging | ee | changelog | fuzz | molecule [SCENARIOS=name]"
+	@echo "make bench      benchmarks (figures and ratios; not part of make test)"
 
 deps:
 	@bash tests/install-deps.sh
@@ -41,7 +42,33 @@ image: deps
 	bash tests/lab/image.sh $(LAB_SUITE)
 
 units: venv collection
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit --ignore=tests/unit/fuzz
+
+# Quality gates (each also has a test in tests/unit/gates that feeds it a broken input).
+sanity: venv
+	bash tests/gates/sanity.sh
+
+docs: venv collection
+	bash tests/gates/docs.sh
+
+packaging: venv
+	bash tests/gates/packaging.sh
+
+ee: venv
+	$(PY) tests/gates/ee_check.py
+
+changelog: venv
+	bash tests/gates/changelog.sh
+
+fuzz: venv collection
+	$(PY) -m pytest -q tests/unit/fuzz
+
+# Benchmarks print figures and ratios; they are not tests and not part of `make test`.
+bench: venv collection image
+	$(PY) benchmarks/public_ip_race.py
+	$(PY) benchmarks/ddns_requests.py
+	$(PY) benchmarks/wireguard_bench.py
+	$(PY) benchmarks/reverse_proxy_bench.py
 
 lint: venv collection
 	ansible-lint

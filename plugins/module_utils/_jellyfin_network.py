@@ -539,7 +539,7 @@ def mask_secrets(text, secrets=()):
     text = _PASSWORD_RE.sub(lambda m: m.group(1) + (MASK if m.group(2) else "") + m.group(3), text)
     for secret in secrets:
         if secret:
-            for form in {secret, _escape_text(secret), _escape_attr(secret)}:
+            for form in (secret, _escape_text(secret), _escape_attr(secret)):
                 if form in text:
                     text = text.replace(form, MASK)
     return text

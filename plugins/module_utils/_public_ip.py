@@ -264,11 +264,11 @@ def decode_dns_response(message, qid, rdtype):
         raise SourceError("truncated DNS answer")
     wanted = RDTYPES[rdtype]
     offset = 12
-    for _ in range(qdcount):
+    for dummy in range(qdcount):
         offset = _skip_name(message, offset) + 4
     texts = []
     others = []
-    for _ in range(ancount):
+    for dummy in range(ancount):
         offset = _skip_name(message, offset)
         if offset + 10 > len(message):
             raise SourceError("malformed DNS answer")

@@ -245,12 +245,18 @@ def check_secret_mode(mode):
         )
 
 
+# uid_t and gid_t are 32 bits; (uid_t)-1 means "no change" to chown.
+MAX_ID = 2**32 - 2
+
+
 def resolve_owner(owner):
     """uid for a user name or number; None means the user running the module."""
     if owner is None or owner == "":
         return os.geteuid()
     owner = str(owner)
     if owner.isdigit():
+        if int(owner) > MAX_ID:
+            raise WireGuardKeyError("owner %s is larger than any uid (%d at most)" % (owner, MAX_ID))
         return int(owner)
     try:
         return pwd.getpwnam(owner).pw_uid
@@ -266,6 +272,8 @@ def resolve_group(group):
         return None
     group = str(group)
     if group.isdigit():
+        if int(group) > MAX_ID:
+            raise WireGuardKeyError("group %s is larger than any gid (%d at most)" % (group, MAX_ID))
         return int(group)
     try:
         return grp.getgrnam(group).gr_gid
@@ -334,7 +342,8 @@ def _check_regular_file(path, what):
             "owner are the ones managed" % (what, path)
         )
     if not stat.S_ISREG(st.st_mode):
-        raise WireGuardKeyError("%s %s exists but is not a regular file" % (what, path))
+        raise WireGuardKeyError("%s %s exists but is not a regular file; give the path of a key file, "
+                                "not of a directory or device" % (what, path))
     return True
 
 
@@ -344,14 +353,14 @@ def read_key_file(path):
     Raises WireGuardKeyError for things no regeneration can fix (a directory, a symlink,
     an unreadable file); a malformed key is reported in KeyFileState.problem instead.
     """
-    if not _check_regular_file(path, "key file"):
+    if not _check_regular_file(path, "path: the key file"):
         return KeyFileState(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise WireGuardKeyError("cannot read key file %s: %s" % (path, exc.strerror)) from None
+        raise WireGuardKeyError("path: cannot read key file %s: %s" % (path, exc.strerror)) from None
     attributes = _atomic_file.read_attributes(path)
     if len(data) > MAX_KEY_FILE_BYTES:
         return KeyFileState(path, True, attributes, problem=MSG_TOO_LARGE)
@@ -364,13 +373,13 @@ def read_key_file(path):
 
 def _read_small(path):
     """Content of a (public) file, None when missing; at most MAX_KEY_FILE_BYTES + 1 bytes."""
-    if not _check_regular_file(path, "public key file"):
+    if not _check_regular_file(path, "public_key_path: the public key file"):
         return None
     try:
         with open(path, "rb") as handle:
             return handle.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as exc:
-        raise WireGuardKeyError("cannot read public key file %s: %s" % (path, exc.strerror)) from None
+        raise WireGuardKeyError("public_key_path: cannot read public key file %s: %s" % (path, exc.strerror)) from None
 
 
 class KeyFileSpec:

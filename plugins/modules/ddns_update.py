@@ -26,7 +26,7 @@ description:
     Fatal answers (bad credentials, unknown host, C(abuse), C(badagent), C(!donator)) are never retried.
   - No password, token, API key or TSIG secret ever appears in the result, a warning or an error message.
 author:
-  - jellyfin_remote developers
+  - jellyfin_remote developers (!UNKNOWN)
 options:
   provider:
     description:
@@ -154,6 +154,8 @@ options:
         (C(Retry-After), or the 30 minutes dyndns2 asks after C(911)) the task fails at once and says so.
     type: float
     default: 60
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -162,6 +164,7 @@ attributes:
     support: full
     details: Shows the addresses before and after.
   platform:
+    support: full
     platforms: posix
 requirements:
   - dnspython on the managed host for V(rfc2136) and for reading by DNS.

@@ -22,8 +22,9 @@ description:
   - A missing file is created with Jellyfin's defaults for every element, in Jellyfin's order.
   - The file is replaced atomically; it never exists with a wider mode than the final one.
 author:
-  - jellyfin_remote developers
+  - jellyfin_remote developers (!UNKNOWN)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -33,6 +34,7 @@ attributes:
     support: full
     description: Shows the file before and after; the certificate password is masked.
   platform:
+    support: full
     platforms: posix
 options:
   path:

@@ -25,7 +25,7 @@ description:
   - Never fails because the network is down. With no answer the result is V(offline).
   - Read-only. It runs the same way in check mode and never reports a change.
 author:
-  - jellyfin_remote developers
+  - jellyfin_remote developers (!UNKNOWN)
 requirements:
   - C(dnspython) is optional. When it is installed it sends the DNS queries. Without it the
     module uses its own small DNS client for A, AAAA and TXT queries. RV(dns_client) tells which one was used.
@@ -33,12 +33,17 @@ requirements:
     O(wan_source=auto) skips UPnP when it is missing.
   - The C(ip) command (iproute2) for O(wan_source=interfaces).
     O(wan_source=auto) skips the interfaces when it is missing.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details: Read-only. Check mode asks the same sources and returns the same result.
   diff_mode:
     support: none
+  platform:
+    support: full
+    platforms: posix
 options:
   ip_versions:
     description:

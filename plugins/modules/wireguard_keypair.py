@@ -21,7 +21,7 @@ description:
   - The secret never appears in the task result, a diff, a warning or an error message unless
     O(return_secret=true) is set on a task that has C(no_log) enabled.
 author:
-  - jellyfin_remote developers
+  - jellyfin_remote developers (!UNKNOWN)
 options:
   path:
     description:
@@ -85,6 +85,8 @@ options:
       - In check mode, a key that would be generated is not returned (it does not exist yet).
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -95,6 +97,7 @@ attributes:
     details:
       - The diff shows the public key, a fingerprint, mode, owner and group; never secret bytes.
   platform:
+    support: full
     platforms: posix
 requirements:
   - cryptography >= 2.5 (X25519 with raw key encoding) on the managed host, for O(type=private_key).
@@ -223,6 +226,17 @@ def main():
     )
     params = module.params
     path = params["path"]
+
+    for option in ("path", "public_key_path", "owner", "group"):
+        value = params[option]
+        if value is None:
+            continue
+        if "\x00" in value:
+            module.fail_json(msg="%s contains a NUL byte, which no file or account name can hold; "
+                             "give a plain name" % option)
+        if option.endswith("path") and not value.strip():
+            module.fail_json(msg="%s is empty; give the full path of the key file, for example "
+                             "/etc/wireguard/wg0.key" % option)
 
     if params["return_secret"] and not module.no_log:
         module.fail_json(

@@ -116,7 +116,11 @@ class Rfc2136(Provider):
         if rcode == dns.rcode.NXDOMAIN:
             return None
         if rcode == dns.rcode.REFUSED:
-            raise DdnsError("config", "%s refused the query for %s %s; set server to the zone's primary, which must answer queries for the zone" % (self.where, self.hostname, record_type))
+            raise DdnsError(
+                "config",
+                "%s refused the query for %s %s; set server to the zone's primary, which must answer queries for the zone"
+                % (self.where, self.hostname, record_type),
+            )
         if rcode != dns.rcode.NOERROR:
             raise DdnsError(RETRYABLE, "%s answered %s to the query for %s %s" % (self.where, dns.rcode.to_text(rcode), self.hostname, record_type))
         wanted = dns.rdatatype.from_text(record_type)
@@ -143,7 +147,11 @@ class Rfc2136(Provider):
             self.counter.add("updates")
             response = dns.query.tcp(update, self._server_ip, port=self.settings.server_port, timeout=self.settings.timeout)
         except dns.tsig.PeerError as exc:
-            raise DdnsError("auth", "%s rejected the TSIG signature (%s); check tsig_key_name, tsig_key_secret and tsig_algorithm" % (self.where, type(exc).__name__)) from None
+            raise DdnsError(
+                "auth",
+                "%s rejected the TSIG signature (%s); check tsig_key_name, tsig_key_secret and tsig_algorithm"
+                % (self.where, type(exc).__name__),
+            ) from None
         except dns.tsig.BadSignature:
             raise DdnsError("auth", "the answer from %s failed TSIG verification; check tsig_key_secret and tsig_algorithm" % self.where) from None
         except (dns.exception.Timeout, OSError) as exc:

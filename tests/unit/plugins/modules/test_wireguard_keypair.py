@@ -560,3 +560,23 @@ def test_documentation_matches_argument_spec(monkeypatch):
     for task in yaml.safe_load(wireguard_keypair.EXAMPLES):
         modules = [k for k in task if "." in k]
         assert modules and all(k.count(".") == 2 for k in modules), task["name"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"path": ""}, "path is empty"),
+        ({"path": "   "}, "path is empty"),
+        ({"path": "/tmp/k\x00x"}, "path contains a NUL byte"),
+        ({"path": "/tmp/k", "public_key_path": "/tmp/p\x00"}, "public_key_path contains a NUL byte"),
+        ({"path": "/tmp/k", "public_key_path": ""}, "public_key_path is empty"),
+        ({"path": "/tmp/k", "group": "\x00"}, "group contains a NUL byte"),
+        ({"path": "/tmp/k", "owner": "ro\x00ot"}, "owner contains a NUL byte"),
+        ({"path": "/tmp/k", "group": str(2**63)}, "group %d is larger than any gid" % 2**63),
+        ({"path": "/tmp/k", "owner": str(2**40)}, "owner %d is larger than any uid" % 2**40),
+    ],
+)
+def test_bad_paths_fail_naming_the_option(run, args, message):
+    """Found by fuzzing: these used to end in a traceback or a message naming no option."""
+    outcome, result = run(args)
+    assert outcome == "fail" and message in result["msg"]

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Packaging gate: build the collection tarball, install it into a clean collections path
+# and use it from there.
+#
+#   tests/gates/packaging.sh
+#
+# 1. ansible-galaxy collection build (galaxy.yml build_ignore decides what goes in); the
+#    tarball must hold no .venv/, .cache/, .git/ or test output; its size is printed.
+# 2. ansible-galaxy collection install --offline --no-deps of that tarball into an empty
+#    directory. Dependencies come from the collections bundled in the ansible package,
+#    which ansible always finds on its Python path.
+# 3. With ANSIBLE_COLLECTIONS_PATH set to that directory only: `ansible-galaxy collection
+#    list` shows the version from galaxy.yml, `ansible-doc` renders every module and
+#    filter, and tests/gates/files/packaging_play.yml runs a module (check mode, temp
+#    path), the action group and a filter by their FQCNs.
+#
+# Environment: PACKAGE_SRC the collection to build (default: this checkout); PYTHON the
+# interpreter with ansible-core (default: <checkout>/.venv/bin/python).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+src=$(cd "${PACKAGE_SRC:-$repo}" && pwd)
+python=${PYTHON:-$repo/.venv/bin/python}
+bin=$(dirname "$python")
+export PATH=$bin:$PATH
+start=$(date +%s)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/packaging-gate.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# Nothing from the caller's environment may point at the checkout.
+unset ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS ANSIBLE_CONFIG
+export ANSIBLE_HOME=$tmp/ansible-home ANSIBLE_LOCAL_TEMP=$tmp/ansible-tmp
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+
+namespace=$(sed -n 's/^namespace: *//p' "$src/galaxy.yml")
+name=$(sed -n 's/^name: *//p' "$src/galaxy.yml")
+version=$(sed -n 's/^version: *//p' "$src/galaxy.yml")
+fqcn=$namespace.$name
+
+echo "== build $fqcn $version"
+ansible-galaxy collection build "$src" --output-path "$tmp/dist"
+tarball=$(find "$tmp/dist" -name '*.tar.gz')
+size=$(stat -c %s "$tarball")
+echo "tarball: $(basename "$tarball"), $size bytes ($(( (size + 1023) / 1024 )) KiB), $(tar -tzf "$tarball" | wc -l) entries"
+unwanted=$(tar -tzf "$tarball" | grep -E '^(\./)?(\.venv|\.cache|\.git|\.pytest_cache|\.ansible|tests/output|benchmarks/results)(/|$)|__pycache__|\.pyc$|\.tar\.gz$' || true)
+if [ -n "$unwanted" ]; then
+  echo "FAIL: the tarball holds files build_ignore should keep out:"; echo "$unwanted" | head -20
+  exit 1
+fi
+
+echo "== install into a clean collections path"
+collections=$tmp/collections
+export ANSIBLE_COLLECTIONS_PATH=$collections
+ansible-galaxy collection install --offline --no-deps -p "$collections" "$tarball"
+
+listed=$(ansible-galaxy collection list "$fqcn" -p "$collections" --format json)
+got=$(printf '%s' "$listed" | "$python" -c '
+import json, sys
+data = json.load(sys.stdin)
+for path, found in data.items():
+    if path.startswith(sys.argv[2]) and sys.argv[1] in found:
+        print(found[sys.argv[1]]["version"])
+' "$fqcn" "$collections")
+echo "ansible-galaxy collection list: $fqcn ${got:-missing} in $collections"
+if [ "$got" != "$version" ]; then
+  echo "FAIL: expected $fqcn $version in $collections"; exit 1
+fi
+
+installed=$collections/ansible_collections/$namespace/$name
+for kind in module filter; do
+  dir=$installed/plugins/$kind
+  [ "$kind" = module ] && dir=$installed/plugins/modules
+  names=()
+  for f in "$dir"/*.py; do
+    base=$(basename "$f" .py)
+    [ "$base" = __init__ ] || names+=("$fqcn.$base")
+  done
+  [ ${#names[@]} -gt 0 ] || continue
+  echo "== ansible-doc -t $kind: ${#names[@]} plugins"
+  out=$(ansible-doc -t "$kind" --json "${names[@]}")
+  printf '%s' "$out" | "$python" -c '
+import json, sys
+docs = json.load(sys.stdin)
+root, names = sys.argv[1], sys.argv[2:]
+missing = [n for n in names if not (docs.get(n) or {}).get("doc")]
+if missing:
+    sys.exit("FAIL: ansible-doc has no documentation for: %s" % ", ".join(missing))
+elsewhere = [n for n in names if not docs[n]["doc"].get("filename", "").startswith(root)]
+if elsewhere:
+    sys.exit("FAIL: not loaded from the installed copy: %s" % ", ".join(elsewhere))
+' "$collections" "${names[@]}"
+  ansible-doc -t "$kind" "${names[@]}" >/dev/null
+done
+
+echo "== play with the installed FQCNs"
+ansible-playbook -i localhost, -e "packaging_tmp=$tmp" -e "ansible_python_interpreter=$python" \
+  "$repo/tests/gates/files/packaging_play.yml"
+echo "packaging: passed in $(( $(date +%s) - start )) s"
