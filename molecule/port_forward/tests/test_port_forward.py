@@ -1,0 +1,107 @@
+"""port_forward on the NAT lab: UPnP mapping, host firewall, DDNS, reachability from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+
+import pytest
+
+from conftest import curl, denied_login_address
+
+NAME = "jellyfin.ddns.lab.test"
+SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # molecule/port_forward/files/lab_vars.yml
+
+
+def resolve(internet, lab, name=NAME):
+    """Ask the lab's DNS (the DDNS stand-in on wan_alt:53) from the internet host."""
+    script = (
+        "import dns.resolver,sys; r=dns.resolver.Resolver(configure=False); r.nameservers=[sys.argv[1]];"
+        "print(' '.join(a.address for a in r.resolve(sys.argv[2], 'A')))"
+    )
+    out = internet.run("python3 -c %s %s %s" % (shlex.quote(script), lab["hosts"]["internet"]["addresses"]["wan_alt"], name))
+    assert out.rc == 0, out.stderr
+    return out.stdout.split()
+
+
+@pytest.fixture(scope="module")
+def public_base(internet, lab):
+    addresses = resolve(internet, lab)
+    assert len(addresses) == 1
+    return "http://%s:8096" % addresses[0]
+
+
+def test_ddns_name_resolves_to_the_router_wan(internet, lab):
+    assert resolve(internet, lab) == [lab["hosts"]["router"]["addresses"]["wan"]]
+
+
+def test_jellyfin_is_reachable_from_outside_by_the_ddns_name(internet, public_base):
+    status, body = curl(internet, public_base + "/System/Info/Public")
+    assert status == 200
+    assert json.loads(body)["ProductName"] == "Jellyfin Server"
+
+
+def test_jellyfin_sees_the_outside_client_address(internet, server, lab, public_base):
+    assert denied_login_address(internet, server, public_base) == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+def test_router_maps_the_port_to_the_server(lab):
+    router = lab["hosts"]["router"]["container"]
+    out = subprocess.run(["podman", "exec", router, "nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "dport 8096 dnat ip to %s:8096" % lab["hosts"]["server"]["addresses"]["lan"] in out, out
+
+
+def test_firewall_table_opens_exactly_the_port(server):
+    out = server.run("nft list table inet jellyfin_remote_port_forward")
+    assert out.rc == 0, out.stderr
+    rules = [line.strip() for line in out.stdout.splitlines() if "dport" in line]
+    assert len(rules) == 1 and rules[0].startswith("tcp dport 8096 ") and "accept" in rules[0], rules
+    assert server.service("jellyfin-remote-firewall.service").is_enabled
+
+
+def test_renewal_timer_runs_without_ansible(server):
+    assert server.service("jellyfin-remote-upnp-renew.timer").is_enabled
+    assert server.service("jellyfin-remote-upnp-renew.timer").is_running
+    out = server.run("systemctl start jellyfin-remote-upnp-renew.service && "
+                     "journalctl -u jellyfin-remote-upnp-renew.service -o cat --no-pager")
+    assert out.rc == 0, out.stderr
+    assert "upnp-renew: renewed TCP 8096" in out.stdout, out.stdout
+
+
+def test_ddclient_config_is_root_only(server):
+    conf = server.file("/etc/ddclient.conf")
+    assert (conf.user, conf.group, conf.mode) == ("root", "root", 0o600)
+    assert "protocol=dyndns2" in conf.content_string and NAME in conf.content_string
+    assert server.service("ddclient").is_enabled and server.service("ddclient").is_running
+
+
+def test_ddclient_restores_the_record(server, internet, lab):
+    wan = lab["hosts"]["internet"]["addresses"]["wan"]
+    seed = json.dumps({"hostname": NAME, "provider": "dyndns2", "records": {"A": ["192.0.2.99"]}, "ttl": 60})
+    curl(internet, "http://%s:8245/_standin/hosts" % wan, "-X", "POST", "--data", seed)
+    assert resolve(internet, lab) == ["192.0.2.99"]
+    out = server.run("ddclient -daemon=0 -force -noquiet -file /etc/ddclient.conf -cache /tmp/ddclient-verify.cache")
+    assert out.rc == 0, out.stdout + out.stderr
+    assert SECRET not in out.stdout + out.stderr
+    assert resolve(internet, lab) == [lab["hosts"]["router"]["addresses"]["wan"]]
+
+
+def test_no_secret_in_a_verbose_rerun(server):
+    """Re-run the converge at -vvv: no change, and the DDNS password appears nowhere."""
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ephemeral, "ansible.cfg"), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run(
+        ["ansible-playbook", "-vvv", "-i", os.path.join(ephemeral, "inventory"),
+         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        capture_output=True, text=True, env=env, check=False, timeout=900,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert SECRET not in output
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # the module's password option, masked
+    recap = output[output.rindex("PLAY RECAP"):]
+    assert "changed=0" in recap and "failed=0" in recap, recap

@@ -1,0 +1,180 @@
+"""upnp_port_mapping main(): options, results, check mode, diff and failures, with a fake miniupnpc."""
+
+from __future__ import annotations
+
+import os
+import sys
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.homelab.jellyfin_remote.plugins.modules import upnp_port_mapping
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
+from test__upnp import LAN, OTHER, WAN, FakeUPnP  # noqa: E402
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def _exit_json(self, **kwargs):
+    raise Exit(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs["msg"] = msg
+    raise Fail(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def patched_module():
+    with mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json), mock.patch.object(
+        basic.AnsibleModule, "fail_json", _fail_json
+    ):
+        yield
+
+
+@pytest.fixture
+def router():
+    client = FakeUPnP()
+    with mock.patch.object(upnp_port_mapping, "new_client", lambda multicast_interface=None: client):
+        yield client
+
+
+def run(args):
+    with patch_module_args(args):
+        with pytest.raises(Exit) as exc:
+            upnp_port_mapping.main()
+    return exc.value.args[0]
+
+
+def fail(args):
+    with patch_module_args(args):
+        with pytest.raises(Fail) as exc:
+            upnp_port_mapping.main()
+    return exc.value.args[0]
+
+
+def test_add_then_no_change(router):
+    first = run({"external_port": 8096, "description": "Jellyfin"})
+    assert first["changed"] is True
+    assert first["mapping"]["internal_client"] == LAN and first["external_ip"] == WAN
+    second = run({"external_port": 8096, "description": "Jellyfin"})
+    assert second["changed"] is False
+    assert [c for c in router.writes() if c[0] == "add"] == [("add", 8096, "TCP", LAN, 8096, "Jellyfin", "", 3600)]
+
+
+def test_check_mode_writes_nothing(router):
+    result = run({"external_port": 8096, "_ansible_check_mode": True})
+    assert result["changed"] is True and router.writes() == []
+
+
+def test_diff(router):
+    result = run({"external_port": 8096, "_ansible_diff": True})
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["external_port"] == 8096
+
+
+def test_udp_and_internal_port(router):
+    result = run({"external_port": 51820, "internal_port": 51821, "protocol": "UDP", "lease_duration": 0})
+    assert result["mapping"]["protocol"] == "UDP" and result["mapping"]["internal_port"] == 51821
+    assert router.writes()[-1][-1] == 0
+
+
+def test_absent(router):
+    run({"external_port": 8096})
+    assert run({"external_port": 8096, "state": "absent"})["changed"] is True
+    assert run({"external_port": 8096, "state": "absent"})["changed"] is False
+
+
+def test_warning_for_permanent_only(router):
+    router.add_error = ["OnlyPermanentLeasesSupported"]
+    with mock.patch.object(basic.AnsibleModule, "warn") as warn:
+        result = run({"external_port": 8096})
+    assert "warning" not in result
+    warn.assert_called_once()
+    assert "UPnP error 725" in warn.call_args[0][0]
+
+
+def test_cgnat_failure_kind_and_message(router):
+    router.external = ""
+    result = fail({"external_port": 8096, "_ansible_check_mode": True})
+    assert result["error_kind"] == "cgnat" and result["changed"] is False
+    assert result["msg"].startswith("Port forwarding is impossible here (CGNAT or double NAT): the router reports an empty external")
+
+
+def test_conflict_failure_reports_previous(router):
+    router.mappings[(8096, "TCP")] = (OTHER, 8096, "Plex", True, 0)
+    result = fail({"external_port": 8096})
+    assert result["error_kind"] == "conflict" and result["previous"]["internal_client"] == OTHER
+
+
+def test_no_igd_failure(router):
+    router.devices = 0
+    result = fail({"external_port": 8096})
+    assert result["error_kind"] == "no_igd" and "Forward the port by hand" in result["msg"]
+
+
+def test_missing_miniupnpc():
+    with mock.patch.object(upnp_port_mapping, "new_client", lambda multicast_interface=None: None):
+        result = fail({"external_port": 8096})
+    assert result["error_kind"] == "config"
+    assert "miniupnpc" in result["msg"] and "python3-miniupnpc" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"external_port": 0}, "external_port must be a port from 1 to 65535, got 0"),
+        ({"external_port": 8096, "internal_port": 70000}, "internal_port must be a port from 1 to 65535, got 70000"),
+        ({"external_port": 8096, "lease_duration": -1}, "lease_duration must be 0 (permanent) or more seconds, got -1"),
+        ({"external_port": 8096, "min_lease_remaining": -5}, "min_lease_remaining must be 0 or more seconds, got -5"),
+        ({"external_port": 8096, "discovery_delay_ms": 10},
+         "discovery_delay_ms must be from 100 to 60000, got 10; 2000 suits most routers"),
+        ({"external_port": 8096, "internal_client": "server.lan"},
+         "internal_client must be this host's LAN IPv4 address, such as 192.168.1.20, got 'server.lan'"),
+        ({"external_port": 8096, "internal_client": "fd00::2"},
+         "internal_client must be an IPv4 address (UPnP IGD port mappings are IPv4), got fd00::2"),
+    ],
+)
+def test_option_errors(router, args, message):
+    result = fail(args)
+    assert (result["msg"], result["error_kind"]) == (message, "config")
+    assert router.calls == []
+
+
+def test_new_client_without_miniupnpc():
+    with mock.patch.dict(sys.modules, {"miniupnpc": None}):
+        assert upnp_port_mapping.new_client() is None
+
+
+def test_new_client_with_miniupnpc():
+    fake = mock.Mock()
+    with mock.patch.dict(sys.modules, {"miniupnpc": fake}):
+        assert upnp_port_mapping.new_client() is fake.UPnP.return_value
+
+
+def test_new_client_takes_the_multicast_interface_when_made():
+    fake = mock.Mock()
+    with mock.patch.dict(sys.modules, {"miniupnpc": fake}):
+        assert upnp_port_mapping.new_client("10.0.0.2") is fake.UPnP.return_value
+    fake.UPnP.assert_called_once_with(multicastif="10.0.0.2")
+
+
+def test_multicast_interface_reaches_the_client():
+    made = {}
+
+    def factory(multicast_interface=None):
+        made["multicast_interface"] = multicast_interface
+        return FakeUPnP(devices=0)
+
+    with mock.patch.object(upnp_port_mapping, "new_client", factory):
+        result = fail({"external_port": 8096, "multicast_interface": "eth1"})
+    assert made == {"multicast_interface": "eth1"}
+    assert "answered on eth1 within" in result["msg"]
