@@ -207,7 +207,7 @@ def _ifname(pid, address):
     raise LabError("no interface holds %s in pid %s" % (address, pid))
 
 
-def _wait_systemd(name, timeout=90):
+def _wait_systemd(name, timeout=180):
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:

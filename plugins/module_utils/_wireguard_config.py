@@ -1,0 +1,289 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""WireGuard configuration logic of the wireguard role: peer addresses and client files.
+
+Plain Python, no Ansible imports: the filters wireguard_peer_addresses and
+wireguard_client_config are thin wrappers around assign_addresses() and
+render_client_config(), so both are unit-tested directly.
+
+Addresses are *stable*: a peer keeps the address it was given once (the role stores the
+assignments on the server), new peers get the lowest free host address, and a removed peer's
+address becomes free again. Given addresses always win over stored ones.
+
+Nothing here logs or echoes a key: error messages name the peer and the option, never the
+value of a private or preshared key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+_NAME = re.compile(NAME_PATTERN)
+# 43 base64 characters and '=': what `wg` prints for a 32-byte key.
+_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+
+
+class WireGuardConfigError(Exception):
+    """A problem with the role's inputs. The text never contains key material."""
+
+
+def _network(value, option):
+    try:
+        net = ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        raise WireGuardConfigError("%s: %r is not an IP network such as 10.13.13.0/24" % (option, value)) from None
+    if net.num_addresses < 4:
+        raise WireGuardConfigError("%s: %s is too small for a server and a peer" % (option, net))
+    return net
+
+
+def networks(network_ipv4, network_ipv6=None):
+    """The VPN networks as ip_network objects: [v4] or [v4, v6]."""
+    nets = [_network(network_ipv4, "wireguard_network_ipv4")]
+    if nets[0].version != 4:
+        raise WireGuardConfigError("wireguard_network_ipv4: %s is not an IPv4 network" % nets[0])
+    if network_ipv6:
+        v6 = _network(network_ipv6, "wireguard_network_ipv6")
+        if v6.version != 6:
+            raise WireGuardConfigError("wireguard_network_ipv6: %s is not an IPv6 network" % v6)
+        nets.append(v6)
+    return nets
+
+
+def server_addresses(network_ipv4, network_ipv6=None):
+    """The server's interface addresses: the first host of each network, with its prefix."""
+    return ["%s/%d" % (net.network_address + 1, net.prefixlen) for net in networks(network_ipv4, network_ipv6)]
+
+
+def server_hosts(network_ipv4, network_ipv6=None):
+    """The server's own VPN addresses as host routes (/32, /128)."""
+    return ["%s/%d" % (net.network_address + 1, net.max_prefixlen) for net in networks(network_ipv4, network_ipv6)]
+
+
+def check_peer_name(name):
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise WireGuardConfigError(
+            "wireguard_peers: peer name %r must be 1-63 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit (it names the peer's files)" % (name,)
+        )
+    return name
+
+
+def _host_address(value, peer):
+    try:
+        iface = ipaddress.ip_interface(str(value))
+    except ValueError:
+        raise WireGuardConfigError(
+            "wireguard_peers: peer %s has address %r, which is not an IP address" % (peer, value)
+        ) from None
+    return iface.ip
+
+
+def assign_addresses(peers, stored=None, network_ipv4="10.13.13.0/24", network_ipv6=None):
+    """Give every peer one address per VPN network; return {name: ["10.13.13.2/32", ...]}.
+
+    peers: the role's wireguard_peers list (dicts with name and optionally addresses).
+    stored: {name: {"addresses": [...]}} as written by an earlier run (may be empty).
+    Order of preference: addresses given in the peer entry, the stored ones (when still
+    inside the networks and not taken), then the lowest free host address. The server holds
+    the first host address of each network.
+    """
+    nets = networks(network_ipv4, network_ipv6)
+    stored = stored or {}
+    if not isinstance(stored, dict):
+        stored = {}
+    names = []
+    for peer in peers or []:
+        if not isinstance(peer, dict):
+            raise WireGuardConfigError("wireguard_peers: every entry must be a dictionary with a name")
+        names.append(check_peer_name(peer.get("name")))
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise WireGuardConfigError("wireguard_peers: peer names must be unique; repeated: %s" % ", ".join(duplicates))
+
+    used = {net.version: {net.network_address + 1} for net in nets}
+    result = {}
+    pending = []
+    # 1. Given addresses.
+    for peer in peers or []:
+        name = peer["name"]
+        given = peer.get("addresses") or []
+        if not given:
+            pending.append(name)
+            continue
+        chosen = {}
+        for value in given:
+            addr = _host_address(value, name)
+            net = next((n for n in nets if n.version == addr.version), None)
+            if net is None:
+                raise WireGuardConfigError(
+                    "wireguard_peers: peer %s has IPv%d address %s but the VPN has no IPv%d network; set "
+                    "wireguard_network_ipv6 or remove the address" % (name, addr.version, addr, addr.version)
+                )
+            if addr not in net or addr in (net.network_address, net.broadcast_address):
+                raise WireGuardConfigError(
+                    "wireguard_peers: peer %s has address %s, which is not a host address of %s" % (name, addr, net)
+                )
+            if addr in used[addr.version]:
+                raise WireGuardConfigError(
+                    "wireguard_peers: peer %s has address %s, which the server or another peer already uses"
+                    % (name, addr)
+                )
+            if addr.version in chosen:
+                raise WireGuardConfigError("wireguard_peers: peer %s has more than one IPv%d address" % (name, addr.version))
+            chosen[addr.version] = addr
+            used[addr.version].add(addr)
+        # A given IPv4 address alone still gets an IPv6 one when the VPN has both.
+        result[name] = chosen
+        if len(chosen) < len(nets):
+            pending.append(name)
+    # 2. Stored addresses, for the networks still open.
+    for name in list(pending):
+        entry = stored.get(name) if isinstance(stored.get(name), dict) else {}
+        chosen = result.setdefault(name, {})
+        for value in entry.get("addresses") or []:
+            try:
+                addr = ipaddress.ip_interface(str(value)).ip
+            except ValueError:
+                continue
+            net = next((n for n in nets if n.version == addr.version), None)
+            if net is None or addr.version in chosen or addr not in net:
+                continue
+            if addr in (net.network_address, net.broadcast_address) or addr in used[addr.version]:
+                continue
+            chosen[addr.version] = addr
+            used[addr.version].add(addr)
+    # 3. Lowest free address for what is still missing, peers in list order.
+    for name in pending:
+        chosen = result[name]
+        for net in nets:
+            if net.version in chosen:
+                continue
+            chosen[net.version] = _lowest_free(net, used[net.version], name)
+            used[net.version].add(chosen[net.version])
+    return {
+        name: ["%s/%d" % (chosen[v], 32 if v == 4 else 128) for v in sorted(chosen)]
+        for name, chosen in result.items()
+    }
+
+
+def _lowest_free(net, used, name):
+    last = net.broadcast_address if net.version == 4 else net.network_address + (net.num_addresses - 1)
+    candidate = net.network_address + 2
+    while candidate < last or (net.version == 6 and candidate <= last):
+        if candidate not in used:
+            return candidate
+        candidate += 1
+    raise WireGuardConfigError("wireguard_peers: no free address left in %s for peer %s" % (net, name))
+
+
+def format_endpoint(host, port):
+    """host:port, with brackets around an IPv6 address."""
+    if not host:
+        raise WireGuardConfigError(
+            "wireguard_endpoint_host is empty: set it to the public DNS name or address clients connect to"
+        )
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise WireGuardConfigError("wireguard_endpoint_port: %r is not a port number" % (port,)) from None
+    if not 0 < port < 65536:
+        raise WireGuardConfigError("wireguard_endpoint_port: %d is not a port number (1-65535)" % port)
+    host = str(host).strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return "[%s]:%d" % (host, port)
+    except ValueError:
+        pass
+    return "%s:%d" % (host, port)
+
+
+def _check_key(value, what, peer):
+    if not isinstance(value, str) or not _KEY.match(value.strip()):
+        # Never echo the value: it may be a secret.
+        raise WireGuardConfigError("client %s: the %s is missing or not a WireGuard key (44 base64 characters)" % (peer, what))
+    return value.strip()
+
+
+def _csv(values):
+    return ", ".join(str(v) for v in values)
+
+
+def render_client_config(settings):
+    """The text of a client's wg-quick configuration.
+
+    settings keys: name, private_key, addresses, server_public_key, endpoint_host,
+    endpoint_port, allowed_ips; optional preshared_key, dns (list), mtu,
+    persistent_keepalive (0 or missing: off).
+    """
+    if not isinstance(settings, dict):
+        raise WireGuardConfigError("wireguard_client_config expects a dictionary of settings")
+    name = settings.get("name") or "client"
+    private_key = _check_key(settings.get("private_key"), "private key", name)
+    server_public_key = _check_key(settings.get("server_public_key"), "server's public key", name)
+    addresses = list(settings.get("addresses") or [])
+    if not addresses:
+        raise WireGuardConfigError("client %s: no addresses" % name)
+    allowed = list(settings.get("allowed_ips") or [])
+    if not allowed:
+        raise WireGuardConfigError("client %s: allowed_ips is empty; the tunnel would carry nothing" % name)
+    for value in addresses + allowed:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            raise WireGuardConfigError("client %s: %r is not an IP address or network" % (name, value)) from None
+    endpoint = format_endpoint(settings.get("endpoint_host"), settings.get("endpoint_port"))
+    lines = [
+        "# WireGuard client %s, written by homelab.jellyfin_remote.wireguard" % name,
+        "[Interface]",
+        "PrivateKey = %s" % private_key,
+        "Address = %s" % _csv(addresses),
+    ]
+    dns = settings.get("dns") or []
+    if dns:
+        lines.append("DNS = %s" % _csv(dns))
+    if settings.get("mtu"):
+        lines.append("MTU = %d" % int(settings["mtu"]))
+    lines += ["", "[Peer]", "PublicKey = %s" % server_public_key]
+    if settings.get("preshared_key"):
+        lines.append("PresharedKey = %s" % _check_key(settings["preshared_key"], "preshared key", name))
+    lines += ["Endpoint = %s" % endpoint, "AllowedIPs = %s" % _csv(allowed)]
+    keepalive = int(settings.get("persistent_keepalive") or 0)
+    if keepalive:
+        lines.append("PersistentKeepalive = %d" % keepalive)
+    return "\n".join(lines) + "\n"
+
+
+def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None):
+    """What clients route into the tunnel: everything (full tunnel), the given list, or the
+    server's own VPN addresses (the Jellyfin host) when the list is empty."""
+    if full_tunnel:
+        return ["0.0.0.0/0", "::/0"] if network_ipv6 else ["0.0.0.0/0"]
+    if allowed_ips:
+        out = []
+        for value in allowed_ips:
+            try:
+                out.append(str(ipaddress.ip_network(str(value), strict=False)))
+            except ValueError:
+                raise WireGuardConfigError(
+                    "wireguard_client_allowed_ips: %r is not an IP network such as 192.168.1.0/24" % (value,)
+                ) from None
+        return out
+    return server_hosts(network_ipv4, network_ipv6)
+
+
+def forward_destinations(allowed_ips, network_ipv4, network_ipv6=None):
+    """Destinations the server must forward to (not itself): allowed_ips minus its own VPN
+    addresses, split by family. Returns {"ipv4": [...], "ipv6": [...]}."""
+    own = {ipaddress.ip_network(h) for h in server_hosts(network_ipv4, network_ipv6)}
+    out = {"ipv4": [], "ipv6": []}
+    for value in allowed_ips:
+        net = ipaddress.ip_network(str(value), strict=False)
+        if net in own:
+            continue
+        out["ipv4" if net.version == 4 else "ipv6"].append(str(net))
+    return out

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_client_config import (
+    FilterModule as ClientFilters,
+    wireguard_client_config,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_peer_addresses import (
+    FilterModule as AddressFilters,
+    wireguard_peer_addresses,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_server_plan import (
+    FilterModule as PlanFilters,
+    wireguard_server_plan,
+)
+
+KEY_A = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="
+KEY_B = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
+
+
+def test_filters_are_registered():
+    assert "wireguard_client_config" in ClientFilters().filters()
+    assert "wireguard_peer_addresses" in AddressFilters().filters()
+    assert "wireguard_server_plan" in PlanFilters().filters()
+
+
+def test_client_config_filter_renders():
+    text = wireguard_client_config(dict(name="p", private_key=KEY_A, addresses=["10.13.13.2/32"],
+                                        server_public_key=KEY_B, endpoint_host="h", endpoint_port=1,
+                                        allowed_ips=["10.13.13.1/32"]))
+    assert "Endpoint = h:1\n" in text
+
+
+def test_client_config_filter_error_is_a_filter_error_without_the_key():
+    with pytest.raises(AnsibleFilterError) as err:
+        wireguard_client_config(dict(name="p", private_key=KEY_A[:-2], addresses=["10.13.13.2/32"],
+                                     server_public_key=KEY_B, endpoint_host="h", endpoint_port=1,
+                                     allowed_ips=["10.13.13.1/32"]))
+    assert KEY_A[:-2] not in str(err.value)
+
+
+def test_peer_addresses_filter():
+    assert wireguard_peer_addresses([{"name": "a"}], None, "10.13.13.0/24", "") == {"a": ["10.13.13.2/32"]}
+    with pytest.raises(AnsibleFilterError, match="unique"):
+        wireguard_peer_addresses([{"name": "a"}, {"name": "a"}])
+
+
+def test_server_plan_filter():
+    plan = wireguard_server_plan("10.13.13.0/24", "", ["10.13.13.1/32", "192.168.1.0/24"], False)
+    assert plan == {
+        "networks": {"ipv4": "10.13.13.0/24"},
+        "server_addresses": ["10.13.13.1/24"],
+        "server_hosts": ["10.13.13.1/32"],
+        "client_allowed_ips": ["10.13.13.1/32", "192.168.1.0/24"],
+        "forward": {"ipv4": ["192.168.1.0/24"], "ipv6": []},
+    }
+    with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: .*not an IP network"):
+        wireguard_server_plan("10.13.13.0/24", "", ["bogus"])
