@@ -12,7 +12,7 @@ import pytest
 from conftest import curl, denied_login_address
 
 NAME = "jellyfin.ddns.lab.test"
-SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # molecule/port_forward/files/lab_vars.yml
+SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # tests/lab/vars/services.yml
 
 
 def resolve(internet, lab, name=NAME):

@@ -1,0 +1,164 @@
+"""The site playbook with auto, checked as an owner would: from the internet host, on the
+server, and by running it again with --check. Shared by the default (NAT lab) and
+default_cgnat (CGNAT lab) scenarios; the lab's topology says what auto must have chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO, curl, denied_login_address
+
+DOMAIN = "jellyfin.ddns.lab.test"
+ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+SCENARIO_DIR = os.path.join(REPO, "molecule", "default")
+EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def recap_line(output):
+    """The server's line of the play recap, without colours."""
+    match = re.search(r"^server\s+:.*$", ANSI.sub("", output), re.M)
+    return match.group(0) if match else None
+
+
+@pytest.fixture(scope="session")
+def summary():
+    with open(os.path.join(EPHEMERAL, "reports", "server-summary.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="session")
+def network_xml(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    return {
+        "known_proxies": [e.text for e in root.findall("KnownProxies/string")],
+        "local_subnets": [e.text for e in root.findall("LocalNetworkSubnets/string")],
+    }
+
+
+def test_auto_chose_what_the_network_allows(summary, lab):
+    expected = {"nat": "reverse_proxy", "cgnat": "tailscale"}[lab["topology"]]
+    assert summary["method"] == expected
+    assert summary["why"][0].startswith("%s is ranked 1 of 5" % expected)
+
+
+def test_the_fresh_check_run_left_a_log_without_failures():
+    with open(os.path.join(EPHEMERAL, "check_fresh.log"), encoding="utf-8") as handle:
+        log = handle.read()
+    recap = recap_line(log)
+    assert recap, log[-2000:]
+    assert "failed=0" in recap and "unreachable=0" in recap
+
+
+def test_check_on_the_converged_server_reports_nothing_to_change():
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"),
+               CONTAINERS_CONF=os.path.join(REPO, "tests", "lab", "containers.conf"))
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--check",
+         os.path.join(SCENARIO_DIR, "converge.yml")],
+        capture_output=True, text=True, env=env, check=False, timeout=900)
+    recap = recap_line(proc.stdout)
+    assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert re.search(r"\bchanged=0\b", recap), recap
+    assert "failed=0" in recap
+
+
+# NAT lab: the reverse proxy, reached through the router's forward of 443, by the DDNS name.
+
+nat_only = pytest.mark.skipif("os.environ.get('MOLECULE_SCENARIO_NAME') != 'default'", reason="NAT lab only")
+cgnat_only = pytest.mark.skipif("os.environ.get('MOLECULE_SCENARIO_NAME') != 'default_cgnat'", reason="CGNAT lab only")
+
+
+@pytest.fixture(scope="session")
+def pebble_root(internet):
+    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
+    assert out.rc == 0, out.stderr
+    return ROOT
+
+
+@nat_only
+def test_the_ddns_name_points_at_the_router(internet, lab):
+    out = internet.run("python3 -c 'import json;print(json.load(open(\"/var/lib/ddns-standin/state.json\")))'")
+    assert out.rc == 0, out.stderr
+    assert lab["hosts"]["router"]["addresses"]["wan"] in out.stdout and DOMAIN in out.stdout
+
+
+@nat_only
+def test_https_from_the_internet_through_the_router(internet, lab, pebble_root):
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    status, body = curl(internet, "https://%s/System/Info/Public" % DOMAIN, "--cacert", pebble_root,
+                        "--resolve", "%s:443:%s" % (DOMAIN, router))
+    assert status == 200, body
+    assert json.loads(body)["Id"]
+
+
+@nat_only
+def test_http_redirects_to_https(internet, lab):
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    out = internet.run("curl -sS -m 10 -o /dev/null -w '%%{http_code} %%{redirect_url}' --resolve %s:80:%s http://%s/"
+                       % (DOMAIN, router, DOMAIN))
+    assert out.rc == 0, out.stderr
+    code, location = out.stdout.split(" ", 1)
+    assert code in ("301", "308") and location.startswith("https://%s/" % DOMAIN)
+
+
+@nat_only
+def test_jellyfin_sees_the_outside_client(internet, server, lab, pebble_root):
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    internet.run("printf 'cacert = %s\\nresolve = %s:443:%s\\n' > /root/.curlrc" % (pebble_root, DOMAIN, router))
+    try:
+        seen = denied_login_address(internet, server, "https://%s" % DOMAIN)
+    finally:
+        internet.run("rm -f /root/.curlrc")
+    assert seen == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+@nat_only
+def test_jellyfin_itself_is_not_forwarded(internet, lab):
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    out = internet.run("curl -sS -m 5 -o /dev/null http://%s:8096/health" % router)
+    assert out.rc != 0
+
+
+@nat_only
+def test_nat_summary_and_jellyfin_settings(summary, network_xml):
+    assert summary["urls"] == ["https://%s/" % DOMAIN]
+    assert any("reachable from the internet" in w for w in summary["warnings"])
+    assert "127.0.0.1" in network_xml["known_proxies"]
+    assert network_xml["local_subnets"] == []
+
+
+# CGNAT lab: Tailscale, nothing opened on the router.
+
+@cgnat_only
+def test_tailscale_is_up_and_serves_jellyfin(server):
+    status = json.loads(server.check_output("tailscale status --json"))
+    assert status["BackendState"] == "Running"
+    serve = json.loads(server.check_output("tailscale serve status --json"))
+    assert "127.0.0.1:8096" in json.dumps(serve)
+
+
+@cgnat_only
+def test_nothing_is_opened_for_the_outside(server, lab):
+    tables = server.check_output("nft list tables")
+    assert "jellyfin_remote" not in tables
+    mapping = server.run("python3 -c 'import miniupnpc; u=miniupnpc.UPnP(); u.discoverdelay=2000; u.discover(); "
+                         "u.selectigd(); print([u.getgenericportmapping(i) for i in range(3)])'")
+    assert "8096" not in mapping.stdout and "443" not in mapping.stdout
+
+
+@cgnat_only
+def test_cgnat_summary_and_jellyfin_settings(summary, network_xml, lab):
+    assert summary["urls"] and summary["urls"][0].startswith("https://jellyfin.")
+    assert any("CGNAT" in line for line in summary["why"])
+    assert "127.0.0.1" in network_xml["known_proxies"]
+    # VPN clients count as local, and the LAN stays local with them.
+    assert "100.64.0.0/10" in network_xml["local_subnets"]
+    assert network_xml["local_subnets"][0] == lab["subnets"]["lan"]

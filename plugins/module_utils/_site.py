@@ -1,0 +1,251 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site playbook's decisions, as pure functions the jellyfin_remote role calls through filters.
+
+- missing_inputs(): what each method still lacks among the variables the owner gave.
+- choose(): for `auto`, the first suitable method of the preflight's ranking whose inputs
+  are present, why, and what the better-ranked methods would still need.
+- plan(): for a method, the ports the router and host firewall must open and what Jellyfin
+  must be told (KnownProxies, LocalNetworkSubnets, BaseUrl).
+- summary(): the URLs to use from outside, the files the owner hands out, and the warnings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
+
+# Tailscale hands out addresses from these ranges (the CGNAT range and its IPv6 ULA).
+TAILSCALE_NETWORKS = ("100.64.0.0/10", "fd7a:115c:a1e0::/48")
+FIXED_JELLYFIN = (10, 11, 7)  # the first release with the fixes for CVE-2026-35031 and 35033
+
+_CLOUDFLARE_TERMS = (
+    "Cloudflare's terms forbid serving video through its CDN on the free, Pro and Business plans: "
+    "Cloudflare may limit or disable the tunnel if it carries streams. Use it for the web UI; stream "
+    "over a VPN (tailscale or wireguard) or a reverse proxy on your own line."
+)
+
+
+class SiteError(ValueError):
+    """A decision that cannot be made from the given inputs; the message says what to change."""
+
+
+def _truthy(value):
+    return bool(value) and value not in ("0", "false", "False", "no")
+
+
+def missing_inputs(inputs):
+    """Dict method -> list of missing inputs, each naming the variable to set.
+
+    inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
+    cloudflare_token (bool), cloudflare_terms (bool).
+    """
+    if not isinstance(inputs, dict):
+        raise SiteError("inputs must be a dict, got %s" % type(inputs).__name__)
+    missing = {method: [] for method in METHODS}
+    if not str(inputs.get("domain") or "").strip():
+        missing["reverse_proxy"].append("jellyfin_remote_domain (a domain whose DNS name points at this home)")
+    try:
+        peers = int(inputs.get("wireguard_peers") or 0)
+    except (TypeError, ValueError):
+        raise SiteError("inputs wireguard_peers must be a number, got %r" % (inputs.get("wireguard_peers"),))
+    if peers < 1:
+        missing["wireguard"].append("wireguard_peers (at least one client, for example [{name: phone}])")
+    if not _truthy(inputs.get("tailscale_key")):
+        missing["tailscale"].append("tailscale_auth_key or tailscale_oauth_client_secret (from the Tailscale admin console)")
+    if not _truthy(inputs.get("cloudflare_token")):
+        missing["cloudflare_tunnel"].append("cloudflare_tunnel_token (or cloudflare_tunnel_id and cloudflare_tunnel_credentials)")
+    if not _truthy(inputs.get("cloudflare_terms")):
+        missing["cloudflare_tunnel"].append("cloudflare_tunnel_accept_video_terms: true (after reading Cloudflare's terms on video)")
+    return missing
+
+
+def choose(methods, inputs):
+    """Pick the first suitable method whose inputs are present.
+
+    methods: the ranked list from method_advice (method, rank, suitable, reasons, needs).
+    Returns dict method, rank, why (sentences), better (the suitable methods ranked above it,
+    each with what it lacks), reasons (the chosen method's reasons).
+    """
+    if not isinstance(methods, list) or not methods:
+        raise SiteError("the preflight gave no ranked methods (preflight_result.methods is empty)")
+    missing = missing_inputs(inputs)
+    better = []
+    for entry in methods:
+        if not isinstance(entry, dict) or entry.get("method") not in METHODS:
+            raise SiteError("preflight_result.methods holds an entry that is not a ranked method: %r" % (entry,))
+        if not entry.get("suitable"):
+            continue
+        lacking = missing[entry["method"]]
+        if lacking:
+            better.append({"method": entry["method"], "rank": entry.get("rank"), "missing": list(lacking),
+                           "needs": list(entry.get("needs") or [])})
+            continue
+        why = ["%s is ranked %s of %d by the preflight and its inputs are present." % (
+            entry["method"], entry.get("rank"), len(methods))]
+        why += list(entry.get("reasons") or [])
+        for other in better:
+            why.append("%s is ranked higher but needs %s." % (other["method"], "; ".join(other["missing"])))
+        return {"method": entry["method"], "rank": entry.get("rank"), "why": why, "better": better,
+                "reasons": list(entry.get("reasons") or [])}
+    suitable = [e["method"] for e in methods if e.get("suitable")]
+    if not suitable:
+        raise SiteError(
+            "auto found no suitable method for this home (see the preflight report); set "
+            "jellyfin_remote_method to one of %s once you have what it needs." % ", ".join(METHODS))
+    raise SiteError(
+        "auto found suitable methods (%s) but none has its inputs: %s. Set them, or set "
+        "jellyfin_remote_method to a method explicitly." % (
+            ", ".join(suitable),
+            " / ".join("%s needs %s" % (b["method"], "; ".join(b["missing"])) for b in better)))
+
+
+def _networks(values, option):
+    out = []
+    for value in values or []:
+        try:
+            net = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            raise SiteError("%s: %r is not an IP network such as 192.168.1.0/24" % (option, value))
+        if str(net) not in out:
+            out.append(str(net))
+    return out
+
+
+def _port(entry, option):
+    if not isinstance(entry, dict) or "port" not in entry:
+        raise SiteError("%s: each entry needs a port, for example {port: 8096, protocol: tcp}; got %r" % (option, entry))
+    port = entry["port"]
+    if isinstance(port, bool) or not str(port).isdigit() or not 0 < int(port) < 65536:
+        raise SiteError("%s: %r is not a port number between 1 and 65535" % (option, port))
+    protocol = str(entry.get("protocol", "tcp")).lower()
+    if protocol not in ("tcp", "udp"):
+        raise SiteError("%s: protocol must be tcp or udp, got %r" % (option, entry.get("protocol")))
+    clean = dict(entry)
+    clean.update(port=int(port), protocol=protocol)
+    return clean
+
+
+def plan(method, settings=None):
+    """Ports to open and Jellyfin's network settings for a method.
+
+    settings keys (all optional): port_forward_ports (list of {port, protocol, description}),
+    acme_challenge (http-01 | dns-01), wireguard_listen_port, wireguard_networks (list),
+    lan_subnets (list), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
+    base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
+    are missing is refused, naming the variables).
+    Returns dict ports, known_proxies, local_network_subnets, base_url.
+    """
+    if method not in METHODS:
+        raise SiteError("jellyfin_remote_method must be auto or one of %s, got %r" % (", ".join(METHODS), method))
+    s = dict(settings or {})
+    if s.get("inputs") is not None:
+        lacking = missing_inputs(s["inputs"])[method]
+        if lacking:
+            raise SiteError("jellyfin_remote_method is %s, which needs %s. Nothing was changed." % (method, "; ".join(lacking)))
+    ports = []
+    proxies = []
+    local = []
+    if method == "port_forward":
+        ports = [_port(p, "jellyfin_remote_port_forward_ports") for p in s.get("port_forward_ports") or
+                 [{"port": 8096, "protocol": "tcp", "description": "Jellyfin HTTP"}]]
+    elif method == "reverse_proxy":
+        ports = [{"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}]
+        if s.get("acme_challenge", "http-01") != "dns-01":
+            ports.insert(0, {"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 and redirect to HTTPS"})
+        proxies = list(s.get("known_proxies") or ["127.0.0.1"])
+    elif method == "wireguard":
+        ports = [_port({"port": s.get("wireguard_listen_port", 51820), "protocol": "udp",
+                        "description": "WireGuard"}, "wireguard_listen_port")]
+        if s.get("vpn_clients_local", True):
+            local = _networks(s.get("wireguard_networks"), "wireguard_network_ipv4/ipv6")
+    elif method == "tailscale":
+        proxies = ["127.0.0.1"]  # tailscale serve proxies on loopback
+        if s.get("vpn_clients_local", True):
+            local = list(TAILSCALE_NETWORKS)
+    else:  # cloudflare_tunnel: cloudflared connects to Jellyfin on loopback
+        proxies = ["127.0.0.1"]
+    if local:
+        # Jellyfin uses its interfaces' subnets as "local" only while the list is empty:
+        # once the VPN range is added, the LAN must be listed too or LAN clients turn remote.
+        lan = _networks(s.get("lan_subnets"), "jellyfin_remote_lan_subnets")
+        if not lan:
+            raise SiteError(
+                "jellyfin_remote_lan_subnets is empty and the home LAN could not be found from the host's "
+                "default route: set it (for example [192.168.1.0/24]), or set "
+                "jellyfin_remote_vpn_clients_local to false")
+        local = lan + [n for n in local if n not in lan]
+    base_url = str(s.get("base_url") or "").strip()
+    if base_url and not re.match(r"^/[A-Za-z0-9._~/-]*$", base_url):
+        raise SiteError("jellyfin_remote_base_url must be a path such as /jellyfin, got %r" % base_url)
+    return {"ports": ports, "known_proxies": proxies, "local_network_subnets": local,
+            "base_url": base_url.rstrip("/")}
+
+
+def _version_tuple(version):
+    match = re.match(r"^\s*(\d+)\.(\d+)\.(\d+)", str(version or ""))
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def summary(method, facts=None):
+    """URLs, files and warnings a person can act on. facts keys are all optional:
+
+    domain, ddns_hostname, public_ipv4, base_url, ports (the plan's), wireguard_export_dir,
+    wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
+    tailscale_funnel, cloudflare_hostname, jellyfin_version, choice (from choose()).
+    """
+    if method not in METHODS:
+        raise SiteError("unknown method %r" % (method,))
+    f = dict(facts or {})
+    base = str(f.get("base_url") or "").rstrip("/")
+    host = f.get("ddns_hostname") or f.get("public_ipv4") or ""
+    urls, files, warnings, notes = [], [], [], []
+    if method == "port_forward":
+        for port in f.get("ports") or [{"port": 8096}]:
+            if host:
+                scheme = "https" if int(port["port"]) in (443, 8920) else "http"
+                urls.append("%s://%s:%d%s/" % (scheme, host, int(port["port"]), base))
+        warnings.append(
+            "Jellyfin itself faces the internet: keep it at 10.11.7 or newer, use strong passwords, and "
+            "prefer HTTPS (a reverse proxy or Jellyfin's own HTTPS on 8920) over plain HTTP.")
+        if not f.get("ddns_hostname"):
+            notes.append("No DDNS name is set: the address changes when your ISP renews it (set ddns_provider and ddns_hostname).")
+    elif method == "reverse_proxy":
+        if f.get("domain"):
+            urls.append("https://%s%s/" % (f["domain"], base))
+        warnings.append(
+            "Jellyfin is reachable from the internet through the proxy: keep it up to date and use strong "
+            "passwords; fail2ban bans addresses after repeated failed logins.")
+    elif method == "wireguard":
+        for address in f.get("wireguard_server_addresses") or []:
+            ip = address.split("/")[0]
+            urls.append("http://%s:8096%s/ (through the tunnel)" % ("[%s]" % ip if ":" in ip else ip, base))
+        if f.get("wireguard_export_dir"):
+            for name in f.get("wireguard_peers") or []:
+                files.append("%s/%s.conf (QR code: %s.png, %s.txt)" % (f["wireguard_export_dir"], name, name, name))
+        notes.append("Import a client's .conf (or scan its QR code) in the WireGuard app; the files hold private keys: "
+                     "hand each only to its owner.")
+    elif method == "tailscale":
+        if f.get("tailscale_dns_name"):
+            urls.append("https://%s%s/ (on your tailnet)" % (f["tailscale_dns_name"], base))
+        for ip in f.get("tailscale_ips") or []:
+            urls.append("http://%s:8096%s/ (on your tailnet)" % ("[%s]" % ip if ":" in ip else ip, base))
+        notes.append("Viewers need the Tailscale app and an invitation to your tailnet (or a shared node).")
+        if f.get("tailscale_funnel"):
+            warnings.append("Funnel is on: the node's HTTPS URL is public on the internet, not only on your tailnet.")
+    else:
+        if f.get("cloudflare_hostname"):
+            urls.append("https://%s%s/" % (f["cloudflare_hostname"], base))
+        warnings.append(_CLOUDFLARE_TERMS)
+    version = f.get("jellyfin_version")
+    parsed = _version_tuple(version)
+    if parsed is not None and parsed < FIXED_JELLYFIN:
+        warnings.append(
+            "Jellyfin %s is older than 10.11.7, which fixes CVE-2026-35031 and CVE-2026-35033: upgrade "
+            "before you open it to the outside." % version)
+    choice = f.get("choice") or {}
+    return {"method": method, "urls": urls, "files": files, "warnings": warnings, "notes": notes,
+            "why": list(choice.get("why") or []),
+            "better": ["%s would need %s" % (b["method"], "; ".join(b["missing"])) for b in choice.get("better") or []]}

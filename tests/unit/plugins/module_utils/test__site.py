@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _site
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._advice import rank_methods
+
+NOTHING = {"domain": "", "wireguard_peers": 0, "tailscale_key": False, "cloudflare_token": False, "cloudflare_terms": False}
+EVERYTHING = {"domain": "media.example.org", "wireguard_peers": 2, "tailscale_key": True,
+              "cloudflare_token": True, "cloudflare_terms": True}
+
+
+def ranking(classification, **prefs):
+    return rank_methods({"classification": classification}, prefs)
+
+
+def test_missing_inputs_name_the_variables():
+    missing = _site.missing_inputs(NOTHING)
+    assert missing["port_forward"] == []
+    assert "jellyfin_remote_domain" in missing["reverse_proxy"][0]
+    assert "wireguard_peers" in missing["wireguard"][0]
+    assert "tailscale_auth_key" in missing["tailscale"][0]
+    assert len(missing["cloudflare_tunnel"]) == 2
+    assert all(v == [] for v in _site.missing_inputs(EVERYTHING).values())
+
+
+def test_missing_inputs_refuse_bad_values():
+    with pytest.raises(_site.SiteError, match="wireguard_peers"):
+        _site.missing_inputs(dict(NOTHING, wireguard_peers="many"))
+    with pytest.raises(_site.SiteError, match="dict"):
+        _site.missing_inputs(["domain"])
+
+
+def test_nat_with_a_domain_chooses_the_reverse_proxy():
+    methods = ranking("nat", has_domain=True, remote_users=4)
+    assert methods[0]["method"] == "reverse_proxy"
+    choice = _site.choose(methods, dict(NOTHING, domain="media.example.org"))
+    assert choice["method"] == "reverse_proxy"
+    assert choice["better"] == []
+    assert choice["why"][0].startswith("reverse_proxy is ranked 1 of 5")
+
+
+def test_the_first_method_with_inputs_wins_and_better_ones_say_what_they_lack():
+    methods = ranking("nat", security_priority="high")
+    top = [m["method"] for m in methods if m["suitable"]]
+    assert top[0] in ("wireguard", "tailscale")
+    choice = _site.choose(methods, NOTHING)
+    assert choice["method"] == "port_forward"  # the only one that needs no input
+    lacking = {b["method"] for b in choice["better"]}
+    assert {"wireguard", "tailscale", "reverse_proxy"} <= lacking
+    assert any("wireguard_peers" in line for line in choice["why"])
+
+
+def test_cgnat_chooses_a_method_without_open_ports():
+    methods = ranking("cgnat", has_tailscale_account=True)
+    choice = _site.choose(methods, dict(NOTHING, tailscale_key=True, domain="media.example.org"))
+    assert choice["method"] == "tailscale"
+    assert _site.plan(choice["method"], {"lan_subnets": ["192.168.1.0/24"]})["ports"] == []
+
+
+def test_cgnat_without_any_input_fails_naming_what_to_set():
+    with pytest.raises(_site.SiteError, match="tailscale_auth_key"):
+        _site.choose(ranking("cgnat"), NOTHING)
+
+
+def test_cloudflare_is_never_chosen_even_with_every_input():
+    for classification in ("cgnat", "nat", "public", "double_nat", "unknown"):
+        assert _site.choose(ranking(classification), EVERYTHING)["method"] != "cloudflare_tunnel"
+
+
+def test_choose_rejects_a_malformed_ranking():
+    with pytest.raises(_site.SiteError, match="empty"):
+        _site.choose([], NOTHING)
+    with pytest.raises(_site.SiteError, match="not a ranked method"):
+        _site.choose([{"method": "telnet", "suitable": True}], NOTHING)
+
+
+def test_plan_ports_per_method():
+    assert _site.plan("port_forward")["ports"] == [{"port": 8096, "protocol": "tcp", "description": "Jellyfin HTTP"}]
+    assert [p["port"] for p in _site.plan("reverse_proxy")["ports"]] == [80, 443]
+    assert [p["port"] for p in _site.plan("reverse_proxy", {"acme_challenge": "dns-01"})["ports"]] == [443]
+    wg = _site.plan("wireguard", {"wireguard_listen_port": 51999, "wireguard_networks": ["10.13.13.0/24"],
+                                  "lan_subnets": ["192.168.1.0/24"]})
+    assert wg["ports"] == [{"port": 51999, "protocol": "udp", "description": "WireGuard"}]
+    assert _site.plan("cloudflare_tunnel")["ports"] == []
+
+
+def test_plan_jellyfin_settings():
+    assert _site.plan("reverse_proxy")["known_proxies"] == ["127.0.0.1"]
+    assert _site.plan("cloudflare_tunnel")["known_proxies"] == ["127.0.0.1"]
+    assert _site.plan("port_forward")["known_proxies"] == []
+    wg = _site.plan("wireguard", {"wireguard_networks": ["10.13.13.0/24", "fd13:13:13::/64"],
+                                  "lan_subnets": ["192.168.1.7/24"]})
+    # The LAN comes first and stays: Jellyfin stops detecting it once the list is not empty.
+    assert wg["local_network_subnets"] == ["192.168.1.0/24", "10.13.13.0/24", "fd13:13:13::/64"]
+    ts = _site.plan("tailscale", {"lan_subnets": ["192.168.1.0/24"]})
+    assert ts["local_network_subnets"] == ["192.168.1.0/24", "100.64.0.0/10", "fd7a:115c:a1e0::/48"]
+    assert _site.plan("tailscale", {"vpn_clients_local": False})["local_network_subnets"] == []
+    assert _site.plan("reverse_proxy", {"base_url": "/jellyfin/"})["base_url"] == "/jellyfin"
+
+
+def test_plan_errors_name_the_option():
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_lan_subnets"):
+        _site.plan("wireguard", {"wireguard_networks": ["10.13.13.0/24"]})
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_lan_subnets: 'home'"):
+        _site.plan("tailscale", {"lan_subnets": ["home"]})
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_port_forward_ports"):
+        _site.plan("port_forward", {"port_forward_ports": [{"port": 70000}]})
+    with pytest.raises(_site.SiteError, match="protocol must be tcp or udp"):
+        _site.plan("port_forward", {"port_forward_ports": [{"port": 8096, "protocol": "sctp"}]})
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_base_url"):
+        _site.plan("reverse_proxy", {"base_url": "jellyfin"})
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_method must be auto or one of"):
+        _site.plan("carrier_pigeon")
+
+
+def test_plan_with_inputs_refuses_an_explicit_method_missing_them():
+    with pytest.raises(_site.SiteError, match=r"reverse_proxy, which needs jellyfin_remote_domain.*Nothing was changed"):
+        _site.plan("reverse_proxy", {"inputs": NOTHING})
+    assert _site.plan("port_forward", {"inputs": NOTHING})["ports"]
+
+
+def test_summary_urls_and_warnings():
+    rp = _site.summary("reverse_proxy", {"domain": "media.example.org", "base_url": "/jf", "jellyfin_version": "10.11.7"})
+    assert rp["urls"] == ["https://media.example.org/jf/"]
+    assert any("reachable from the internet" in w for w in rp["warnings"])
+    assert not any("older than" in w for w in rp["warnings"])
+    pf = _site.summary("port_forward", {"ddns_hostname": "home.example.net", "ports": [{"port": 8096}],
+                                         "jellyfin_version": "10.10.3"})
+    assert pf["urls"] == ["http://home.example.net:8096/"]
+    assert any("10.10.3 is older than 10.11.7" in w for w in pf["warnings"])
+    bare = _site.summary("port_forward", {"public_ipv4": "203.0.113.9"})
+    assert bare["urls"] == ["http://203.0.113.9:8096/"] and any("DDNS" in n for n in bare["notes"])
+    cf = _site.summary("cloudflare_tunnel", {"cloudflare_hostname": "jf.example.org"})
+    assert cf["urls"] == ["https://jf.example.org/"] and any("Cloudflare's terms" in w for w in cf["warnings"])
+    wg = _site.summary("wireguard", {"wireguard_server_addresses": ["10.13.13.1/24", "fd13::1/64"],
+                                      "wireguard_export_dir": "/home/me/wg", "wireguard_peers": ["phone"]})
+    assert wg["urls"][0].startswith("http://10.13.13.1:8096/") and "[fd13::1]" in wg["urls"][1]
+    assert wg["files"] == ["/home/me/wg/phone.conf (QR code: phone.png, phone.txt)"]
+    assert wg["warnings"] == []
+    ts = _site.summary("tailscale", {"tailscale_dns_name": "jellyfin.tail1.ts.net", "tailscale_funnel": True})
+    assert ts["urls"][0] == "https://jellyfin.tail1.ts.net/ (on your tailnet)"
+    assert any("Funnel" in w for w in ts["warnings"])
+
+
+def test_summary_carries_the_choice():
+    choice = _site.choose(ranking("nat", security_priority="high"), NOTHING)
+    out = _site.summary(choice["method"], {"choice": choice})
+    assert out["why"] == choice["why"]
+    assert any(line.startswith("wireguard would need wireguard_peers") for line in out["better"])
