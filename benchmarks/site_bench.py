@@ -5,7 +5,7 @@ For each method (port_forward, reverse_proxy, wireguard, tailscale, cloudflare_t
 1. brings up a fresh NAT lab (`lab.py up --lab sitebench --topology nat`) and prepares it
    with the default scenario's stand-ins (Jellyfin, DDNS provider, pebble, tailscale; the
    cloudflared stand-in for cloudflare_tunnel), so nothing leaves the lab;
-2. times `ansible-playbook molecule/default/converge.yml -e jellyfin_remote_method=<method>`
+2. times `ansible-playbook tests/lab/playbooks/site.yml -e jellyfin_remote_method=<method>`
    on the fresh server (first converge), then --reruns unchanged re-runs, each of which must
    report changed=0;
 3. removes the lab. With --rounds N the whole is repeated N times per method.
@@ -32,8 +32,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
 LAB = "sitebench"
 METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
-CONVERGE = os.path.join(REPO, "molecule", "default", "converge.yml")
-PREPARE = os.path.join(REPO, "molecule", "default", "prepare.yml")
+CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
+PREPARE = os.path.join(REPO, "tests", "lab", "playbooks", "site_prepare.yml")
 PREPARE_CLOUDFLARED = os.path.join(REPO, "molecule", "cloudflare_tunnel", "prepare.yml")
 
 # What the owner would add for each method on top of the shared inventory (made-up

@@ -17,7 +17,7 @@ from conftest import REPO, curl, denied_login_address
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
-SCENARIO_DIR = os.path.join(REPO, "molecule", "default")
+CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -62,7 +62,7 @@ def test_check_on_the_converged_server_reports_nothing_to_change():
                CONTAINERS_CONF=os.path.join(REPO, "tests", "lab", "containers.conf"))
     proc = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--check",
-         os.path.join(SCENARIO_DIR, "converge.yml")],
+         CONVERGE],
         capture_output=True, text=True, env=env, check=False, timeout=900)
     recap = recap_line(proc.stdout)
     assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
