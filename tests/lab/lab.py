@@ -477,7 +477,7 @@ def write_inventory(state, path, state_file):
     lines = ["---", "all:", "  vars:", "    lab_name: %s" % state["lab"],
              "    lab_state_file: %s" % state_file, "  hosts:"]
     for host, info in sorted(state["hosts"].items()):
-        lines += ["    %s:" % host, "      ansible_connection: containers.podman.podman",
+        lines += ["    %s:" % host, "      ansible_connection: containers.podman.podman", "      ansible_user: root",
                   "      ansible_host: %s" % info["container"]]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
