@@ -69,15 +69,15 @@ bench: venv collection image
 	$(PY) benchmarks/ddns_requests.py
 	$(PY) benchmarks/wireguard_bench.py
 	$(PY) benchmarks/reverse_proxy_bench.py
+	$(PY) benchmarks/site_bench.py
 
 lint: venv collection
 	ansible-lint
 
 molecule: venv collection image
 	@set -e; for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s"; start=$$(date +%s); \
-	  molecule test -s $$s; \
-	  echo "== scenario $$s passed in $$(( $$(date +%s) - start )) s"; \
+	  echo "== molecule test -s $$s (every play at -vvv, logged to .cache/logs/$$s.log and leak-scanned)"; \
+	  bash tests/gates/molecule_scenario.sh $$s; \
 	done
 
 test: venv collection image

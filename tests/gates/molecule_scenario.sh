@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One Molecule scenario for the molecule gate, with its secret-leak scan:
+#   tests/gates/molecule_scenario.sh SCENARIO
+# Every play of the scenario runs at -vvv (.config/molecule/config.yml); the whole output
+# goes to .cache/logs/SCENARIO.log, and only the scenario's milestones to the terminal (the
+# last 200 lines as well when it fails). Before the lab is destroyed, destroy.yml saves every
+# secret the roles created on the server (tests/gates/leak_scan.py SECRET_SOURCES: WireGuard
+# keys and PSKs, DDNS passwords and TSIG keys, Tailscale auth keys, Cloudflare tokens,
+# Jellyfin's certificate password) to .cache/logs/SCENARIO.secrets.json (0600); then that
+# log is scanned for each of them in every form a leak takes. A hit fails the scenario.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+s=${1:?usage: molecule_scenario.sh SCENARIO}
+logs=${JFR_GATE_LOGS:-.cache/logs}  # destroy.yml saves the secrets to .cache/logs; tests point both elsewhere
+mkdir -p "$logs"
+chmod 0700 "$logs"
+log=$logs/$s.log secrets=$logs/$s.secrets.json
+rm -f "$log" "$secrets"
+start=$(date +%s)
+molecule test -s "$s" > "$log" 2>&1
+rc=$?
+sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '➜ [a-z_]+: Executing$|^ *(│ )?(=+ .*(passed|failed).* in [0-9.]+s|[a-z_-]+ +: ok=.*)' \
+  | grep -Ev '^ *(│ )?(localhost|router|internet) +: ' || true
+if [ $rc -ne 0 ]; then
+  echo "== scenario $s FAILED (exit $rc); the last 200 lines of $log:"
+  tail -n 200 "$log"
+  exit $rc
+fi
+lines=$(wc -l < "$log")
+if [ -s "$secrets" ] && [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$secrets")" -gt 0 ]; then
+  if ! python3 tests/gates/leak_scan.py "$log" --secrets-file "$secrets"; then
+    echo "== scenario $s FAILED: a secret is in its -vvv output ($log, $lines lines)"
+    exit 1
+  fi
+else
+  echo "leak_scan: the roles created no secret on the server in $s ($lines lines at -vvv)"
+fi
+echo "== scenario $s passed in $(( $(date +%s) - start )) s ($lines lines of -vvv output scanned)"
