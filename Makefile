@@ -75,10 +75,11 @@ lint: venv collection
 	ansible-lint
 
 molecule: venv collection image
-	@set -e; for s in $(SCENARIOS); do \
+	@failed=""; for s in $(SCENARIOS); do \
 	  echo "== molecule test -s $$s (every play at -vvv, logged to .cache/logs/$$s.log and leak-scanned)"; \
-	  bash tests/gates/molecule_scenario.sh $$s; \
-	done
+	  bash tests/gates/molecule_scenario.sh $$s || failed="$$failed $$s"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== failed scenarios:$$failed"; exit 1; fi
 
 test: venv collection image
 	@bash tests/run-gates.sh

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -25,6 +27,23 @@ def lab():
     state_dir = os.environ.get("LAB_STATE_DIR", os.path.join(REPO, ".cache", "lab"))
     with open(os.path.join(state_dir, "%s.json" % name), encoding="utf-8") as handle:
         return json.load(handle)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def saved_secrets(lab):
+    """For the molecule gate's leak scan: the secrets the roles created on the server, saved
+    (0600, never printed) before any test changes them, since some tests remove them again
+    (state absent) before destroy.yml takes its own copy. tests/gates/molecule_scenario.sh
+    scans the scenario's output for both sets."""
+    logs = os.environ.get("JFR_GATE_LOGS") or os.path.join(REPO, ".cache", "logs")
+    os.makedirs(logs, mode=0o700, exist_ok=True)
+    path = os.path.join(logs, "%s.verify.secrets.json" % lab["lab"])
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tests", "gates", "leak_scan.py"),
+         "--container", lab["hosts"]["server"]["container"], "--save-secrets", path],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "collecting the secrets for the leak scan failed: %s" % proc.stderr[-500:]
+    return path
 
 
 def _host(lab, role):

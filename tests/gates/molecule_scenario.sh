@@ -14,8 +14,10 @@ s=${1:?usage: molecule_scenario.sh SCENARIO}
 logs=${JFR_GATE_LOGS:-.cache/logs}  # destroy.yml saves the secrets to .cache/logs; tests point both elsewhere
 mkdir -p "$logs"
 chmod 0700 "$logs"
-log=$logs/$s.log secrets=$logs/$s.secrets.json
-rm -f "$log" "$secrets"
+log=$logs/$s.log
+# destroy.yml saves $s.secrets.json at the end; molecule/conftest.py saves
+# $s.verify.secrets.json before the verify tests (some remove what they test).
+rm -f "$log" "$logs/$s.secrets.json" "$logs/$s.verify.secrets.json"
 start=$(date +%s)
 molecule test -s "$s" > "$log" 2>&1
 rc=$?
@@ -27,8 +29,15 @@ if [ $rc -ne 0 ]; then
   exit $rc
 fi
 lines=$(wc -l < "$log")
-if [ -s "$secrets" ] && [ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$secrets")" -gt 0 ]; then
-  if ! python3 tests/gates/leak_scan.py "$log" --secrets-file "$secrets"; then
+files=()
+for f in "$logs/$s.secrets.json" "$logs/$s.verify.secrets.json"; do
+  [ -s "$f" ] && files+=(--secrets-file "$f")
+done
+count=0
+[ ${#files[@]} -gt 0 ] && count=$(python3 -c 'import json,sys; print(len(set().union(*(json.load(open(f)).values() for f in sys.argv[1:]))))' \
+  $(printf '%s\n' "${files[@]}" | grep -v '^--secrets-file$'))
+if [ "$count" -gt 0 ]; then
+  if ! python3 tests/gates/leak_scan.py "$log" "${files[@]}"; then
     echo "== scenario $s FAILED: a secret is in its -vvv output ($log, $lines lines)"
     exit 1
   fi

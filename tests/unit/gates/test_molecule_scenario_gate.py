@@ -22,11 +22,12 @@ FAKE_MOLECULE = """#!/bin/bash
 # molecule test -s NAME: print what the scenario printed, save the secrets like destroy.yml.
 cat "$FAKE_OUTPUT"
 cp "$FAKE_SECRETS" "$JFR_GATE_LOGS/$3.secrets.json"
+[ -z "${FAKE_VERIFY_SECRETS:-}" ] || cp "$FAKE_VERIFY_SECRETS" "$JFR_GATE_LOGS/$3.verify.secrets.json"
 exit "${FAKE_RC:-0}"
 """
 
 
-def _run(tmp_path, output, secrets, rc=0):
+def _run(tmp_path, output, secrets, rc=0, verify_secrets=None):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     fake = bin_dir / "molecule"
@@ -37,6 +38,9 @@ def _run(tmp_path, output, secrets, rc=0):
     env = dict(os.environ, PATH="%s%s%s" % (bin_dir, os.pathsep, os.environ["PATH"]),
                JFR_GATE_LOGS=str(tmp_path / "logs"), FAKE_OUTPUT=str(tmp_path / "out.txt"),
                FAKE_SECRETS=str(tmp_path / "secrets.json"), FAKE_RC=str(rc))
+    if verify_secrets is not None:
+        (tmp_path / "verify.json").write_text(json.dumps(verify_secrets))
+        env["FAKE_VERIFY_SECRETS"] = str(tmp_path / "verify.json")
     return subprocess.run(["bash", SCRIPT, "fake_scenario"], env=env, capture_output=True, text=True, check=False)
 
 
@@ -74,3 +78,11 @@ def test_no_secret_created_is_said_not_passed_silently(tmp_path):
     proc = _run(tmp_path, CLEAN, {})
     assert proc.returncode == 0
     assert "the roles created no secret on the server in fake_scenario" in proc.stdout
+
+
+def test_a_secret_saved_only_before_verify_is_scanned_too(tmp_path):
+    # A test removed the secret (state absent) before destroy.yml looked: the copy that
+    # molecule/conftest.py saved before the tests still counts.
+    leaked = CLEAN + '  │ TUNNEL_TOKEN=%s\n' % SECRET
+    proc = _run(tmp_path, leaked, {}, verify_secrets={"token": SECRET})
+    assert proc.returncode != 0 and "LEAK token" in proc.stdout
