@@ -56,6 +56,11 @@ SECRET_SOURCES = [
 ]
 
 
+# Lists the regular files matching each glob given as an argument. The pattern is expanded
+# unquoted on purpose: a quoted "$f" would test the literal "*.key".
+LIST_SCRIPT = 'for pattern in "$@"; do for f in $pattern; do [ -f "$f" ] && printf "%s\\n" "$f"; done; done; true'
+
+
 def fingerprint(secret):
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12]
 
@@ -117,7 +122,7 @@ def collect_from_container(container, sources=None):
     """{"path[#n]": secret} read from the known secret files in the container."""
     secrets = {}
     globs = [pattern for pattern, _ in (sources or SECRET_SOURCES)]
-    listing = _podman(container, "sh", "-c", 'for f in "$@"; do [ -f "$f" ] && printf "%s\\n" "$f"; done; true', "sh", *globs)
+    listing = _podman(container, "sh", "-c", LIST_SCRIPT, "sh", *globs)
     if listing.returncode != 0:
         raise RuntimeError("podman exec %s failed (exit %d): %s" % (container, listing.returncode, listing.stderr.decode(errors="replace").strip()))
     for path in listing.stdout.decode().splitlines():

@@ -109,3 +109,16 @@ def test_save_secrets_file_is_private(tmp_path, monkeypatch):
     assert leak_scan.main(["--container", "lab", "--save-secrets", str(out)]) == 0
     assert os.stat(out).st_mode & 0o777 == 0o600
     assert json.loads(out.read_text()) == {"lab:/etc/wireguard/server.key": PRIVATE}
+
+
+def test_the_listing_script_expands_globs(tmp_path):
+    """The script collect_from_container runs in the container, run here: globs match files."""
+    import subprocess
+
+    (tmp_path / "clients").mkdir()
+    for name in ("server.key", "phone.psk", "clients/phone.key", "notes.txt"):
+        (tmp_path / name).write_text("x")
+    globs = [str(tmp_path / "*.key"), str(tmp_path / "*.psk"), str(tmp_path / "clients/*.key"),
+             str(tmp_path / "missing/*.conf"), str(tmp_path / "plain-missing.conf")]
+    out = subprocess.run(["sh", "-c", leak_scan.LIST_SCRIPT, "sh"] + globs, capture_output=True, text=True, check=True)
+    assert sorted(out.stdout.split()) == sorted(str(tmp_path / n) for n in ("server.key", "phone.psk", "clients/phone.key"))
