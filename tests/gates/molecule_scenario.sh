@@ -24,8 +24,8 @@ rc=$?
 sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '➜ [a-z_]+: Executing$|^ *(│ )?(=+ .*(passed|failed).* in [0-9.]+s|[a-z_-]+ +: ok=.*)' \
   | grep -Ev '^ *(│ )?(localhost|router|internet) +: ' || true
 if [ $rc -ne 0 ]; then
-  echo "== scenario $s FAILED (exit $rc); the last 200 lines of $log:"
-  tail -n 200 "$log"
+  echo "== scenario $s FAILED (exit $rc); its errors and failed tests (full -vvv output in $log):"
+  sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E -A3 'fatal: |^ *(│ )?(E  |FAILED |ERROR|\[ERROR\])' | tail -n 120
   exit $rc
 fi
 lines=$(wc -l < "$log")

@@ -105,7 +105,7 @@ def test_apt_source_and_keyring(server):
         "Components": "main",
         "Signed-By": "/usr/share/keyrings/tailscale-archive-keyring.gpg",
     }
-    with open(os.path.join(SCENARIO, "files", "lab-archive-keyring.gpg"), "rb") as handle:
+    with open(os.path.join(REPO, "tests", "lab", "playbooks", "files", "lab-archive-keyring.gpg"), "rb") as handle:
         expected = hashlib.sha256(handle.read()).hexdigest()
     keyring = server.file("/usr/share/keyrings/tailscale-archive-keyring.gpg")
     assert keyring.sha256sum == expected and keyring.mode == 0o644
