@@ -35,13 +35,13 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _network_xml(port, base_url="", known=(), bind=("127.0.0.1",), ipv6=False):
+def _network_xml(port, base_url="", known=(), bind=("127.0.0.1",), ipv6=False, extra=""):
     arr = lambda name, items: "<%s>%s</%s>" % (name, "".join("<string>%s</string>" % i for i in items), name)
     return ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<NetworkConfiguration>"
             "<BaseUrl>%s</BaseUrl><InternalHttpPort>%d</InternalHttpPort>"
-            "<EnableIPv6>%s</EnableIPv6>%s%s</NetworkConfiguration>\n"
+            "<EnableIPv6>%s</EnableIPv6>%s%s%s</NetworkConfiguration>\n"
             % (base_url, port, "true" if ipv6 else "false",
-               arr("LocalNetworkAddresses", bind), arr("KnownProxies", known)))
+               arr("LocalNetworkAddresses", bind), arr("KnownProxies", known), extra))
 
 
 class Standin:
@@ -344,3 +344,121 @@ def test_missing_network_xml_is_written_with_defaults(make):
     assert "<KnownProxies />" in text and not text.endswith("\n")
     resp, body = s.request("GET", "/health")
     assert (resp.status, body) == (200, b"Healthy")
+
+
+# ----------------------------------------------------------------------------- HTTPS
+
+
+def _pkcs12(directory, password, name="localhost", serial=None):
+    """A CA and a leaf for name/127.0.0.1 in a PKCS#12 file; returns (p12 path, CA PEM path, leaf)."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(timezone.utc)
+
+    def cert(subject, issuer, key, sign_key, ca, sans=None, number=None):
+        b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+             .public_key(key.public_key()).serial_number(number or x509.random_serial_number())
+             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return b.sign(sign_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = cert("stand-in test CA", "stand-in test CA", ca_key, ca_key, True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = cert(name, "stand-in test CA", key, ca_key, False,
+                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))], serial)
+    p12 = os.path.join(directory, "jellyfin.pfx")
+    with open(p12, "wb") as f:
+        f.write(pkcs12.serialize_key_and_certificates(b"jellyfin", key, leaf, [ca],
+                                                      serialization.BestAvailableEncryption(password.encode())))
+    ca_pem = os.path.join(directory, "ca.pem")
+    with open(ca_pem, "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
+    return p12, ca_pem, leaf
+
+
+def _https_xml(p12, password, https_port, require=False, enable=True):
+    return ("<EnableHttps>%s</EnableHttps><RequireHttps>%s</RequireHttps><CertificatePath>%s</CertificatePath>"
+            "<CertificatePassword>%s</CertificatePassword><InternalHttpsPort>%d</InternalHttpsPort>"
+            % (str(enable).lower(), str(require).lower(), p12, password, https_port))
+
+
+def _https_get(port, ca_pem, path="/System/Info/Public", host="127.0.0.1", headers=None):
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=ca_pem)
+    conn = http.client.HTTPSConnection(host, port, timeout=5, context=ctx)
+    conn.request("GET", path, headers=headers or {})
+    resp = conn.getresponse()
+    data = resp.read()
+    peer = conn.sock.getpeercert(binary_form=True)
+    conn.close()
+    return resp, data, peer
+
+
+def test_https_from_pkcs12(make, tmp_path):
+    """EnableHttps with a PKCS#12 file: HTTPS on InternalHttpsPort with that certificate, HTTP still on."""
+    from cryptography.hazmat.primitives import serialization
+
+    password = "p12-Pass-7d1e"
+    p12, ca_pem, leaf = _pkcs12(str(tmp_path), password)
+    https_port = _free_port()
+    s = make(extra=_https_xml(p12, password, https_port)).start()
+    resp, data, peer = _https_get(https_port, ca_pem)
+    assert resp.status == 200 and json.loads(data)["ProductName"] == "Jellyfin Server"
+    assert peer == leaf.public_bytes(serialization.Encoding.DER)
+    assert "Strict-Transport-Security" not in resp.headers  # only with RequireHttps
+    resp, _ = s.request("GET", "/health")
+    assert resp.status == 200  # without RequireHttps plain HTTP still answers
+    # Plain HTTP on the HTTPS port gets no HTTP answer.
+    with pytest.raises((http.client.HTTPException, OSError)):
+        conn = http.client.HTTPConnection("127.0.0.1", https_port, timeout=3)
+        conn.request("GET", "/health")
+        conn.getresponse()
+    assert password not in s.log_text()
+
+
+def test_require_https_redirects_plain_http(make, tmp_path):
+    password = "p12-Pass-0b9c"
+    p12, ca_pem, _ = _pkcs12(str(tmp_path), password)
+    https_port = _free_port()
+    s = make(extra=_https_xml(p12, password, https_port, require=True), base_url="/jf").start()
+    resp, _ = s.request("GET", "/jf/System/Info/Public?x=1", headers={"Host": "media.example.test:8096"})
+    assert resp.status == 307
+    assert resp.headers["Location"] == "https://media.example.test:%d/jf/System/Info/Public?x=1" % https_port
+    resp, data, _ = _https_get(https_port, ca_pem, "/jf/System/Info/Public", host="localhost")
+    assert resp.status == 200
+    assert "Strict-Transport-Security" not in resp.headers  # localhost is excluded, as in ASP.NET Core
+    resp, _, _ = _https_get(https_port, ca_pem, "/jf/health", headers={"Host": "media.example.test:%d" % https_port})
+    assert resp.status == 200 and resp.headers["Strict-Transport-Security"] == "max-age=2592000"
+
+
+@pytest.mark.parametrize("case", ["wrong password", "missing file", "not pkcs12"])
+def test_certificate_that_does_not_load_leaves_http_only(make, tmp_path, case):
+    password = "p12-Pass-51aa"
+    p12, _, _ = _pkcs12(str(tmp_path), password)
+    given = password
+    if case == "wrong password":
+        given = "not-the-password"
+    elif case == "missing file":
+        p12 = str(tmp_path / "nowhere.pfx")
+    else:
+        with open(p12, "w") as f:
+            f.write("-----BEGIN NOTHING-----\n")
+    https_port = _free_port()
+    s = make(extra=_https_xml(p12, given, https_port, require=True)).start()
+    resp, _ = s.request("GET", "/health")
+    assert resp.status == 200  # no HTTPS listening: RequireHttps does not redirect
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+    log = s.log_text()
+    assert "Failed to load certificate from" in log and given not in log

@@ -18,7 +18,9 @@ Implemented
   * <configdir>/network.xml, written with the defaults when missing (as the real server
     does on its first start), then read once at start: BaseUrl (normalised like Jellyfin),
     InternalHttpPort, EnableIPv4, EnableIPv6, LocalNetworkAddresses (bind addresses),
-    KnownProxies, EnablePublishedServerUriByRequest. Other elements are parsed and ignored.
+    KnownProxies, EnablePublishedServerUriByRequest, EnableHttps, RequireHttps,
+    CertificatePath, CertificatePassword, InternalHttpsPort. Other elements are parsed and
+    ignored.
   * Binding: each LocalNetworkAddresses entry, else 0.0.0.0 (IPv4 only) or one dual-stack
     [::] socket (IPv4 + IPv6), as Kestrel does for Jellyfin.
   * BaseUrl redirection as Jellyfin's BaseUrlRedirectionMiddleware (302, relative target to
@@ -37,8 +39,21 @@ Implemented
     arguments quoted) and console lines on stdout in the console format (strings bare).
     Authentication failures are logged byte-exact as the real UserManager does.
 
+  * HTTPS as Jellyfin serves it itself: with EnableHttps true and a CertificatePath that
+    loads (PKCS#12, CertificatePassword), a second listener on InternalHttpsPort (same bind
+    addresses); the certificate is read once at start, so a renewed file needs a restart,
+    as with the real server. A file that does not load is logged at ERR and the server runs
+    HTTP only (Jellyfin does the same). RequireHttps (with HTTPS listening) redirects plain
+    HTTP requests with 307 to https://<host>:<InternalHttpsPort><path> (ASP.NET Core's
+    HttpsRedirectionMiddleware, after the forwarded headers: a trusted proxy's
+    X-Forwarded-Proto https is not redirected) and adds HSTS (max-age=2592000) to HTTPS
+    responses except for localhost names. Plain HTTP on the HTTPS port fails the handshake.
+    The PKCS#12 file is opened with Debian's `openssl pkcs12` (password passed through the
+    environment), so the stand-in stays stdlib-only.
+
 Not implemented
-  HTTPS (EnableHttps, PKCS#12 certificates, RequireHttps), API keys and access tokens
+  TLS settings beyond Python's defaults (Kestrel's protocol/cipher choice, client
+  certificates, SNI), API keys and access tokens
   (a successful login returns a token that nothing checks), the websocket's token
   requirement (the real server answers 403 without a token), the web client and static
   files, the rest of the API, LocalNetworkSubnets / RemoteIPFilter / remote access rules,
@@ -68,9 +83,13 @@ import random
 import re
 import signal
 import socket
+import shutil
 import socketserver
+import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 import uuid
@@ -210,6 +229,11 @@ class NetworkConfig:
         self.local_network_addresses: list[str] = []
         self.known_proxies: list[str] = []
         self.enable_published_server_uri_by_request = False
+        self.enable_https = False
+        self.require_https = False
+        self.certificate_path = ""
+        self.certificate_password = ""
+        self.internal_https_port = 8920
 
     @classmethod
     def load(cls, path: str) -> "NetworkConfig":
@@ -244,6 +268,13 @@ class NetworkConfig:
         port = text("InternalHttpPort")
         if port is not None and port.strip():
             cfg.internal_http_port = int(port.strip())
+        port = text("InternalHttpsPort")
+        if port is not None and port.strip():
+            cfg.internal_https_port = int(port.strip())
+        cfg.enable_https = boolean("EnableHttps", False)
+        cfg.require_https = boolean("RequireHttps", False)
+        cfg.certificate_path = (text("CertificatePath") or "").strip()
+        cfg.certificate_password = text("CertificatePassword") or ""
         cfg.enable_ipv4 = boolean("EnableIPv4", True)
         cfg.enable_ipv6 = boolean("EnableIPv6", False)
         cfg.enable_published_server_uri_by_request = boolean("EnablePublishedServerUriByRequest", False)
@@ -478,6 +509,57 @@ def _parse_range(value: str, size: int):
 # ----------------------------------------------------------------------------- HTTP
 
 
+# ----------------------------------------------------------------------------- HTTPS
+
+P12_PASS_ENV = "JELLYFIN_STANDIN_P12_PASS"
+
+
+def load_certificate(path: str, password: str) -> ssl.SSLContext:
+    """A server TLS context from a PKCS#12 file; ValueError says why it cannot be used."""
+    if not os.path.isfile(path):
+        raise ValueError("the file does not exist")
+    openssl = shutil.which("openssl")
+    if not openssl:
+        raise ValueError("openssl is not installed")
+    env = dict(os.environ)
+    env[P12_PASS_ENV] = password  # never on a command line
+
+    def pem(*flags):
+        proc = subprocess.run([openssl, "pkcs12", "-in", path, "-passin", "env:" + P12_PASS_ENV, "-nodes", *flags],
+                              env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise ValueError("it is not a PKCS#12 file this password opens")
+        return proc.stdout
+
+    key, leaf, chain = pem("-nocerts"), pem("-nokeys", "-clcerts"), pem("-nokeys", "-cacerts")
+    if "PRIVATE KEY-----" not in key:
+        raise ValueError("it holds no private key")
+    if "BEGIN CERTIFICATE-----" not in leaf:
+        raise ValueError("it holds no certificate")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    scratch = tempfile.mkdtemp(prefix="jellyfin-standin-tls-")  # 0700, removed right after
+    try:
+        files = {}
+        for name, text in (("cert.pem", leaf + chain), ("key.pem", key)):
+            files[name] = os.path.join(scratch, name)
+            fd = os.open(files[name], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write(text)
+        context.load_cert_chain(files["cert.pem"], files["key.pem"])
+    except ssl.SSLError as exc:
+        raise ValueError("its key and certificate do not load: %s" % exc.reason) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return context
+
+
+def _host_name(host: str) -> str:
+    """The Host header without its port ("[::1]:8096" -> "[::1]")."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.split(":", 1)[0]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Kestrel"
@@ -489,6 +571,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - silence BaseHTTPRequestHandler
         pass
 
+    def setup(self):
+        self._tls_failed = False
+        self._hsts = False
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (ssl.SSLError, OSError):
+                self._tls_failed = True  # plain HTTP or a client that gave up: close
+            self.request.settimeout(None)
+        super().setup()
+
+    def handle(self):
+        if not self._tls_failed:
+            super().handle()
+
     # -- plumbing
 
     def _send(self, status, body=b"", ctype=None, headers=None, head=False):
@@ -497,6 +595,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self._hsts:
+            self.send_header("Strict-Transport-Security", "max-age=2592000")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body and not head:
@@ -553,12 +653,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             path = path[len(base):] or "/"
 
-        scheme = "http"
+        scheme = self.server.scheme
         host = self.headers.get("Host") or ""
         client, scheme, host = apply_forwarders(app.trust, raw_peer, self.headers, scheme, host)
         client = _unmap(client)
         self.client_ip, self.req_scheme, self.req_host = client, scheme, host
         self._api_path = path
+
+        # UseHsts and UseHttpsRedirection, both only when RequireHttps and HTTPS listens.
+        if app.cfg.require_https and app.https_listening:
+            name = _host_name(host)
+            if scheme.lower() == "https":
+                self._hsts = name.lower() not in ("localhost", "127.0.0.1", "[::1]")
+            elif name:
+                port = app.cfg.internal_https_port
+                location = "https://%s%s%s" % (name, "" if port == 443 else ":%d" % port, self.path)
+                self._send(307, headers={"Location": location})
+                self._request_log(method, path, str(client))
+                return
 
         if self.headers.get("Upgrade", "").lower() == "websocket" and method == "GET":
             self._websocket()
@@ -797,11 +909,20 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, family, app, dualstack=False):
+    def __init__(self, addr, family, app, dualstack=False, tls=None):
         self.address_family = family
         self.app = app
         self._dualstack = dualstack
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
         super().__init__(addr, Handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.tls is None:
+            return sock, addr
+        # The handshake runs in the request's thread (Handler.setup), not in the accept loop.
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
     def server_bind(self):
         if self.address_family == socket.AF_INET6:
@@ -938,17 +1059,30 @@ def main(argv=None) -> int:
     else:
         binds.append(("0.0.0.0", socket.AF_INET, False, "0.0.0.0"))
 
+    # HTTPS: only with EnableHttps and a certificate that loads (read once, here).
+    tls = None
+    if cfg.enable_https and cfg.certificate_path:
+        try:
+            tls = load_certificate(cfg.certificate_path, cfg.certificate_password)
+        except ValueError as exc:
+            LOG.log("error", "Emby.Server.Implementations.ApplicationHost",
+                    "Failed to load certificate from {CertificatePath}: {Reason}", cfg.certificate_path, str(exc))
+    app.https_listening = tls is not None
+    listeners = [(port, None)] + ([(cfg.internal_https_port, tls)] if tls else [])
+
     servers = []
     try:
         for host, family, dual, label in binds:
+            # One line per address, as Jellyfin logs it; the HTTPS port shares the address.
             LOG.log("info", main_log, "Kestrel is listening on {Address}", label if label == "all interfaces" else _Raw(label))
-            servers.append(Server((host, port), family, app, dualstack=dual))
+            for listen_port, context in listeners:
+                servers.append(Server((host, listen_port), family, app, dualstack=dual, tls=context))
     except OSError as exc:
         for s in servers:
             s.server_close()
         LOG.log("error", main_log, "Kestrel failed to start! This is most likely due to an invalid address or port "
                 "bind - correct your bind configuration in network.xml and try again")
-        return _fail("cannot listen on port %d: %s" % (port, exc))
+        return _fail("cannot listen on port %d: %s" % (listen_port, exc))
 
     stop = threading.Event()
 
