@@ -231,6 +231,9 @@ def test_vendor_repository_source_and_keyring_are_written(server, tmp_path):
 def test_three_denied_logins_get_the_client_banned(internet, server, lab):
     """Last: bans the internet host's second address, then lifts the ban."""
     alt = lab["hosts"]["internet"]["addresses"]["wan_alt"]
+    # The jail reads Jellyfin's lines from the journal, not from today's log file (which a
+    # file jail would stop following at midnight, when Jellyfin starts the next one).
+    assert "_SYSTEMD_UNIT=jellyfin.service" in server.check_output("fail2ban-client get jellyfin journalmatch")
     try:
         for _ in range(3):
             assert denied_login_address_from(internet, server, alt) == alt
