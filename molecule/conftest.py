@@ -46,6 +46,27 @@ def saved_secrets(lab):
     return path
 
 
+def playbook(path, *args, log=None, timeout=900):
+    """Run ansible-playbook on the scenario's own inventory and ansible.cfg, as molecule does.
+
+    Returns the CompletedProcess (stdout and stderr as text); its output is also written to
+    log, when given, under the scenario's ephemeral directory."""
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".cache", "collections"))
+    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
+    env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
+    env["ANSIBLE_PIPELINING"] = "true"
+    env["ANSIBLE_NOCOLOR"] = "true"
+    env["ANSIBLE_FORCE_COLOR"] = "false"  # molecule forces colours, which would win
+    cmd = ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), *args, path]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+    if log:
+        with open(os.path.join(ephemeral, log), "w", encoding="utf-8") as handle:
+            handle.write(proc.stdout + proc.stderr)
+    return proc
+
+
 def _host(lab, role):
     return testinfra.get_host("podman://%s" % lab["hosts"][role]["container"])
 

@@ -135,7 +135,8 @@ def plan(method, settings=None):
     acme_challenge (http-01 | dns-01), wireguard_listen_port, wireguard_networks (list),
     lan_subnets (list), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
     base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
-    are missing is refused, naming the variables).
+    are missing is refused, naming the variables), https (bool: port_forward with Jellyfin's
+    own HTTPS), https_domain, https_port (8920), https_challenge (http-01 | dns-01).
     Returns dict ports, known_proxies, local_network_subnets, base_url.
     """
     if method not in METHODS:
@@ -148,7 +149,20 @@ def plan(method, settings=None):
     ports = []
     proxies = []
     local = []
-    if method == "port_forward":
+    https = bool(s.get("https"))
+    if https and method != "port_forward":
+        raise SiteError("jellyfin_remote_https is for the port_forward method (Jellyfin's own HTTPS); "
+                        "the %s method brings its own encryption: set jellyfin_remote_https to false" % method)
+    if method == "port_forward" and https:
+        if not s.get("https_domain"):
+            raise SiteError("jellyfin_remote_https needs the name clients use from outside for the certificate: "
+                            "set jellyfin_remote_domain or ddns_hostname. Nothing was changed.")
+        # Jellyfin's own HTTPS port instead of 8096; port 80 only while certbot answers HTTP-01.
+        ports = [_port({"port": s.get("https_port", 8920), "protocol": "tcp", "description": "Jellyfin HTTPS"},
+                       "jellyfin_https_port")]
+        if s.get("https_challenge", "http-01") != "dns-01":
+            ports.insert(0, {"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 (certbot standalone)"})
+    elif method == "port_forward":
         ports = [_port(p, "jellyfin_remote_port_forward_ports") for p in s.get("port_forward_ports") or
                  [{"port": 8096, "protocol": "tcp", "description": "Jellyfin HTTP"}]]
     elif method == "reverse_proxy":
@@ -194,7 +208,8 @@ def summary(method, facts=None):
 
     domain, ddns_hostname, public_ipv4, base_url, ports (the plan's), wireguard_export_dir,
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
-    tailscale_funnel, cloudflare_hostname, jellyfin_version, choice (from choose()).
+    tailscale_funnel, cloudflare_hostname, jellyfin_version, choice (from choose()),
+    https (port_forward with Jellyfin's own HTTPS).
     """
     if method not in METHODS:
         raise SiteError("unknown method %r" % (method,))
@@ -204,8 +219,10 @@ def summary(method, facts=None):
     urls, files, warnings, notes = [], [], [], []
     if method == "port_forward":
         for port in f.get("ports") or [{"port": 8096}]:
+            if str(port.get("description", "")).startswith("ACME"):
+                continue  # certbot's HTTP-01 port, not a way to Jellyfin
             if host:
-                scheme = "https" if int(port["port"]) in (443, 8920) else "http"
+                scheme = "https" if f.get("https") or int(port["port"]) in (443, 8920) else "http"
                 urls.append("%s://%s:%d%s/" % (scheme, host, int(port["port"]), base))
         warnings.append(
             "Jellyfin itself faces the internet: keep it at 10.11.7 or newer, use strong passwords, and "

@@ -148,3 +148,27 @@ def test_summary_carries_the_choice():
     out = _site.summary(choice["method"], {"choice": choice})
     assert out["why"] == choice["why"]
     assert any(line.startswith("wireguard would need wireguard_peers") for line in out["better"])
+
+
+def test_plan_port_forward_with_jellyfins_own_https():
+    plan = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org",
+                                       "port_forward_ports": [{"port": 8096, "protocol": "tcp"}]})
+    assert [(p["port"], p["protocol"]) for p in plan["ports"]] == [(80, "tcp"), (8920, "tcp")]
+    plan = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org",
+                                       "https_port": 8443, "https_challenge": "dns-01"})
+    assert [(p["port"], p["protocol"]) for p in plan["ports"]] == [(8443, "tcp")]
+
+
+def test_plan_https_errors_name_what_to_set():
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_domain or ddns_hostname"):
+        _site.plan("port_forward", {"https": True})
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_https is for the port_forward method"):
+        _site.plan("reverse_proxy", {"https": True, "https_domain": "home.example.org"})
+    with pytest.raises(_site.SiteError, match="jellyfin_https_port"):
+        _site.plan("port_forward", {"https": True, "https_domain": "h.example.org", "https_port": 70000})
+
+
+def test_summary_with_https_lists_only_the_https_url():
+    ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_port": 8443})["ports"]
+    out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
+    assert out["urls"] == ["https://home.example.org:8443/"]

@@ -1,0 +1,174 @@
+"""Port forwarding with Jellyfin's own HTTPS, checked from the internet host through the
+router's forward of 8920, on the server, and across a forced certificate renewal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+import yaml
+
+from conftest import REPO, curl, denied_login_address, playbook
+
+DOMAIN = "jellyfin.ddns.lab.test"
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+PKCS12 = "/etc/jellyfin/ssl/jellyfin.pfx"
+PASSWORD_FILE = "/etc/jellyfin-remote/private/jellyfin-https-pkcs12.pass"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="session")
+def router(lab):
+    return lab["hosts"]["router"]["addresses"]["wan"]
+
+
+@pytest.fixture(scope="session")
+def pebble_root(internet):
+    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
+    assert out.rc == 0, out.stderr
+    return ROOT
+
+
+def served_certificate(internet, router):
+    """Serial and issuer of the certificate Jellyfin serves on the router's 8920 for DOMAIN."""
+    out = internet.run(
+        "openssl s_client -connect %s:8920 -servername %s </dev/null 2>/dev/null | openssl x509 -noout -serial -issuer"
+        % (router, DOMAIN))
+    assert out.rc == 0, out.stderr
+    return out.stdout
+
+
+def jellyfin_pid(server):
+    return server.check_output("systemctl show -p MainPID --value jellyfin")
+
+
+def test_https_from_the_internet_on_8920_with_a_pebble_chain(internet, router, pebble_root):
+    status, body = curl(internet, "https://%s:8920/System/Info/Public" % DOMAIN, "--cacert", pebble_root,
+                        "--resolve", "%s:8920:%s" % (DOMAIN, router))
+    assert status == 200, body
+    assert json.loads(body)["ProductName"] == "Jellyfin Server"
+    assert "issuer=" in served_certificate(internet, router)
+
+
+def test_jellyfin_sees_the_outside_client(internet, server, router, pebble_root, lab):
+    internet.run("printf 'cacert = %s\\nresolve = %s:8920:%s\\n' > /root/.curlrc" % (pebble_root, DOMAIN, router))
+    try:
+        seen = denied_login_address(internet, server, "https://%s:8920" % DOMAIN)
+    finally:
+        internet.run("rm -f /root/.curlrc")
+    assert seen == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+def test_plain_http_is_refused(internet, router, lab):
+    # 8096 is not forwarded at all, and 8920 speaks only TLS.
+    assert internet.run("curl -sS -m 5 -o /dev/null http://%s:8096/health" % router).rc != 0
+    assert internet.run("curl -sS -m 5 -o /dev/null http://%s:8920/health" % router).rc != 0
+    # On the LAN, RequireHttps redirects plain HTTP to Jellyfin's HTTPS port.
+    server_lan = lab["hosts"]["server"]["addresses"]["lan"]
+    out = lab_router(lab).run("curl -sS -m 5 -o /dev/null -w '%%{http_code} %%{redirect_url}' http://%s:8096/web/" % server_lan)
+    assert out.rc == 0, out.stderr
+    code, location = out.stdout.split(" ", 1)
+    assert code == "307" and location == "https://%s:8920/web/" % server_lan
+
+
+def lab_router(lab):
+    import testinfra
+
+    return testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+
+
+def test_router_forwards_8920_and_80_not_8096(lab):
+    server_lan = lab["hosts"]["server"]["addresses"]["lan"]
+    out = lab_router(lab).check_output("nft list chain inet filter prerouting_miniupnpd")
+    assert "dport 8920 dnat ip to %s:8920" % server_lan in out, out
+    assert "dport 80 dnat ip to %s:80" % server_lan in out, out
+    assert "8096" not in out
+
+
+def test_host_firewall_opens_exactly_80_and_8920(server):
+    out = server.run("nft list table inet jellyfin_remote_port_forward")
+    assert out.rc == 0, out.stderr
+    rules = [line.strip() for line in out.stdout.splitlines() if "dport" in line]
+    assert len(rules) == 1 and rules[0].startswith("tcp dport { 80, 8920 } ") and "accept" in rules[0], out.stdout
+
+
+def test_files_are_private(server):
+    pfx = server.file(PKCS12)
+    assert (pfx.user, pfx.group, pfx.mode) == ("root", "jellyfin", 0o640)
+    assert server.file(os.path.dirname(PKCS12)).mode == 0o750
+    password = server.file(PASSWORD_FILE)
+    assert (password.user, password.group, password.mode) == ("root", "root", 0o600)
+    assert server.file(os.path.dirname(PASSWORD_FILE)).mode == 0o700
+
+
+def test_network_xml_turns_on_https(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    assert root.findtext("EnableHttps") == "true"
+    assert root.findtext("RequireHttps") == "true"
+    assert root.findtext("CertificatePath") == PKCS12
+    assert root.findtext("InternalHttpsPort") == "8920" and root.findtext("PublicHttpsPort") == "8920"
+    assert root.findtext("CertificatePassword") == server.file(PASSWORD_FILE).content_string.strip()
+
+
+def test_hook_leaves_jellyfin_alone_when_the_certificate_did_not_change(server):
+    pid = jellyfin_pid(server)
+    out = server.run("RENEWED_LINEAGE=/etc/letsencrypt/live/%s /etc/letsencrypt/renewal-hooks/deploy/jellyfin-https-pkcs12"
+                     % DOMAIN)
+    assert out.rc == 0 and "already holds this certificate" in out.stdout, out.stdout + out.stderr
+    assert jellyfin_pid(server) == pid
+
+
+def test_forced_renewal_replaces_the_certificate_jellyfin_serves(internet, server, router, pebble_root):
+    before = served_certificate(internet, router)
+    pid = jellyfin_pid(server)
+    out = server.run("REQUESTS_CA_BUNDLE=/etc/ssl/lab-pebble-ca.pem certbot renew --force-renewal --cert-name %s" % DOMAIN)
+    assert out.rc == 0, out.stdout + out.stderr
+    assert "wrote the renewed certificate" in out.stdout + out.stderr
+    deadline = time.time() + 60
+    after = before
+    while time.time() < deadline and after == before:
+        time.sleep(2)
+        after = served_certificate(internet, router) if server.run("systemctl is-active jellyfin").rc == 0 else before
+    assert after != before, "Jellyfin still serves %s" % before
+    assert jellyfin_pid(server) != pid
+    status, _ = curl(internet, "https://%s:8920/health" % DOMAIN, "--cacert", pebble_root,
+                     "--resolve", "%s:8920:%s" % (DOMAIN, router))
+    assert status == 200
+
+
+def test_after_the_renewal_a_check_run_changes_nothing(server):
+    """The renewal hook writes the PKCS#12 file the way the role does: Ansible sees nothing to do."""
+    proc = playbook(os.path.join(SCENARIO, "check_https.yml"), "--check")
+    recap = re.search(r"^server\s+:.*$", ANSI.sub("", proc.stdout), re.M)
+    assert proc.returncode == 0 and recap, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert re.search(r"\bchanged=0\b", recap.group(0)), recap.group(0)
+    assert server.file(PASSWORD_FILE).content_string.strip() not in proc.stdout + proc.stderr
+
+
+def test_dns01_by_rfc2136_gets_a_certificate_without_port_80(server):
+    """certbot's RFC 2136 path (the certbot role, as jellyfin_https and nginx use it for
+    DNS-01): the TXT record goes to the lab's knot, signed with the TSIG key, and the
+    DNS-01 pebble validates it there. A second run changes nothing."""
+    with open(os.path.join(REPO, "tests", "lab", "vars", "services.yml"), encoding="utf-8") as handle:
+        secret = yaml.safe_load(handle)["lab_dns01_tsig_secret"]
+    book = os.path.join(SCENARIO, "dns01.yml")
+    first = playbook(book, "-vvv", log="dns01-1.log")
+    output = first.stdout + first.stderr
+    assert first.returncode == 0, output[-3000:]
+    name = "media.dns01.lab.test"
+    cert = server.run("openssl x509 -in /etc/letsencrypt/live/%s/fullchain.pem -noout -issuer -ext subjectAltName" % name)
+    assert cert.rc == 0 and "DNS:%s" % name in cert.stdout and "Pebble" in cert.stdout, cert.stdout + cert.stderr
+    renewal = server.file("/etc/letsencrypt/renewal/%s.conf" % name).content_string
+    assert "authenticator = dns-rfc2136" in renewal
+    ini = server.file("/etc/letsencrypt/jellyfin-remote-rfc2136-%s.ini" % name)
+    assert (ini.user, ini.mode) == ("root", 0o600)
+    assert secret not in output
+    second = playbook(book, log="dns01-2.log")
+    recaps = re.findall(r"^server\s+: ok=.*$", ANSI.sub("", second.stdout), re.M)
+    assert second.returncode == 0 and recaps and re.search(r"\bchanged=0\b", recaps[-1]), second.stdout[-2000:]
