@@ -39,15 +39,16 @@ def _network(value, option):
     return net
 
 
-def networks(network_ipv4, network_ipv6=None):
-    """The VPN networks as ip_network objects: [v4] or [v4, v6]."""
-    nets = [_network(network_ipv4, "wireguard_network_ipv4")]
+def networks(network_ipv4, network_ipv6=None, prefix="wireguard"):
+    """The VPN networks as ip_network objects: [v4] or [v4, v6]. prefix names the role's
+    options in errors (the openvpn role shares this plan)."""
+    nets = [_network(network_ipv4, "%s_network_ipv4" % prefix)]
     if nets[0].version != 4:
-        raise WireGuardConfigError("wireguard_network_ipv4: %s is not an IPv4 network" % nets[0])
+        raise WireGuardConfigError("%s_network_ipv4: %s is not an IPv4 network" % (prefix, nets[0]))
     if network_ipv6:
-        v6 = _network(network_ipv6, "wireguard_network_ipv6")
+        v6 = _network(network_ipv6, "%s_network_ipv6" % prefix)
         if v6.version != 6:
-            raise WireGuardConfigError("wireguard_network_ipv6: %s is not an IPv6 network" % v6)
+            raise WireGuardConfigError("%s_network_ipv6: %s is not an IPv6 network" % (prefix, v6))
         nets.append(v6)
     return nets
 
@@ -258,7 +259,7 @@ def render_client_config(settings):
     return "\n".join(lines) + "\n"
 
 
-def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None):
+def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None, prefix="wireguard", option=None):
     """What clients route into the tunnel: everything (full tunnel), the given list, or the
     server's own VPN addresses (the Jellyfin host) when the list is empty."""
     if full_tunnel:
@@ -270,7 +271,7 @@ def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None
                 out.append(str(ipaddress.ip_network(str(value), strict=False)))
             except ValueError:
                 raise WireGuardConfigError(
-                    "wireguard_client_allowed_ips: %r is not an IP network such as 192.168.1.0/24" % (value,)
+                    "%s: %r is not an IP network such as 192.168.1.0/24" % (option or prefix + "_client_allowed_ips", value)
                 ) from None
         return out
     return server_hosts(network_ipv4, network_ipv6)

@@ -13,6 +13,7 @@ from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_peer_a
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_server_plan import (
     FilterModule as PlanFilters,
+    vpn_server_plan,
     wireguard_server_plan,
 )
 
@@ -55,6 +56,21 @@ def test_server_plan_filter():
         "server_hosts": ["10.13.13.1/32"],
         "client_allowed_ips": ["10.13.13.1/32", "192.168.1.0/24"],
         "forward": {"ipv4": ["192.168.1.0/24"], "ipv6": []},
+        "netmasks": {"10.13.13.0/24": "255.255.255.0", "192.168.1.0/24": "255.255.255.0"},
     }
-    with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: .*not an IP network"):
+    with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: wireguard_client_allowed_ips: .*not an IP network"):
         wireguard_server_plan("10.13.13.0/24", "", ["bogus"])
+
+
+def test_vpn_server_plan_names_the_calling_roles_options():
+    assert "vpn_server_plan" in PlanFilters().filters()
+    plan = vpn_server_plan("10.8.0.0/24", "", ["192.168.1.0/25"], False, option_prefix="openvpn")
+    assert plan["server_hosts"] == ["10.8.0.1/32"]
+    assert plan["forward"] == {"ipv4": ["192.168.1.0/25"], "ipv6": []}
+    assert plan["netmasks"] == {"10.8.0.0/24": "255.255.255.0", "192.168.1.0/25": "255.255.255.128"}
+    with pytest.raises(AnsibleFilterError, match="vpn_server_plan: openvpn_network_ipv4: .*not an IP network"):
+        vpn_server_plan("10.8.0.0/33", option_prefix="openvpn")
+    with pytest.raises(AnsibleFilterError, match="openvpn_network_ipv6: 10.8.1.0/24 is not an IPv6 network"):
+        vpn_server_plan("10.8.0.0/24", "10.8.1.0/24", option_prefix="openvpn")
+    with pytest.raises(AnsibleFilterError, match="openvpn_client_routes: 'bogus' is not an IP network"):
+        vpn_server_plan("10.8.0.0/24", "", ["bogus"], option_prefix="openvpn")

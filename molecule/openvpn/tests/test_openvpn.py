@@ -1,0 +1,192 @@
+"""What a user of the openvpn role would check: the phone's exported profile connects from
+outside, Jellyfin sees the phone's VPN address, keys stay private, a removed client is
+revoked and refused while the others stay connected, and no key reaches the log.
+
+The internet host plays the clients: its image has openvpn, and the lab gives it
+/dev/net/tun and NET_ADMIN. Tests run in file order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO, curl, denied_login_address, playbook
+
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONVERGE = os.path.join(SCENARIO, "converge.yml")
+PKI = "/etc/openvpn/server/jellyfin-pki"
+SERVER_VPN = "10.8.0.1"
+JELLYFIN_VPN_URL = "http://%s:8096" % SERVER_VPN
+PEM_BODY = re.compile(r"(?m)^[A-Za-z0-9+/=]{40,}$")
+
+
+def _ephemeral():
+    return os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+
+
+def _export_dir():
+    return os.path.join(_ephemeral(), "openvpn-clients")
+
+
+def converge(log_name, extra_vars=None):
+    """Run the converge playbook at -vvv; return its output."""
+    proc = playbook(CONVERGE, "-vvv", *(["-e", json.dumps(extra_vars)] if extra_vars else []), log=log_name)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return proc.stdout + proc.stderr
+
+
+def connect(lab, internet, name, device, profile=None):
+    """Copy a profile to the internet host and start openvpn there; return (connected, log)."""
+    container = lab["hosts"]["internet"]["container"]
+    src = profile or os.path.join(_export_dir(), "%s.ovpn" % name)
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
+    subprocess.run(["podman", "cp", src, "%s:/root/%s.ovpn" % (container, name)], env=env, check=True)
+    internet.check_output("chmod 0600 /root/%s.ovpn && rm -f /tmp/ovpn-%s.log" % (name, name))
+    internet.check_output("openvpn --config /root/%s.ovpn --dev %s --daemon ovpn-%s --writepid /run/ovpn-%s.pid "
+                          "--log /tmp/ovpn-%s.log" % (name, device, name, name, name))
+    deadline = time.time() + 30
+    log = ""
+    while time.time() < deadline:
+        log = internet.run("cat /tmp/ovpn-%s.log" % name).stdout
+        if "Initialization Sequence Completed" in log:
+            return True, log
+        time.sleep(1)
+    return False, log
+
+
+def disconnect(internet, name):
+    internet.run("kill $(cat /run/ovpn-%s.pid) 2>/dev/null; rm -f /run/ovpn-%s.pid" % (name, name))
+
+
+@pytest.fixture(scope="module")
+def phone(lab, internet):
+    ok, log = connect(lab, internet, "phone", "tunphone")
+    assert ok, log
+    address = re.search(r"inet (10\.8\.0\.\d+)/", internet.check_output("ip -4 addr show dev tunphone")).group(1)
+    yield address
+    disconnect(internet, "phone")
+
+
+# -- files and service ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, mode", [
+    (PKI, 0o700), (PKI + "/private", 0o700), (PKI + "/private/ca.key", 0o600),
+    (PKI + "/private/jellyfin-server.key", 0o600), (PKI + "/private/phone.key", 0o600),
+    (PKI + "/private/tls-crypt.key", 0o600), ("/etc/openvpn/server/jellyfin.conf", 0o600),
+])
+def test_secret_files_are_private_on_the_server(server, path, mode):
+    f = server.file(path)
+    assert f.exists and f.user == "root" and f.mode == mode, (path, oct(f.mode))
+
+
+def test_exported_profiles_are_private_on_the_controller():
+    assert os.stat(_export_dir()).st_mode & 0o777 == 0o700
+    for name in ("phone", "laptop"):
+        assert os.stat(os.path.join(_export_dir(), name + ".ovpn")).st_mode & 0o777 == 0o600
+
+
+def test_server_runs_with_the_hardened_settings(server):
+    assert server.service("openvpn-server@jellyfin").is_running
+    assert server.service("openvpn-server@jellyfin").is_enabled
+    conf = server.file("/etc/openvpn/server/jellyfin.conf").content_string
+    for line in ("proto udp", "port 1194", "tls-version-min 1.2", "data-ciphers AES-256-GCM:CHACHA20-POLY1305",
+                 "tls-crypt %s/private/tls-crypt.key" % PKI, "crl-verify /etc/openvpn/server/jellyfin-crl.pem"):
+        assert line in conf.splitlines(), line
+    assert server.run("nft list table inet jellyfin_remote_openvpn").rc == 0
+
+
+def test_a_configuration_openvpn_rejects_is_not_installed(server):
+    conf = "/etc/openvpn/server/jellyfin.conf"
+    before = server.file(conf).sha256sum
+    pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
+    proc = playbook(CONVERGE, "-e", json.dumps({"openvpn_server_extra_directives": ["max-clientz 10"]}))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-2000:]
+    assert "OpenVPN rejected the generated server configuration" in output, output[-3000:]
+    assert "Unrecognized option" in output and "max-clientz" in output, output[-3000:]  # OpenVPN's words
+    assert server.file(conf).sha256sum == before
+    assert server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin") == pid
+    assert server.service("openvpn-server@jellyfin").is_running
+
+
+# -- the phone -----------------------------------------------------------------------------
+
+def test_jellyfin_answers_through_the_tunnel(internet, phone):
+    status, body = curl(internet, JELLYFIN_VPN_URL + "/System/Info/Public")
+    assert status == 200 and json.loads(body)["ProductName"] == "Jellyfin Server"
+
+
+def test_jellyfin_sees_the_phones_vpn_address(internet, server, phone):
+    assert denied_login_address(internet, server, JELLYFIN_VPN_URL) == phone
+
+
+def test_the_data_channel_uses_an_aead_cipher(internet, phone):
+    log = internet.check_output("cat /tmp/ovpn-phone.log")
+    assert re.search(r"Data Channel: cipher '(AES-256-GCM|CHACHA20-POLY1305)'", log), log[-1500:]
+    assert re.search(r"Control Channel: TLSv1\.[23]", log), log[-1500:]
+
+
+def test_a_lan_host_is_reached_through_the_tunnel(internet, lab, phone):
+    router_lan = lab["hosts"]["router"]["addresses"]["lan"]
+    assert "dev tunphone" in internet.check_output("ip route get %s" % router_lan)
+    assert internet.run("ping -c 1 -W 3 %s" % router_lan).rc == 0
+
+
+def test_jellyfin_counts_the_vpn_as_local(server, lab):
+    subnets = server.check_output("grep -o '<string>[^<]*</string>' /etc/jellyfin/network.xml")
+    assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets
+
+
+# -- revocation ----------------------------------------------------------------------------
+
+def test_a_removed_client_is_revoked_and_refused(lab, server, internet, phone):
+    saved = os.path.join(_ephemeral(), "laptop-saved.ovpn")
+    with open(os.path.join(_export_dir(), "laptop.ovpn"), encoding="utf-8") as src, open(saved, "w", encoding="utf-8") as dst:
+        dst.write(src.read())
+    os.chmod(saved, 0o600)
+    ok, log = connect(lab, internet, "laptop", "tunlaptop")
+    assert ok, log  # the laptop works before it is removed
+    disconnect(internet, "laptop")
+    pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
+    keys = {path: server.check_output("cat %s" % path) for path in
+            (PKI + "/private/ca.key", PKI + "/private/jellyfin-server.key", PKI + "/private/phone.key",
+             PKI + "/private/laptop.key", PKI + "/private/tls-crypt.key")}
+
+    output = converge("converge-revoke.log", {"lab_openvpn_clients": ["phone"]})
+
+    assert not os.path.exists(os.path.join(_export_dir(), "laptop.ovpn"))
+    assert not server.file(PKI + "/private/laptop.key").exists
+    assert not server.file(PKI + "/issued/laptop.crt").exists
+    revoked = server.check_output("ls %s/revoked" % PKI).split()
+    assert len(revoked) == 1 and revoked[0].startswith("laptop-")
+    serial = revoked[0][len("laptop-"):-len(".crt")]
+    crl = server.check_output("openssl crl -in /etc/openvpn/server/jellyfin-crl.pem -noout -text")
+    assert re.search(r"Serial Number: 0*%s\b" % serial, crl, re.I), crl
+    # No restart: OpenVPN re-reads the CRL, and the phone stays connected.
+    assert server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin") == pid
+    assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+
+    ok, log = connect(lab, internet, "laptop", "tunlaptop", profile=saved)
+    disconnect(internet, "laptop")
+    assert not ok, log
+    journal = server.check_output("journalctl -u openvpn-server@jellyfin --no-pager -n 200")
+    assert "certificate revoked" in journal.lower() or "crl" in journal.lower(), journal[-2000:]
+
+    # The -vvv output of this run holds none of the keys (PEM bodies, tls-crypt hex lines).
+    for path, text in keys.items():
+        lines = PEM_BODY.findall(text) + re.findall(r"(?m)^[0-9a-f]{32}$", text)
+        assert lines, path
+        assert not [line for line in lines if line in output], path
+
+
+def test_after_the_revocation_a_rerun_changes_nothing():
+    output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
+    recaps = re.findall(r"^server\s+: ok=.*$", output, re.M)
+    assert recaps and re.search(r"\bchanged=0\b", recaps[-1]), recaps[-1:] or output[-2000:]
