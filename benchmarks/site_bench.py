@@ -31,7 +31,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
 LAB = "sitebench"
-METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn")
 CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 PREPARE = os.path.join(REPO, "tests", "lab", "playbooks", "site_prepare.yml")
 PREPARE_CLOUDFLARED = os.path.join(REPO, "molecule", "cloudflare_tunnel", "prepare.yml")
@@ -43,6 +43,7 @@ METHOD_VARS = {
     "reverse_proxy": {},
     "wireguard": {"wireguard_peers": [{"name": "phone"}, {"name": "laptop"}]},
     "tailscale": {},
+    "openvpn": {"openvpn_clients": ["phone", "laptop"]},
     "cloudflare_tunnel": {
         "cloudflare_tunnel_accept_video_terms": True,
         "cloudflare_tunnel_install_packages": False,
@@ -90,6 +91,7 @@ def one_round(method, work, reruns, keep):
         "jellyfin_remote_report_dir": os.path.join(work, "reports"),
         "jellyfin_remote_method": method,
         "wireguard_client_export_dir": os.path.join(work, "wireguard-clients"),
+        "openvpn_client_export_dir": os.path.join(work, "openvpn-clients"),
     }
     variables.update(METHOD_VARS[method])
     with open(extra, "w", encoding="utf-8") as handle:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn")
+# openvpn is never ranked by the preflight, so auto never takes it: it is chosen by name.
 
 # Tailscale hands out addresses from these ranges (the CGNAT range and its IPv6 ULA).
 TAILSCALE_NETWORKS = ("100.64.0.0/10", "fd7a:115c:a1e0::/48")
@@ -40,7 +41,7 @@ def missing_inputs(inputs):
     """Dict method -> list of missing inputs, each naming the variable to set.
 
     inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
-    cloudflare_token (bool), cloudflare_terms (bool).
+    cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many).
     """
     if not isinstance(inputs, dict):
         raise SiteError("inputs must be a dict, got %s" % type(inputs).__name__)
@@ -53,6 +54,12 @@ def missing_inputs(inputs):
         raise SiteError("inputs wireguard_peers must be a number, got %r" % (inputs.get("wireguard_peers"),))
     if peers < 1:
         missing["wireguard"].append("wireguard_peers (at least one client, for example [{name: phone}])")
+    try:
+        clients = int(inputs.get("openvpn_clients") or 0)
+    except (TypeError, ValueError):
+        raise SiteError("inputs openvpn_clients must be a number, got %r" % (inputs.get("openvpn_clients"),))
+    if clients < 1:
+        missing["openvpn"].append("openvpn_clients (at least one client name, for example [phone])")
     if not _truthy(inputs.get("tailscale_key")):
         missing["tailscale"].append("tailscale_auth_key or tailscale_oauth_client_secret (from the Tailscale admin console)")
     if not _truthy(inputs.get("cloudflare_token")):
@@ -133,6 +140,7 @@ def plan(method, settings=None):
 
     settings keys (all optional): port_forward_ports (list of {port, protocol, description}),
     acme_challenge (http-01 | dns-01), wireguard_listen_port, wireguard_networks (list),
+    openvpn_port, openvpn_protocol, openvpn_networks (list),
     lan_subnets (list), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
     base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
     are missing is refused, naming the variables), https (bool: port_forward with Jellyfin's
@@ -175,6 +183,11 @@ def plan(method, settings=None):
                         "description": "WireGuard"}, "wireguard_listen_port")]
         if s.get("vpn_clients_local", True):
             local = _networks(s.get("wireguard_networks"), "wireguard_network_ipv4/ipv6")
+    elif method == "openvpn":
+        ports = [_port({"port": s.get("openvpn_port", 1194), "protocol": s.get("openvpn_protocol", "udp"),
+                        "description": "OpenVPN"}, "openvpn_port")]
+        if s.get("vpn_clients_local", True):
+            local = _networks(s.get("openvpn_networks") or ["10.8.0.0/24"], "openvpn_network_ipv4/ipv6")
     elif method == "tailscale":
         proxies = ["127.0.0.1"]  # tailscale serve proxies on loopback
         if s.get("vpn_clients_local", True):
@@ -208,7 +221,8 @@ def summary(method, facts=None):
 
     domain, ddns_hostname, public_ipv4, base_url, ports (the plan's), wireguard_export_dir,
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
-    tailscale_funnel, cloudflare_hostname, jellyfin_version, choice (from choose()),
+    tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
+    openvpn_clients (names), jellyfin_version, choice (from choose()),
     https (port_forward with Jellyfin's own HTTPS).
     """
     if method not in METHODS:
@@ -244,6 +258,15 @@ def summary(method, facts=None):
                 files.append("%s/%s.conf (QR code: %s.png, %s.txt)" % (f["wireguard_export_dir"], name, name, name))
         notes.append("Import a client's .conf (or scan its QR code) in the WireGuard app; the files hold private keys: "
                      "hand each only to its owner.")
+    elif method == "openvpn":
+        for address in f.get("openvpn_server_addresses") or []:
+            ip = address.split("/")[0]
+            urls.append("http://%s:8096%s/ (through the tunnel)" % ("[%s]" % ip if ":" in ip else ip, base))
+        if f.get("openvpn_export_dir"):
+            for name in f.get("openvpn_clients") or []:
+                files.append("%s/%s.ovpn" % (f["openvpn_export_dir"], name))
+        notes.append("Import a client's .ovpn in OpenVPN Connect (or run openvpn --config); each file holds that "
+                     "client's private key: hand it only to its owner. Remove a name to revoke it.")
     elif method == "tailscale":
         if f.get("tailscale_dns_name"):
             urls.append("https://%s%s/ (on your tailnet)" % (f["tailscale_dns_name"], base))

@@ -7,7 +7,7 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._advice im
 
 NOTHING = {"domain": "", "wireguard_peers": 0, "tailscale_key": False, "cloudflare_token": False, "cloudflare_terms": False}
 EVERYTHING = {"domain": "media.example.org", "wireguard_peers": 2, "tailscale_key": True,
-              "cloudflare_token": True, "cloudflare_terms": True}
+              "cloudflare_token": True, "cloudflare_terms": True, "openvpn_clients": 1}
 
 
 def ranking(classification, **prefs):
@@ -21,6 +21,7 @@ def test_missing_inputs_name_the_variables():
     assert "wireguard_peers" in missing["wireguard"][0]
     assert "tailscale_auth_key" in missing["tailscale"][0]
     assert len(missing["cloudflare_tunnel"]) == 2
+    assert "openvpn_clients" in missing["openvpn"][0]
     assert all(v == [] for v in _site.missing_inputs(EVERYTHING).values())
 
 
@@ -172,3 +173,19 @@ def test_summary_with_https_lists_only_the_https_url():
     ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_port": 8443})["ports"]
     out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
     assert out["urls"] == ["https://home.example.org:8443/"]
+
+
+def test_openvpn_is_chosen_by_name_only():
+    plan = _site.plan("openvpn", {"inputs": EVERYTHING, "lan_subnets": ["192.168.1.0/24"],
+                                  "openvpn_networks": ["10.8.0.0/24"]})
+    assert plan["ports"] == [{"port": 1194, "protocol": "udp", "description": "OpenVPN"}]
+    assert plan["local_network_subnets"] == ["192.168.1.0/24", "10.8.0.0/24"]
+    with pytest.raises(_site.SiteError, match="openvpn_clients"):
+        _site.plan("openvpn", {"inputs": NOTHING})
+    with pytest.raises(_site.SiteError, match="openvpn_port"):
+        _site.plan("openvpn", {"openvpn_port": 0, "lan_subnets": ["192.168.1.0/24"]})
+    # the preflight never ranks it, so auto never takes it
+    assert all(m["method"] != "openvpn" for m in ranking("nat"))
+    out = _site.summary("openvpn", {"openvpn_server_addresses": ["10.8.0.1/24"], "openvpn_export_dir": "/x",
+                                    "openvpn_clients": ["phone"]})
+    assert out["urls"] == ["http://10.8.0.1:8096/ (through the tunnel)"] and out["files"] == ["/x/phone.ovpn"]
