@@ -7,7 +7,8 @@ SHELL := /bin/bash
 
 VENV      ?= .venv
 PY        := $(CURDIR)/$(VENV)/bin/python
-LAB_SUITE ?= bookworm
+# The lab images: bookworm for every scenario, trixie for default_cgnat and units-trixie.
+LAB_SUITES ?= bookworm trixie
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -15,12 +16,12 @@ export CONTAINERS_CONF := $(CURDIR)/tests/lab/containers.conf
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.cache/collections
 export ANSIBLE_PYTHON_INTERPRETER := auto_silent
 
-.PHONY: help deps venv collection image units lint sanity docs packaging ee changelog fuzz molecule bench test demo demo-down clean
+.PHONY: help deps venv collection image units units-trixie lint sanity docs packaging ee changelog fuzz molecule bench test demo demo-down clean
 
 help:
 	@echo "make demo       bring up the lab and run the main job in it (make demo-down removes it)"
 	@echo "make test       every test: units, lint, Molecule scenarios ($(SCENARIOS))"
-	@echo "make units | lint | sanity | docs | packaging | ee | changelog | fuzz | molecule [SCENARIOS=name]"
+	@echo "make units | units-trixie | lint | sanity | docs | packaging | ee | changelog | fuzz | molecule [SCENARIOS=name]"
 	@echo "make bench      benchmarks (figures and ratios; not part of make test)"
 
 deps:
@@ -39,10 +40,15 @@ collection:
 	@ln -sfn $(CURDIR) .cache/collections/ansible_collections/homelab/jellyfin_remote
 
 image: deps
-	bash tests/lab/image.sh $(LAB_SUITE)
+	@set -e; for suite in $(LAB_SUITES); do bash tests/lab/image.sh $$suite; done
 
 units: venv collection
 	$(PY) -m pytest -q tests/unit --ignore=tests/unit/fuzz
+
+# The unit tests on the second platform: Debian 13 (trixie), its Python 3.13, in a throwaway
+# container from the lab's trixie image.
+units-trixie: deps image
+	bash tests/gates/units_trixie.sh
 
 # Quality gates (each also has a test in tests/unit/gates that feeds it a broken input).
 sanity: venv
@@ -68,6 +74,7 @@ bench: venv collection image
 	$(PY) benchmarks/public_ip_race.py
 	$(PY) benchmarks/ddns_requests.py
 	$(PY) benchmarks/wireguard_bench.py
+	$(PY) benchmarks/vpn_bench.py
 	$(PY) benchmarks/reverse_proxy_bench.py
 	$(PY) benchmarks/site_bench.py
 
@@ -83,6 +90,9 @@ molecule: venv collection image
 
 test: venv collection image
 	@bash tests/run-gates.sh
+
+# The demo and the benchmarks run on bookworm only: they need no trixie image.
+demo bench: LAB_SUITES := bookworm
 
 demo: venv collection image
 	bash tests/lab/demo.sh

@@ -4,7 +4,7 @@
 # Exit status is non-zero when any gate failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-gates=(units sanity lint docs packaging ee changelog fuzz molecule)
+gates=(units units-trixie sanity lint docs packaging ee changelog fuzz molecule)
 passed=0 failed=0 failures=()
 for gate in "${gates[@]}"; do
   start=$(date +%s)

@@ -262,9 +262,10 @@ error_kind:
   sample: auth
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
     ValidationError,
     validate_hostname,

@@ -318,8 +318,6 @@ import os
 import pwd
 import stat
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     LIST_MODES,
@@ -333,6 +331,7 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     mask_secrets,
     result_values,
 )
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
     ValidationError,
     parse_version,

@@ -358,9 +358,10 @@ elapsed_ms:
 import ipaddress
 import time
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _public_ip
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
 def argument_spec():

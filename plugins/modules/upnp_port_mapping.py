@@ -192,9 +192,10 @@ error_kind:
 
 import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
 def argument_spec():

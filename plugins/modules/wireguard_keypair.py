@@ -204,9 +204,10 @@ diff:
             public_key: hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=, fingerprint: sha256:300c9c9603b92a4b}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _wireguard
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
 def main():

@@ -104,9 +104,10 @@ text_path:
   sample: /home/me/wireguard-clients/phone.txt
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _qr
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
 def main():

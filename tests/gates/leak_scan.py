@@ -12,7 +12,9 @@ Each secret is looked for in the forms it takes when it leaks through Ansible ou
 HTTP logs or encoded payloads: as is, base64 (standard and URL-safe, at any alignment
 inside a longer base64 text), URL-encoded (%XX and +), JSON-escaped, and, for base64 key
 material such as a WireGuard private key, its decoded bytes in hex. Public keys and
-fingerprints are different strings and do not match.
+fingerprints are different strings and do not match. Each log is searched as it is and
+with molecule's wrapped, bordered lines joined again (see unwrap). A PEM private key is
+looked for line by line (see pem_key_lines).
 
 The report never shows a secret: each is named by its label and the first 12 hex digits
 of its sha256. Exit status: 0 no hit, 1 at least one hit, 2 usage error.
@@ -39,8 +41,9 @@ MIN_LENGTH = 8  # shorter values match by chance; they are refused, not scanned
 MIN_FRAGMENT = 12  # shortest base64 fragment that still identifies a secret
 
 # (file glob on the lab server, how to take secrets out of it)
-#   "whole"   the file content, stripped
-#   a regex   every match's group "v"
+#   "whole"     the file content, stripped
+#   "pem-key"   the base64 body lines of every PEM private key in the file (see pem_key_lines)
+#   a regex     every match's group "v"
 SECRET_SOURCES = [
     ("/etc/wireguard/*.key", "whole"),
     ("/etc/wireguard/*.psk", "whole"),
@@ -53,12 +56,66 @@ SECRET_SOURCES = [
     ("/etc/cloudflared/*.env", r"(?m)^\s*TUNNEL_TOKEN\s*=\s*\"?(?P<v>[^\"\s]+)"),
     ("/var/lib/tailscale/.jellyfin_remote_auth_key", "whole"),
     ("/etc/jellyfin/network.xml", r"<CertificatePassword>(?P<v>[^<]+)</CertificatePassword>"),
+    ("/etc/jellyfin-remote/private/*.pass", "whole"),
+    # TLS private keys the reverse proxy roles leave: certbot's lineages (live/ links here) and
+    # the storage of Debian's caddy (user caddy, HOME /var/lib/caddy: certificates/<CA>/<name>/,
+    # and the keys of its own CA for `tls internal`).
+    ("/etc/letsencrypt/archive/*/privkey*.pem", "pem-key"),
+    ("/var/lib/caddy/.local/share/caddy/certificates/*/*/*.key", "pem-key"),
+    ("/var/lib/caddy/.local/share/caddy/pki/authorities/*/*.key", "pem-key"),
+    # certbot's RFC 2136 credentials (the certbot role, DNS-01).
+    ("/etc/letsencrypt/jellyfin-remote-rfc2136-*.ini", r"(?m)^\s*dns_rfc2136_secret\s*=\s*(?P<v>\S+)"),
+    # The openvpn role's PKI: the CA's, the server's and each client's EC key, and the
+    # tls-crypt key (16 lines of 32 hex digits between OpenVPN's own markers).
+    ("/etc/openvpn/server/*-pki/private/*.key", "pem-key"),
+    ("/etc/openvpn/server/*-pki/private/tls-crypt.key", r"(?m)^(?P<v>[0-9a-f]{32})$"),
 ]
+
+PEM_KEY = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----(?P<body>.*?)-----END (?P=kind)-----", re.S)
+PEM_LINE = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 
 
 # Lists the regular files matching each glob given as an argument. The pattern is expanded
 # unquoted on purpose: a quoted "$f" would test the literal "*.key".
 LIST_SCRIPT = 'for pattern in "$@"; do for f in $pattern; do [ -f "$f" ] && printf "%s\\n" "$f"; done; done; true'
+
+
+def _public_der(der):
+    """The SubjectPublicKeyInfo DER of a DER private key, or b"" (no cryptography, encrypted)."""
+    try:
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return b""
+    try:
+        key = serialization.load_der_private_key(der, password=None)
+    except (TypeError, ValueError, NotImplementedError):
+        return b""
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def pem_key_lines(text):
+    """The base64 body lines of each PEM private key in text, as separate secrets.
+
+    A PEM key leaks in pieces: in Ansible's JSON output it is one string with "\\n" between
+    its lines, and wrapped output cuts it anywhere, so the whole PEM is rarely there as it
+    is; each 64-character body line is (and so are its base64 and hex forms). Lines whose
+    bytes are all public are left out: an EC key ends with its public point and an RSA
+    key starts with its modulus, the same bytes as in the certificate, which may be shown.
+    Lines shorter than 16 characters (a key's last line) are too short to identify it."""
+    values = []
+    for match in PEM_KEY.finditer(text):
+        lines = [line.strip() for line in match.group("body").splitlines()]
+        lines = [line for line in lines if PEM_LINE.match(line)]
+        try:
+            der = base64.b64decode("".join(lines), validate=True)
+        except (binascii.Error, ValueError):
+            der = b""
+        public = _public_der(der) if der else b""
+        for line in lines:
+            if public and base64.b64decode(line + "=" * (-len(line) % 4)) in public:
+                continue
+            values.append(line)
+    return values
 
 
 def fingerprint(secret):
@@ -97,20 +154,38 @@ def forms(secret):
     return {name: values for name, values in found.items() if values}
 
 
+# molecule prints each line of Ansible's output behind a border ("  │ ", with colours) and
+# cuts lines longer than the terminal into continuation lines ("  │   "); a long word (a
+# token, a base64 payload, a PEM key in a JSON string) is cut anywhere. Each log is also
+# searched with its colours, line breaks and borders taken out.
+_ANSI = re.compile(rb"\x1b\[[0-9;]*m")
+_BORDER_BREAK = re.compile(rb"\r?\n *\xe2\x94\x82 *")
+
+
+def unwrap(data):
+    """The log's bytes without colours and without the breaks between bordered lines."""
+    return _BORDER_BREAK.sub(b"", _ANSI.sub(b"", data))
+
+
 def scan(logs, secrets):
-    """{label: {"sha": .., "hits": {log: {form: count}}}} for every secret with a hit."""
+    """{label: {"sha": .., "hits": {log: {form: count}}}} for every secret with a hit.
+
+    A hit found only once the wrapped lines are joined is counted as "<form> (wrapped)"."""
     contents = {}
     for log in logs:
         with open(log, "rb") as handle:
-            contents[log] = handle.read()
+            data = handle.read()
+        contents[log] = (data, unwrap(data))
     report = {}
     for label, secret in secrets.items():
         for form, values in forms(secret).items():
-            for log, data in contents.items():
+            for log, (data, joined) in contents.items():
                 count = sum(data.count(value) for value in values)
-                if count:
-                    entry = report.setdefault(label, {"sha": fingerprint(secret), "hits": {}})
-                    entry["hits"].setdefault(log, {})[form] = count
+                extra = sum(joined.count(value) for value in values) - count
+                for name, number in ((form, count), ("%s (wrapped)" % form, extra)):
+                    if number > 0:
+                        entry = report.setdefault(label, {"sha": fingerprint(secret), "hits": {}})
+                        entry["hits"].setdefault(log, {})[name] = number
     return report
 
 
@@ -133,7 +208,12 @@ def collect_from_container(container, sources=None):
         for pattern, how in sources or SECRET_SOURCES:
             if not fnmatch.fnmatch(path, pattern):
                 continue
-            values = [text.strip()] if how == "whole" else [m.group("v") for m in re.finditer(how, text)]
+            if how == "whole":
+                values = [text.strip()]
+            elif how == "pem-key":
+                values = pem_key_lines(text)
+            else:
+                values = [m.group("v") for m in re.finditer(how, text)]
             for number, value in enumerate(v for v in values if v):
                 secrets["%s#%d" % (path, number) if number else path] = value
     return secrets

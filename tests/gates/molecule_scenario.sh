@@ -6,7 +6,8 @@
 # last 200 lines as well when it fails). Before the lab is destroyed, destroy.yml saves every
 # secret the roles created on the server (tests/gates/leak_scan.py SECRET_SOURCES: WireGuard
 # keys and PSKs, DDNS passwords and TSIG keys, Tailscale auth keys, Cloudflare tokens,
-# Jellyfin's certificate password) to .cache/logs/SCENARIO.secrets.json (0600); then that
+# Jellyfin's certificate password, the TLS private keys of certbot and Caddy) to
+# .cache/logs/SCENARIO.secrets.json (0600); then that
 # log is scanned for each of them in every form a leak takes. A hit fails the scenario.
 set -uo pipefail
 cd "$(dirname "$0")/../.."

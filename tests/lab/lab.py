@@ -442,11 +442,14 @@ def setup_internet_services(state, host):
             _put(info["container"], dest, handle.read(), mode)
     _sh(info["container"], """
         mkdir -p /etc/jfr-lab && cd /etc/jfr-lab
+        # keyUsage on the CA and authorityKeyIdentifier on the leaf: Python 3.13 (Debian 13)
+        # verifies with VERIFY_X509_STRICT and refuses certificates without them.
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
-          -keyout ca.key -out ca.crt -subj /CN=jellyfin-remote-lab-CA 2>/dev/null
+          -keyout ca.key -out ca.crt -subj /CN=jellyfin-remote-lab-CA \
+          -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
         openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
           -keyout echo.key -out echo.csr -subj /CN=echo.lab 2>/dev/null
-        printf 'subjectAltName=DNS:echo.lab,IP:%s\\n' "%s" > echo.ext
+        printf 'subjectAltName=DNS:echo.lab,IP:%s\\nauthorityKeyIdentifier=keyid\\n' "%s" > echo.ext
         openssl x509 -req -in echo.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
           -extfile echo.ext -out echo.crt 2>/dev/null
         chmod 0600 ca.key echo.key

@@ -2,7 +2,9 @@
 
 Unit tests import plugins by their collection path, as Ansible does. The repository is
 linked into .cache/collections/ansible_collections/homelab/jellyfin_remote, and that
-root goes on sys.path before any test module is imported.
+root goes on sys.path before any test module is imported. JFR_COLLECTIONS_ROOT names
+another root for the link (tests/gates/units_trixie.sh: the checkout is mounted read-only
+there); tests that start ansible-core's CLIs read the root from that variable too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import os
 import sys
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_ROOT = os.path.join(_REPO, ".cache", "collections")
+_ROOT = os.environ.get("JFR_COLLECTIONS_ROOT") or os.path.join(_REPO, ".cache", "collections")
+os.environ["JFR_COLLECTIONS_ROOT"] = _ROOT
 _LINK = os.path.join(_ROOT, "ansible_collections", "homelab", "jellyfin_remote")
 
 if not os.path.islink(_LINK):

@@ -1,6 +1,7 @@
 """The site playbook with auto, checked as an owner would: from the internet host, on the
-server, and by running it again with --check. Shared by the default (NAT lab) and
-default_cgnat (CGNAT lab) scenarios; the lab's topology says what auto must have chosen.
+server, and by running it again with --check. Shared by the default (NAT lab, Debian 12) and
+default_cgnat (CGNAT lab, Debian 13) scenarios; the lab's topology says what auto must have
+chosen, its image which platform it runs on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+import testinfra
 
 from conftest import REPO, curl, denied_login_address
 
@@ -47,6 +49,14 @@ def test_auto_chose_what_the_network_allows(summary, lab):
     expected = {"nat": "reverse_proxy", "cgnat": "tailscale"}[lab["topology"]]
     assert summary["method"] == expected
     assert summary["why"][0].startswith("%s is ranked 1 of 5" % expected)
+
+
+def test_every_lab_host_runs_the_scenarios_platform(lab):
+    """default runs on Debian 12 (bookworm), default_cgnat on Debian 13 (trixie): LAB_IMAGE."""
+    suite = lab["image"].rsplit(":", 1)[-1]
+    for host, info in sorted(lab["hosts"].items()):
+        release = testinfra.get_host("podman://%s" % info["container"]).file("/etc/os-release").content_string
+        assert "VERSION_CODENAME=%s\n" % suite in release, (host, release)
 
 
 def test_the_fresh_check_run_left_a_log_without_failures():

@@ -366,7 +366,13 @@ def _pkcs12(directory, password, name="localhost", serial=None):
              .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
              .public_key(key.public_key()).serial_number(number or x509.random_serial_number())
              .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=2))
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+             # Python 3.13 (Debian 13) verifies with VERIFY_X509_STRICT: a CA needs keyUsage and
+             # its subject key identifier, a leaf the authority key identifier.
+             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(sign_key.public_key()), critical=False))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         if sans:
             b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return b.sign(sign_key, hashes.SHA256())

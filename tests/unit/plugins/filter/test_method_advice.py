@@ -12,11 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.homelab.jellyfin_remote.plugins.filter import method_advice as plugin
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._advice import rank_methods
 
-COLLECTIONS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))),
-    ".cache",
-    "collections",
-)
+COLLECTIONS = os.environ["JFR_COLLECTIONS_ROOT"]  # set by tests/unit/conftest.py
 RESULT = {"changed": False, "classification": "cgnat", "port_forwarding_possible": False, "ipv6_global": False}
 
 

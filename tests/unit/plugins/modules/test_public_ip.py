@@ -16,11 +16,7 @@ from ansible_collections.homelab.jellyfin_remote.plugins.modules import public_i
 V4 = "203.0.113.7"
 V6 = "2001:db8::7"
 LAB = ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
-COLLECTIONS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))),
-    ".cache",
-    "collections",
-)
+COLLECTIONS = os.environ["JFR_COLLECTIONS_ROOT"]  # set by tests/unit/conftest.py
 
 
 class Exit(Exception):
