@@ -234,7 +234,26 @@ def load_secrets(args):
     for container in args.container or []:
         for label, value in collect_from_container(container).items():
             secrets["%s:%s" % (container, label)] = value
+    for path in args.lab_vars or []:
+        for label, value in lab_secrets(path).items():
+            secrets[label] = value
     return secrets
+
+
+# The made-up credentials the lab gives the roles (tests/lab/vars/*.yml): every plain string
+# under a name that says it is a secret. Values built by a template are left to the tests
+# that make them.
+LAB_SECRET_NAME = re.compile(r"(password|secret|token|auth_key|api_key)$")
+
+
+def lab_secrets(path):
+    """{"lab:<name>": value} for the secret-named plain strings of a lab vars file."""
+    import yaml  # the venv's PyYAML (ansible-core needs it); only this option uses it
+
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    return {"lab:%s" % name: value for name, value in data.items()
+            if LAB_SECRET_NAME.search(name) and isinstance(value, str) and "{{" not in value}
 
 
 def main(argv=None):
@@ -243,6 +262,7 @@ def main(argv=None):
     parser.add_argument("--secret", action="append", help="a secret value (prefer --secrets-file: argv is visible to other users)")
     parser.add_argument("--secrets-file", action="append", help="JSON list of secrets, or an object {label: secret}")
     parser.add_argument("--container", action="append", help="collect secrets from this lab container with podman exec")
+    parser.add_argument("--lab-vars", action="append", help="a lab vars file: its secret-named plain strings are secrets too")
     parser.add_argument("--save-secrets", help="write the collected secrets to this JSON file (mode 0600)")
     args = parser.parse_args(argv)
     try:

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 
 from .conftest import GATES
 
@@ -50,8 +51,31 @@ CLEAN = "INFO     fake_scenario ➜ converge: Executing\n  │ server : ok=3 cha
 def test_a_clean_scenario_passes(tmp_path):
     proc = _run(tmp_path, CLEAN, {"ddns": SECRET, "wg": KEY})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 secrets, 1 logs, 0 leaked" in proc.stdout
+    # the two the roles left, and the lab's own made-up credentials (tests/lab/vars)
+    lab = len(leak_scan_lab_secrets())
+    assert lab >= 3
+    assert "%d secrets, 1 logs, 0 leaked" % (2 + lab) in proc.stdout
     assert "scenario fake_scenario passed" in proc.stdout
+
+
+def test_a_lab_credential_in_the_output_fails(tmp_path):
+    password = leak_scan_lab_secrets()["lab:lab_ddns_password"]
+    proc = _run(tmp_path, CLEAN + "  │ ddclient login=labuser password=%s\n" % password, {"wg": KEY})
+    assert proc.returncode != 0
+    assert "LEAK lab:lab_ddns_password" in proc.stdout and password not in proc.stdout
+
+
+def leak_scan_lab_secrets():
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        import leak_scan
+    finally:
+        sys.path.pop(0)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(SCRIPT)))
+    found = {}
+    for name in ("services.yml", "site.yml"):
+        found.update(leak_scan.lab_secrets(os.path.join(repo, "tests", "lab", "vars", name)))
+    return found
 
 
 def test_a_planted_secret_fails_the_scenario_without_showing_it(tmp_path):
