@@ -244,16 +244,26 @@ def load_secrets(args):
 # under a name that says it is a secret. Values built by a template are left to the tests
 # that make them.
 LAB_SECRET_NAME = re.compile(r"(password|secret|token|auth_key|api_key)$")
+LAB_VAR_LINE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*):[ \t]*(?P<value>[^#\n]*?)[ \t]*(?:#.*)?$")
 
 
 def lab_secrets(path):
-    """{"lab:<name>": value} for the secret-named plain strings of a lab vars file."""
-    import yaml  # the venv's PyYAML (ansible-core needs it); only this option uses it
+    """{"lab:<name>": value} for the secret-named plain strings of a lab vars file.
 
+    Reads the file's top-level `name: value` lines itself (the lab's vars files are flat),
+    so the scan needs nothing beyond the standard library wherever it runs."""
+    found = {}
     with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
-    return {"lab:%s" % name: value for name, value in data.items()
-            if LAB_SECRET_NAME.search(name) and isinstance(value, str) and "{{" not in value}
+        for line in handle:
+            match = LAB_VAR_LINE.match(line)
+            if not match or not LAB_SECRET_NAME.search(match.group("name")):
+                continue
+            value = match.group("value")
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            if value and "{{" not in value:
+                found["lab:%s" % match.group("name")] = value
+    return found
 
 
 def main(argv=None):
