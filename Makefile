@@ -34,10 +34,12 @@ $(VENV)/.installed: tests/requirements.txt
 
 venv: deps $(VENV)/.installed
 
-# Ansible finds the collection under .cache/collections/ansible_collections/homelab/.
+# Ansible finds the collection under .cache/collections/ansible_collections/homelab/, and
+# the lab's test-only connection (tests/lab/collection: podman with pipelining) beside it.
 collection:
-	@mkdir -p .cache/collections/ansible_collections/homelab
+	@mkdir -p .cache/collections/ansible_collections/homelab .cache/collections/ansible_collections/jellyfin_remote_lab
 	@ln -sfn $(CURDIR) .cache/collections/ansible_collections/homelab/jellyfin_remote
+	@ln -sfn $(CURDIR)/tests/lab/collection .cache/collections/ansible_collections/jellyfin_remote_lab/podman
 
 image: deps
 	@set -e; for suite in $(LAB_SUITES); do bash tests/lab/image.sh $$suite; done

@@ -480,7 +480,7 @@ def write_inventory(state, path, state_file):
     lines = ["---", "all:", "  vars:", "    lab_name: %s" % state["lab"],
              "    lab_state_file: %s" % state_file, "  hosts:"]
     for host, info in sorted(state["hosts"].items()):
-        lines += ["    %s:" % host, "      ansible_connection: containers.podman.podman", "      ansible_user: root",
+        lines += ["    %s:" % host, "      ansible_connection: jellyfin_remote_lab.podman.pipelined", "      ansible_user: root",
                   "      ansible_host: %s" % info["container"]]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
@@ -491,7 +491,7 @@ def write_instance_config(state, path):
     entries = []
     for host, info in sorted(state["hosts"].items()):
         entries.append(
-            "- instance: %s\n  address: %s\n  connection: containers.podman.podman\n  user: root\n"
+            "- instance: %s\n  address: %s\n  connection: jellyfin_remote_lab.podman.pipelined\n  user: root\n"
             % (host, info["container"])
         )
     with open(path, "w", encoding="utf-8") as handle:
