@@ -157,6 +157,31 @@ def test_api_key_kept_out_of_the_access_log(internet, server):
     assert secret not in log.stdout
 
 
+def test_api_key_kept_out_of_the_error_logs(internet, server):
+    """An upstream error makes the proxy log the request (nginx: request line, upstream URL and
+    referrer in its error log; Caddy: the request in its journal), keys included unless removed."""
+    secret = "e%d" % time.time_ns()
+    since = server.run("date '+%Y-%m-%d %H:%M:%S'").stdout.strip()
+    assert server.run("systemctl stop jellyfin").rc == 0
+    try:
+        status, _ = curl(internet, URL + "/Items?api_key=%s&ApiKey=%s" % (secret, secret),
+                         "-H", "Referer: %s/web/?api_key=%s" % (URL, secret))
+    finally:
+        out = server.run("systemctl start jellyfin && for i in $(seq 1 100); do "
+                         "curl -sf -o /dev/null http://127.0.0.1:8096/health && exit 0; sleep 0.2; done; exit 1")
+        assert out.rc == 0, out.stderr
+    assert status == 502
+    time.sleep(1)
+    if SERVER_KIND == "nginx":
+        log = server.run("cat /var/log/nginx/jellyfin.error.log").stdout
+        assert "connect() failed" in log and "/Items?api_key=REDACTED&ApiKey=REDACTED" in log
+        logs = log + server.run("cat /var/log/nginx/error.log").stdout
+    else:
+        logs = server.run("journalctl -u caddy --since %s -o cat" % shlex.quote(since)).stdout
+        assert "connection refused" in logs and '"uri":"/Items' in logs
+    assert secret not in logs
+
+
 def test_known_proxies_set_in_jellyfin(server):
     root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
     assert "127.0.0.1" in [e.text for e in root.find("KnownProxies")]
