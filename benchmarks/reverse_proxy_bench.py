@@ -6,7 +6,9 @@ Brings up a lab of its own (`tests/lab/lab.py up --lab rpbench --topology flat`)
 like the Molecule scenarios (stand-in Jellyfin, pebble as the ACME server), and measures on
 the server itself (loopback, so only the proxy's cost is seen), through:
 
-  caddy      the role's Caddyfile (Debian's caddy)
+  caddy      the role's Caddyfile (Debian's caddy) on ports 10080/10443 instead of 80/443,
+             so that it runs beside nginx
+  caddy-file Caddy serving the same file itself over the same TLS (Caddy's own ceiling), 10444
   nginx      the role's nginx site (Debian's nginx, certificate from certbot via pebble)
   docs       an nginx site written the way Jellyfin's documentation advises (this project's
              own equivalent: proxy_buffering off with nginx's default buffers, the docs'
@@ -15,12 +17,15 @@ the server itself (loopback, so only the proxy's cost is seen), through:
   ceiling    nginx serving the same file itself over the same TLS (the TLS ceiling), 9443
   direct     plain HTTP straight to the stand-in (no proxy, no TLS)
 
-Figures: MiB/s for GET /Videos/x/stream?static=true (HTTP/1.1 and HTTP/2), proxy CPU seconds
-per GiB, median time to first byte of Range requests at random offsets (a new connection each,
-as a player's seek), and whether nginx spooled anything to its proxy_temp directory while a
-slow client (curl --limit-rate) was reading.
+Every config is measured once per round, in the same rounds (--repeat), so a change in the
+machine's load touches all of them alike. Figures: MiB/s for GET /Videos/x/stream?static=true
+(HTTP/1.1 and HTTP/2), proxy CPU seconds per GiB, median time to first byte of Range
+requests at random offsets (a new connection each, as a player's seek), whether nginx
+spooled anything to its proxy_temp directory while a slow client (curl --limit-rate) was
+reading, and the websocket handshake at /socket through each proxy config.
+LAB_IMAGE=localhost/jellyfin-remote-lab:trixie runs it on Debian 13.
 
-    .venv/bin/python benchmarks/reverse_proxy_bench.py [--mib 256] [--repeat 3] [--seeks 15] [--keep]
+    .venv/bin/python benchmarks/reverse_proxy_bench.py [--mib 256] [--repeat 3] [--seeks 10] [--keep]
 
 Traffic: loopback inside the lab's server container, and the lab's own networks (pebble on
 the internet container). Debian's mirror is used by apt on the server, as in the scenarios.
