@@ -220,7 +220,7 @@ def test_invalid_extra_directive_fails_and_keeps_the_running_config(internet, se
 
 VENDOR = {
     "caddy": ("https://dl.cloudsmith.io/public/caddy/stable/deb/debian", "any-version", "main"),
-    "nginx": ("https://nginx.org/packages/debian", "bookworm", "nginx"),
+    "nginx": ("https://nginx.org/packages/debian", None, "nginx"),  # suite: the server's release
 }
 
 
@@ -245,6 +245,7 @@ def test_vendor_repository_source_and_keyring_are_written(server, tmp_path):
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
         text = server.file(source).content_string
         uris, suite, component = VENDOR[SERVER_KIND]
+        suite = suite or server.run(". /etc/os-release && echo $VERSION_CODENAME").stdout.strip()
         for line in ("Types: deb", "URIs: %s" % uris, "Suites: %s" % suite, "Components: %s" % component,
                      "Signed-By: %s" % keyring):
             assert line in text.splitlines(), text
