@@ -147,8 +147,8 @@ class Lab:
             self.state = json.load(handle)
         fd, self.extra = tempfile.mkstemp(prefix="rpbench-", suffix=".json")
         with os.fdopen(fd, "w") as handle:
-            json.dump({"lab_state": self.state, "reverse_proxy_lab_domain": DOMAIN,
-                       "reverse_proxy_lab_acme_ca_root": CA_ROOT}, handle)
+            json.dump({"lab_state": self.state, "lab_proxy_domain": DOMAIN,
+                       "lab_acme_ca_root": CA_ROOT}, handle)
 
     def down(self):
         run([PY, LAB_PY, "down", "--lab", LAB], env=self.env, check=False)

@@ -39,7 +39,8 @@ PREPARE_CLOUDFLARED = os.path.join(REPO, "molecule", "cloudflare_tunnel", "prepa
 # What the owner would add for each method on top of the shared inventory (made-up
 # credentials in the real shapes; the stand-ins accept them).
 METHOD_VARS = {
-    "port_forward": {},
+    # Plain HTTP, named and acknowledged as an owner must (jellyfin_remote_https is the safe way).
+    "port_forward": {"jellyfin_remote_accept_plain_http": True},
     "reverse_proxy": {},
     "wireguard": {"wireguard_peers": [{"name": "phone"}, {"name": "laptop"}]},
     "tailscale": {},
@@ -85,8 +86,8 @@ def one_round(method, work, reruns, keep):
     state_file = os.path.join(REPO, ".cache", "lab", "%s.json" % LAB)
     variables = {
         "lab_state": "{{ lookup('ansible.builtin.file', lab_state_file) | from_json }}",
-        "reverse_proxy_lab_domain": "jellyfin.ddns.lab.test",
-        "reverse_proxy_lab_acme_ca_root": "/etc/ssl/lab-pebble-ca.pem",
+        "lab_proxy_domain": "jellyfin.ddns.lab.test",
+        "lab_acme_ca_root": "/etc/ssl/lab-pebble-ca.pem",
         "lab_acme_target": "{{ lab_state.hosts.router.addresses.wan }}",
         "jellyfin_remote_report_dir": os.path.join(work, "reports"),
         "jellyfin_remote_method": method,

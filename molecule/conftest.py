@@ -123,3 +123,34 @@ def denied_login_address(client, server_host, base_url, forwarded_for=None):
     marker = '(IP: "'
     start = line.stdout.index(marker) + len(marker)
     return line.stdout[start:line.stdout.index('"', start)]
+
+
+# What "nothing was changed" means on a lab host: its files under /etc /usr /var/lib /srv
+# (path, size, mtime, mode, owner), its nftables ruleset and its active units. Logs, caches
+# and systemd's own bookkeeping are left out: they change by themselves.
+FINGERPRINT_FILES = (
+    "find /etc /usr /var/lib /srv -xdev \\( -path /var/lib/systemd -o -path /var/lib/apt/lists "
+    "-o -path /var/lib/fail2ban -o -path /var/lib/dpkg/lock-frontend -o -path /var/lib/logrotate \\) -prune "
+    "-o -type f -printf '%p %s %T@ %m %u\\n' 2>/dev/null | sort"
+)
+
+
+def fingerprint(host):
+    """A comparable picture of host's state: dict files/nft/units (lists of lines)."""
+    return {
+        "files": host.run(FINGERPRINT_FILES).stdout.splitlines(),
+        "nft": host.run("nft list ruleset").stdout.splitlines(),
+        "units": sorted(host.run("systemctl list-units --state=active --no-legend --plain | awk '{print $1}'")
+                        .stdout.split()),
+    }
+
+
+def fingerprint_diff(before, after):
+    """The lines that differ, per part, for an assertion message (empty when equal)."""
+    out = {}
+    for part in before:
+        gone = sorted(set(before[part]) - set(after[part]))
+        new = sorted(set(after[part]) - set(before[part]))
+        if gone or new:
+            out[part] = {"gone": gone[:20], "new": new[:20]}
+    return out

@@ -38,7 +38,13 @@ XSD = "http://www.w3.org/2001/XMLSchema"
 DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 UPNP_REMOVED_IN = (10, 11, 0)
-SECURITY_FIXED_IN = (10, 11, 7)
+# The oldest Jellyfin this collection puts on the internet without an explicit acknowledgement
+# (jellyfin_remote_accept_vulnerable), and the advisories fixed up to it. The one place for both.
+SECURITY_FLOOR = (10, 11, 10)
+SECURITY_FIXES = (
+    "CVE-2026-35031 and CVE-2026-35033 (fixed in 10.11.7), GHSA-f47c-m7gr-q92j, GHSA-jg92-mrxq-vv75 "
+    "and GHSA-wwwm-px48-fpvq (fixed in 10.11.10)"
+)
 
 
 class Setting:

@@ -7,20 +7,35 @@
   are present, why, and what the better-ranked methods would still need.
 - plan(): for a method, the ports the router and host firewall must open and what Jellyfin
   must be told (KnownProxies, LocalNetworkSubnets, BaseUrl).
+- exposure(): the guards that run before anything is opened: the setup wizard finished,
+  Jellyfin at or above the security floor, remote access allowed (see the function).
+- unknown_variables(): variables of the collection's prefixes that no role knows (typos).
 - summary(): the URLs to use from outside, the files the owner hands out, and the warnings.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
+    SECURITY_FIXES,
+    SECURITY_FLOOR,
+)
 
 METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn")
 # openvpn is never ranked by the preflight, so auto never takes it: it is chosen by name.
 
 # Tailscale hands out addresses from these ranges (the CGNAT range and its IPv6 ULA).
 TAILSCALE_NETWORKS = ("100.64.0.0/10", "fd7a:115c:a1e0::/48")
-FIXED_JELLYFIN = (10, 11, 7)  # the first release with the fixes for CVE-2026-35031 and 35033
+# Methods that put Jellyfin itself on the internet (tailscale only with Funnel).
+INTERNET_FACING = ("port_forward", "reverse_proxy", "cloudflare_tunnel")
+_FLOOR_TEXT = ".".join(str(part) for part in SECURITY_FLOOR)
+_PLAIN_HTTP = (
+    "port_forward without jellyfin_remote_https serves Jellyfin over plain HTTP: passwords and access "
+    "tokens cross the internet unencrypted"
+)
 
 _CLOUDFLARE_TERMS = (
     "Cloudflare's terms forbid serving video through its CDN on the free, Pro and Business plans: "
@@ -41,11 +56,17 @@ def missing_inputs(inputs):
     """Dict method -> list of missing inputs, each naming the variable to set.
 
     inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
-    cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many).
+    cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many),
+    https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http).
+    port_forward lacks HTTPS unless plain HTTP is acknowledged; choose() never takes it without HTTPS.
     """
     if not isinstance(inputs, dict):
         raise SiteError("inputs must be a dict, got %s" % type(inputs).__name__)
     missing = {method: [] for method in METHODS}
+    if not _truthy(inputs.get("https")) and not _truthy(inputs.get("accept_plain_http")):
+        missing["port_forward"].append(
+            "jellyfin_remote_https: true (Jellyfin's own HTTPS on 8920; %s) or, to accept that, "
+            "jellyfin_remote_accept_plain_http: true" % _PLAIN_HTTP)
     if not str(inputs.get("domain") or "").strip():
         missing["reverse_proxy"].append("jellyfin_remote_domain (a domain whose DNS name points at this home)")
     try:
@@ -86,6 +107,9 @@ def choose(methods, inputs):
         if not entry.get("suitable"):
             continue
         lacking = missing[entry["method"]]
+        if entry["method"] == "port_forward" and not _truthy(inputs.get("https")):
+            # Never chosen over plain HTTP, even when acknowledged: that takes naming the method.
+            lacking = ["jellyfin_remote_https: true (auto never forwards Jellyfin's plain HTTP port)"]
         if lacking:
             better.append({"method": entry["method"], "rank": entry.get("rank"), "missing": list(lacking),
                            "needs": list(entry.get("needs") or [])})
@@ -212,8 +236,83 @@ def plan(method, settings=None):
 
 
 def _version_tuple(version):
-    match = re.match(r"^\s*(\d+)\.(\d+)\.(\d+)", str(version or ""))
+    match = re.match(r"^\s*v?(\d+)\.(\d+)\.(\d+)", str(version or ""))
     return tuple(int(x) for x in match.groups()) if match else None
+
+
+def exposure(method, info, settings=None):
+    """The guards that run before any method opens a port, a tunnel or a funnel.
+
+    info: the JSON of Jellyfin's /System/Info/Public (None or {} when it did not answer).
+    settings keys (all optional): funnel (bool, tailscale Funnel), accept_vulnerable (bool:
+    jellyfin_remote_accept_vulnerable), vpn_clients_local (bool, default True), remote_access
+    (bool or None: EnableRemoteAccess as network.xml holds it now), enable_remote_access (bool:
+    jellyfin_remote_enable_remote_access), url (str, where Jellyfin was asked, for messages).
+    Returns dict errors (each names what to change; any error stops the run before a change),
+    warnings, internet_facing (bool), enable_remote_access (bool: set EnableRemoteAccess true).
+    """
+    if method not in METHODS:
+        raise SiteError("unknown method %r" % (method,))
+    s = dict(settings or {})
+    info = info if isinstance(info, dict) else {}
+    url = s.get("url") or "Jellyfin's local URL"
+    internet = method in INTERNET_FACING or (method == "tailscale" and _truthy(s.get("funnel")))
+    errors, warnings = [], []
+    if not info:
+        errors.append(
+            "Jellyfin did not answer GET %s/System/Info/Public, so neither its setup wizard nor its version can "
+            "be checked: start Jellyfin (systemctl status jellyfin) and run again." % url.rstrip("/"))
+    elif info.get("StartupWizardCompleted") is not True:
+        errors.append(
+            "Jellyfin's startup wizard is not finished (/System/Info/Public says StartupWizardCompleted: %s): "
+            "until it is, anyone who reaches the server can create its first administrator. Finish the wizard "
+            "from the home network (%s) and run again." % (
+                str(info.get("StartupWizardCompleted")).lower(), url.rstrip("/") + "/web/"))
+    version = info.get("Version") if info else None
+    parsed = _version_tuple(version)
+    if info and (parsed is None or parsed < SECURITY_FLOOR):
+        what = ("Jellyfin %s is older than %s" % (version, _FLOOR_TEXT) if parsed is not None
+                else "Jellyfin's version could not be read (%r)" % (version,))
+        risk = "%s; %s fixes %s." % (what, _FLOOR_TEXT, SECURITY_FIXES)
+        if internet and not _truthy(s.get("accept_vulnerable")):
+            errors.append(
+                "%s The %s method puts Jellyfin on the internet: upgrade Jellyfin first, or set "
+                "jellyfin_remote_accept_vulnerable: true to expose it anyway." % (risk, method))
+        else:
+            warnings.append("%s Upgrade it%s." % (
+                risk, " (exposed anyway: jellyfin_remote_accept_vulnerable is true)" if internet
+                else "; only VPN clients reach it with the %s method" % method))
+    remote_clients = internet or not _truthy(s.get("vpn_clients_local", True))
+    set_remote = False
+    if remote_clients and s.get("remote_access") is False:
+        if _truthy(s.get("enable_remote_access")):
+            set_remote = True
+        else:
+            errors.append(
+                "Jellyfin's EnableRemoteAccess is false (Dashboard > Networking > 'Allow remote connections to "
+                "this server'), so it answers 503 to every client outside its local networks, and the %s method "
+                "brings remote clients. Turn it on there, or set jellyfin_remote_enable_remote_access: true." % method)
+    return {"errors": errors, "warnings": warnings, "internet_facing": internet, "enable_remote_access": set_remote}
+
+
+def unknown_variables(names, known, prefixes):
+    """Warnings for variables that carry one of the prefixes but are known to no role.
+
+    names: the variable names the play sees (the inventory's, extra vars); known: every name the
+    roles document or set; prefixes: the collection's variable prefixes. Internal names
+    (leading underscore) are skipped. Each warning names the nearest known name, if any.
+    """
+    known = sorted(set(known or []))
+    out = []
+    for name in sorted(set(names or [])):
+        if not isinstance(name, str) or name.startswith("_") or name in known:
+            continue
+        if not any(name.startswith(prefix) for prefix in prefixes or []):
+            continue
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        out.append("%s is not a variable of homelab.jellyfin_remote%s; it has no effect." % (
+            name, " (did you mean %s?)" % near[0] if near else ""))
+    return out
 
 
 def summary(method, facts=None):
@@ -223,7 +322,9 @@ def summary(method, facts=None):
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
     tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
     openvpn_clients (names), jellyfin_version, choice (from choose()),
-    https (port_forward with Jellyfin's own HTTPS).
+    https (port_forward with Jellyfin's own HTTPS), exposure_warnings (from exposure(); when
+    given, they replace the summary's own version check), remote_access_enabled (bool).
+    plain_http in the result is true for port_forward without HTTPS: the summary's first line.
     """
     if method not in METHODS:
         raise SiteError("unknown method %r" % (method,))
@@ -238,9 +339,11 @@ def summary(method, facts=None):
             if host:
                 scheme = "https" if f.get("https") or int(port["port"]) in (443, 8920) else "http"
                 urls.append("%s://%s:%d%s/" % (scheme, host, int(port["port"]), base))
+        if not f.get("https"):
+            warnings.append("PLAIN HTTP: %s (accepted with jellyfin_remote_accept_plain_http). Set "
+                            "jellyfin_remote_https: true, or use a reverse proxy or a VPN." % _PLAIN_HTTP)
         warnings.append(
-            "Jellyfin itself faces the internet: keep it at 10.11.7 or newer, use strong passwords, and "
-            "prefer HTTPS (a reverse proxy or Jellyfin's own HTTPS on 8920) over plain HTTP.")
+            "Jellyfin itself faces the internet: keep it at %s or newer and use strong passwords." % _FLOOR_TEXT)
         if not f.get("ddns_hostname"):
             notes.append("No DDNS name is set: the address changes when your ISP renews it (set ddns_provider and ddns_hostname).")
     elif method == "reverse_proxy":
@@ -279,13 +382,18 @@ def summary(method, facts=None):
         if f.get("cloudflare_hostname"):
             urls.append("https://%s%s/" % (f["cloudflare_hostname"], base))
         warnings.append(_CLOUDFLARE_TERMS)
-    version = f.get("jellyfin_version")
-    parsed = _version_tuple(version)
-    if parsed is not None and parsed < FIXED_JELLYFIN:
-        warnings.append(
-            "Jellyfin %s is older than 10.11.7, which fixes CVE-2026-35031 and CVE-2026-35033: upgrade "
-            "before you open it to the outside." % version)
+    if "exposure_warnings" in f:
+        warnings += [w for w in f.get("exposure_warnings") or [] if w not in warnings]
+    else:
+        version = f.get("jellyfin_version")
+        parsed = _version_tuple(version)
+        if parsed is not None and parsed < SECURITY_FLOOR:
+            warnings.append("Jellyfin %s is older than %s, which fixes %s: upgrade before you open it to the "
+                            "outside." % (version, _FLOOR_TEXT, SECURITY_FIXES))
+    if f.get("remote_access_enabled"):
+        notes.append("EnableRemoteAccess was off; it was turned on (jellyfin_remote_enable_remote_access).")
     choice = f.get("choice") or {}
-    return {"method": method, "urls": urls, "files": files, "warnings": warnings, "notes": notes,
+    return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,
+            "files": files, "warnings": warnings, "notes": notes,
             "why": list(choice.get("why") or []),
             "better": ["%s would need %s" % (b["method"], "; ".join(b["missing"])) for b in choice.get("better") or []]}

@@ -145,8 +145,9 @@ options:
       - Version of the Jellyfin server, for example V(10.11.7).
       - Decides whether O(enable_upnp) is allowed and whether a new file gets C(EnableUPnP)
         (only before 10.11.0).
-      - When older than 10.11.7 the module warns that CVE-2026-35033 and CVE-2026-35031 are
-        fixed in 10.11.7.
+      - When older than 10.11.10 the module warns that CVE-2026-35031, CVE-2026-35033
+        (fixed in 10.11.7), GHSA-f47c-m7gr-q92j, GHSA-jg92-mrxq-vv75 and GHSA-wwwm-px48-fpvq
+        (fixed in 10.11.10) are open.
     type: str
   mode:
     description:
@@ -323,7 +324,8 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     LIST_MODES,
     LIST_OPTIONS,
     OPTION_ELEMENTS,
-    SECURITY_FIXED_IN,
+    SECURITY_FIXES,
+    SECURITY_FLOOR,
     UPNP_REMOVED_IN,
     NetworkXml,
     NetworkXmlError,
@@ -477,11 +479,10 @@ def main():
             "expected enable_upnp only with jellyfin_version older than 10.11.0. Remove enable_upnp and forward "
             "the port on the router instead." % params["jellyfin_version"]
         )
-    if version is not None and version < SECURITY_FIXED_IN:
+    if version is not None and version < SECURITY_FLOOR:
         module.warn(
-            "Jellyfin %s is older than %s: CVE-2026-35033 and CVE-2026-35031 are fixed in %s. "
-            "Update the server before it is exposed to the internet."
-            % (params["jellyfin_version"], _version_text(SECURITY_FIXED_IN), _version_text(SECURITY_FIXED_IN))
+            "Jellyfin %s is older than %s, which fixes %s. Update the server before it is exposed to the internet."
+            % (params["jellyfin_version"], _version_text(SECURITY_FLOOR), SECURITY_FIXES)
         )
 
     data = None

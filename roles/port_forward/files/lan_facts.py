@@ -3,17 +3,22 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Read-only facts for the port_forward role, printed as one JSON object.
 
-Usage: lan_facts.py [LAN_ADDRESS]
-
 - Which interface holds LAN_ADDRESS (default: the source address of the default route).
 - Whether that address is static: a kernel address with a finite lifetime came from DHCP
   (networkd, dhclient and NetworkManager all install it that way); otherwise the host's
   network configuration is searched (systemd-networkd .network files, ifupdown interfaces
   files, NetworkManager profiles) for the interface. An address that none of them names was
   set by something else (a container runtime, cloud-init, a script) and is reported as such.
-- Whether ufw is installed and active.
+- Whether ufw is installed and active, and its default policy for incoming traffic.
+- The input-hook chains of other nftables tables that drop by policy, with the ports their
+  rules accept: a packet must pass every base chain on the hook, so such a chain blocks a
+  port that our own table accepts (Debian's /etc/nftables.conf with `policy drop`, a
+  hand-written firewall, Docker's or firewalld's tables).
+
+Usage: lan_facts.py [LAN_ADDRESS] [--own-table NAME] [--ports tcp/8096,udp/51820]
 """
 
+import argparse
 import glob
 import json
 import os
@@ -96,8 +101,87 @@ def networkmanager(ifname):
     return None, None
 
 
+def _dport_values(right):
+    """Ports a match's right-hand side names: a number, a set, a range, or a set of ranges."""
+    if isinstance(right, int):
+        return [(right, right)]
+    if isinstance(right, dict) and "set" in right:
+        out = []
+        for item in right["set"]:
+            out += _dport_values(item)
+        return out
+    if isinstance(right, list):
+        out = []
+        for item in right:
+            out += _dport_values(item)
+        return out
+    if isinstance(right, dict) and "range" in right:
+        low, high = right["range"]
+        if isinstance(low, int) and isinstance(high, int):
+            return [(low, high)]
+    return []
+
+
+def drop_chains(ruleset, own_table):
+    """Other tables' input-hook base chains with policy drop, and the ports their rules accept.
+
+    ruleset: the parsed `nft -j list ruleset`. A rule counts as accepting a port when it ends in
+    accept and matches `tcp|udp dport` on that port; rules that match on more (an interface, a
+    source) are counted too, so the report may call a port open that only some clients reach.
+    """
+    items = ruleset.get("nftables", []) if isinstance(ruleset, dict) else []
+    chains, rules = [], {}
+    for item in items:
+        if "chain" in item:
+            chain = item["chain"]
+            if chain.get("hook") == "input" and chain.get("policy") == "drop" and chain.get("table") != own_table:
+                chains.append(chain)
+        elif "rule" in item:
+            rule = item["rule"]
+            rules.setdefault((rule.get("family"), rule.get("table"), rule.get("chain")), []).append(rule)
+    out = []
+    for chain in chains:
+        accepted = {"tcp": [], "udp": []}
+        for rule in rules.get((chain.get("family"), chain.get("table"), chain.get("name")), []):
+            expr = rule.get("expr") or []
+            if not expr or "accept" not in expr[-1]:
+                continue
+            for part in expr:
+                match = part.get("match") if isinstance(part, dict) else None
+                payload = (match or {}).get("left", {}).get("payload", {}) if isinstance(match, dict) else {}
+                if payload.get("field") == "dport" and payload.get("protocol") in accepted and match.get("op") in ("==", "in"):
+                    accepted[payload["protocol"]] += _dport_values(match.get("right"))
+        out.append({"family": chain.get("family"), "table": chain.get("table"), "chain": chain.get("name"),
+                    "accepted": accepted})
+    return out
+
+
+def nft_drop_chains(own_table):
+    try:
+        out = subprocess.run(["nft", "-j", "list", "ruleset"], capture_output=True, text=True, check=True).stdout
+        return drop_chains(json.loads(out or "{}"), own_table)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return []
+
+
+def blocked_ports(chains, ports):
+    """For each planned port ("tcp/8096"), the chains that drop it: "family table chain"."""
+    out = {}
+    for spec in ports:
+        proto, _, number = spec.partition("/")
+        port = int(number)
+        out[spec] = ["%s %s %s" % (c["family"], c["table"], c["chain"]) for c in chains
+                     if not any(low <= port <= high for low, high in c["accepted"].get(proto, []))]
+    return out
+
+
 def main(argv):
-    address, ifname, info = find_address(argv[1] if len(argv) > 1 and argv[1] else None)
+    parser = argparse.ArgumentParser(prog="lan_facts.py")
+    parser.add_argument("address", nargs="?", default="")
+    parser.add_argument("--own-table", default="")
+    parser.add_argument("--ports", default="")
+    args = parser.parse_args(argv[1:])
+    address, ifname, info = find_address(args.address or None)
     facts = {"address": address, "interface": ifname, "static": None, "source": "unknown", "detail": ""}
     if info is None:
         facts["detail"] = "no interface of this host holds %s" % address
@@ -117,9 +201,15 @@ def main(argv):
                                 "runtime, cloud-init or a script)" % (address, ifname, ifname))
     ufw = "/usr/sbin/ufw"
     facts["ufw_active"] = False
+    facts["ufw_default_incoming"] = None
     if os.path.exists(ufw):
-        out = subprocess.run([ufw, "status"], capture_output=True, text=True, check=False).stdout
+        out = subprocess.run([ufw, "status", "verbose"], capture_output=True, text=True, check=False).stdout
         facts["ufw_active"] = out.startswith("Status: active")
+        default = re.search(r"^Default: (\w+) \(incoming\)", out, re.M)
+        facts["ufw_default_incoming"] = default.group(1) if default else None
+    chains = nft_drop_chains(args.own_table)
+    facts["input_drop_chains"] = chains
+    facts["blocked"] = blocked_ports(chains, [p for p in args.ports.split(",") if p])
     json.dump(facts, sys.stdout)
     return 0
 

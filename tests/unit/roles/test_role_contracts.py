@@ -62,3 +62,35 @@ def test_stale_readme_is_caught(tmp_path):
     rendered = role_docs.render(text, specs)
     assert "old table" not in rendered and "| `r_a` | int | `1` | A. |" in rendered
     assert role_docs.render(rendered, specs) == rendered
+
+
+def _set_fact_names():
+    """Public names the roles set with set_fact (output facts), from every tasks file."""
+    names = set()
+    for path in glob.glob(os.path.join(REPO, "roles", "*", "tasks", "*.yml")):
+        with open(path, encoding="utf-8") as handle:
+            tasks = yaml.safe_load(handle) or []
+        stack = list(tasks)
+        while stack:
+            task = stack.pop()
+            if not isinstance(task, dict):
+                continue
+            for key in ("block", "rescue", "always"):
+                stack += task.get(key) or []
+            facts = task.get("ansible.builtin.set_fact") or {}
+            names |= {n for n in facts if isinstance(facts, dict) and not n.startswith("_") and n != "cacheable"}
+    return names
+
+
+def test_the_misspelt_variable_check_knows_every_name_the_roles_use():
+    """jellyfin_remote warns about unknown prefixed names: every option and every output fact must
+    be known to it, or owners would be warned about the collection's own variables."""
+    roles_vars = _load("jellyfin_remote", "vars", "main.yml")
+    known = set(roles_vars["__jellyfin_remote_other_variables"])
+    assert sorted(roles_vars["__jellyfin_remote_roles"]) == sorted(r for r in ROLES if not r.startswith("_"))
+    for role in roles_vars["__jellyfin_remote_roles"]:
+        known |= set(_load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"])
+    prefixes = tuple(roles_vars["__jellyfin_remote_variable_prefixes"])
+    facts = {n for n in _set_fact_names() if n.startswith(prefixes)}
+    assert facts - known == set(), "output facts missing from __jellyfin_remote_other_variables"
+    assert "jellyfin_remote_summary" in facts and "wireguard_server_addresses" in facts

@@ -7,7 +7,8 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._advice im
 
 NOTHING = {"domain": "", "wireguard_peers": 0, "tailscale_key": False, "cloudflare_token": False, "cloudflare_terms": False}
 EVERYTHING = {"domain": "media.example.org", "wireguard_peers": 2, "tailscale_key": True,
-              "cloudflare_token": True, "cloudflare_terms": True, "openvpn_clients": 1}
+              "cloudflare_token": True, "cloudflare_terms": True, "openvpn_clients": 1, "https": True}
+INFO = {"Version": "10.11.10", "StartupWizardCompleted": True, "ServerName": "media"}
 
 
 def ranking(classification, **prefs):
@@ -16,7 +17,9 @@ def ranking(classification, **prefs):
 
 def test_missing_inputs_name_the_variables():
     missing = _site.missing_inputs(NOTHING)
-    assert missing["port_forward"] == []
+    assert "jellyfin_remote_https: true" in missing["port_forward"][0]
+    assert "jellyfin_remote_accept_plain_http: true" in missing["port_forward"][0]
+    assert _site.missing_inputs(dict(NOTHING, accept_plain_http=True))["port_forward"] == []
     assert "jellyfin_remote_domain" in missing["reverse_proxy"][0]
     assert "wireguard_peers" in missing["wireguard"][0]
     assert "tailscale_auth_key" in missing["tailscale"][0]
@@ -45,8 +48,8 @@ def test_the_first_method_with_inputs_wins_and_better_ones_say_what_they_lack():
     methods = ranking("nat", security_priority="high")
     top = [m["method"] for m in methods if m["suitable"]]
     assert top[0] in ("wireguard", "tailscale")
-    choice = _site.choose(methods, NOTHING)
-    assert choice["method"] == "port_forward"  # the only one that needs no input
+    choice = _site.choose(methods, dict(NOTHING, https=True))
+    assert choice["method"] == "port_forward"  # the only one whose inputs are there
     lacking = {b["method"] for b in choice["better"]}
     assert {"wireguard", "tailscale", "reverse_proxy"} <= lacking
     assert any("wireguard_peers" in line for line in choice["why"])
@@ -118,18 +121,20 @@ def test_plan_errors_name_the_option():
 def test_plan_with_inputs_refuses_an_explicit_method_missing_them():
     with pytest.raises(_site.SiteError, match=r"reverse_proxy, which needs jellyfin_remote_domain.*Nothing was changed"):
         _site.plan("reverse_proxy", {"inputs": NOTHING})
-    assert _site.plan("port_forward", {"inputs": NOTHING})["ports"]
+    assert _site.plan("port_forward", {"inputs": dict(NOTHING, accept_plain_http=True)})["ports"]
 
 
 def test_summary_urls_and_warnings():
-    rp = _site.summary("reverse_proxy", {"domain": "media.example.org", "base_url": "/jf", "jellyfin_version": "10.11.7"})
+    rp = _site.summary("reverse_proxy", {"domain": "media.example.org", "base_url": "/jf", "jellyfin_version": "10.11.10"})
+    assert rp["plain_http"] is False
     assert rp["urls"] == ["https://media.example.org/jf/"]
     assert any("reachable from the internet" in w for w in rp["warnings"])
     assert not any("older than" in w for w in rp["warnings"])
     pf = _site.summary("port_forward", {"ddns_hostname": "home.example.net", "ports": [{"port": 8096}],
                                          "jellyfin_version": "10.10.3"})
     assert pf["urls"] == ["http://home.example.net:8096/"]
-    assert any("10.10.3 is older than 10.11.7" in w for w in pf["warnings"])
+    assert any("10.10.3 is older than 10.11.10" in w for w in pf["warnings"])
+    assert pf["plain_http"] is True and pf["warnings"][0].startswith("PLAIN HTTP: port_forward without")
     bare = _site.summary("port_forward", {"public_ipv4": "203.0.113.9"})
     assert bare["urls"] == ["http://203.0.113.9:8096/"] and any("DDNS" in n for n in bare["notes"])
     cf = _site.summary("cloudflare_tunnel", {"cloudflare_hostname": "jf.example.org"})
@@ -145,7 +150,7 @@ def test_summary_urls_and_warnings():
 
 
 def test_summary_carries_the_choice():
-    choice = _site.choose(ranking("nat", security_priority="high"), NOTHING)
+    choice = _site.choose(ranking("nat", security_priority="high"), dict(NOTHING, https=True))
     out = _site.summary(choice["method"], {"choice": choice})
     assert out["why"] == choice["why"]
     assert any(line.startswith("wireguard would need wireguard_peers") for line in out["better"])
@@ -173,6 +178,7 @@ def test_summary_with_https_lists_only_the_https_url():
     ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_port": 8443})["ports"]
     out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
     assert out["urls"] == ["https://home.example.org:8443/"]
+    assert out["plain_http"] is False and not any("PLAIN HTTP" in w for w in out["warnings"])
 
 
 def test_openvpn_is_chosen_by_name_only():
@@ -189,3 +195,113 @@ def test_openvpn_is_chosen_by_name_only():
     out = _site.summary("openvpn", {"openvpn_server_addresses": ["10.8.0.1/24"], "openvpn_export_dir": "/x",
                                     "openvpn_clients": ["phone"]})
     assert out["urls"] == ["http://10.8.0.1:8096/ (through the tunnel)"] and out["files"] == ["/x/phone.ovpn"]
+
+
+# Safe by default: auto never publishes plain HTTP, whatever the ranking and the other inputs.
+@pytest.mark.parametrize("classification", ["public", "nat", "cgnat", "double_nat", "unknown"])
+@pytest.mark.parametrize("priority", ["low", "normal", "high"])
+@pytest.mark.parametrize("acknowledged", [False, True])
+def test_auto_never_chooses_plain_http_port_forward(classification, priority, acknowledged):
+    methods = ranking(classification, security_priority=priority)
+    inputs = dict(NOTHING, accept_plain_http=acknowledged)
+    try:
+        choice = _site.choose(methods, inputs)
+    except _site.SiteError as err:
+        if any(m["method"] == "port_forward" and m["suitable"] for m in methods):
+            assert "jellyfin_remote_https" in str(err)
+        return
+    assert choice["method"] != "port_forward"
+
+
+def test_auto_with_nothing_set_fails_naming_https_instead_of_forwarding_plain_http():
+    with pytest.raises(_site.SiteError, match=r"port_forward needs jellyfin_remote_https: true"):
+        _site.choose(ranking("nat", security_priority="high"), NOTHING)
+    assert _site.choose(ranking("nat"), dict(NOTHING, https=True))["method"] == "port_forward"
+
+
+def test_explicit_plain_http_needs_the_acknowledgement_named():
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_accept_plain_http: true") as err:
+        _site.plan("port_forward", {"inputs": NOTHING})
+    assert "Nothing was changed" in str(err.value)
+    assert _site.plan("port_forward", {"inputs": dict(NOTHING, accept_plain_http=True)})["ports"][0]["port"] == 8096
+    assert _site.plan("port_forward", {"inputs": dict(NOTHING, https=True), "https": True,
+                                       "https_domain": "h.example.org"})["ports"][-1]["port"] == 8920
+
+
+def test_exposure_passes_a_finished_current_server():
+    for method in _site.METHODS:
+        out = _site.exposure(method, INFO, {"remote_access": True})
+        assert out["errors"] == [] and out["warnings"] == [] and out["enable_remote_access"] is False
+    assert _site.exposure("tailscale", INFO, {"funnel": True})["internet_facing"] is True
+    assert _site.exposure("tailscale", INFO)["internet_facing"] is False
+
+
+@pytest.mark.parametrize("method", _site.METHODS)
+def test_exposure_refuses_an_unfinished_setup_wizard(method):
+    out = _site.exposure(method, dict(INFO, StartupWizardCompleted=False), {"url": "http://192.168.1.5:8096"})
+    assert len(out["errors"]) == 1
+    assert out["errors"][0].startswith("Jellyfin's startup wizard is not finished (/System/Info/Public says "
+                                       "StartupWizardCompleted: false): until it is, anyone who reaches the server "
+                                       "can create its first administrator.")
+    assert "http://192.168.1.5:8096/web/" in out["errors"][0]
+
+
+def test_exposure_refuses_a_server_that_does_not_answer():
+    out = _site.exposure("wireguard", None, {"url": "http://127.0.0.1:8096"})
+    assert out["errors"] == ["Jellyfin did not answer GET http://127.0.0.1:8096/System/Info/Public, so neither its "
+                             "setup wizard nor its version can be checked: start Jellyfin (systemctl status "
+                             "jellyfin) and run again."]
+
+
+@pytest.mark.parametrize("method,funnel", [("port_forward", False), ("reverse_proxy", False),
+                                           ("cloudflare_tunnel", False), ("tailscale", True)])
+@pytest.mark.parametrize("version", ["10.11.9", "10.10.7", "", "unknown", None])
+def test_exposure_refuses_old_or_unknown_versions_for_internet_facing_methods(method, funnel, version):
+    out = _site.exposure(method, dict(INFO, Version=version), {"funnel": funnel})
+    assert len(out["errors"]) == 1
+    message = out["errors"][0]
+    assert "set jellyfin_remote_accept_vulnerable: true to expose it anyway" in message
+    assert "GHSA-f47c-m7gr-q92j" in message and "10.11.10" in message
+    if version == "10.11.9":
+        assert message.startswith("Jellyfin 10.11.9 is older than 10.11.10; 10.11.10 fixes")
+    elif version in ("10.10.7",):
+        assert message.startswith("Jellyfin 10.10.7 is older than 10.11.10")
+    else:
+        assert message.startswith("Jellyfin's version could not be read")
+    accepted = _site.exposure(method, dict(INFO, Version=version), {"funnel": funnel, "accept_vulnerable": True})
+    assert accepted["errors"] == [] and "exposed anyway" in accepted["warnings"][0]
+
+
+@pytest.mark.parametrize("method", ["wireguard", "openvpn", "tailscale"])
+def test_exposure_only_warns_for_vpn_methods(method):
+    out = _site.exposure(method, dict(INFO, Version="10.11.9"))
+    assert out["errors"] == []
+    assert out["warnings"] == ["Jellyfin 10.11.9 is older than 10.11.10; 10.11.10 fixes %s. Upgrade it; only VPN "
+                               "clients reach it with the %s method." % (_site.SECURITY_FIXES, method)]
+
+
+def test_exposure_remote_access_off():
+    out = _site.exposure("reverse_proxy", INFO, {"remote_access": False})
+    assert len(out["errors"]) == 1 and "EnableRemoteAccess is false" in out["errors"][0]
+    assert "set jellyfin_remote_enable_remote_access: true" in out["errors"][0]
+    fixed = _site.exposure("reverse_proxy", INFO, {"remote_access": False, "enable_remote_access": True})
+    assert fixed["errors"] == [] and fixed["enable_remote_access"] is True
+    # VPN clients listed as local never meet the 503; listed as remote they do.
+    assert _site.exposure("wireguard", INFO, {"remote_access": False})["errors"] == []
+    assert _site.exposure("wireguard", INFO, {"remote_access": False, "vpn_clients_local": False})["errors"]
+    # Unknown (file not read): no claim either way.
+    assert _site.exposure("port_forward", INFO, {"remote_access": None})["errors"] == []
+
+
+def test_unknown_variables_name_the_nearest_known_one():
+    known = ["jellyfin_remote_method", "jellyfin_remote_https", "jellyfin_remote_domain", "ddns_hostname"]
+    names = ["jellyfin_remote_methd", "jellyfin_remote_http", "ddns_hostnme", "jellyfin_remote_method",
+             "ansible_host", "__jellyfin_remote_plan", "jellyfin_remote_zzz_unrelated"]
+    assert _site.unknown_variables(names, known, ["jellyfin_remote_", "ddns_"]) == [
+        "ddns_hostnme is not a variable of homelab.jellyfin_remote (did you mean ddns_hostname?); it has no effect.",
+        "jellyfin_remote_http is not a variable of homelab.jellyfin_remote (did you mean jellyfin_remote_https?); "
+        "it has no effect.",
+        "jellyfin_remote_methd is not a variable of homelab.jellyfin_remote (did you mean jellyfin_remote_method?); "
+        "it has no effect.",
+        "jellyfin_remote_zzz_unrelated is not a variable of homelab.jellyfin_remote; it has no effect.",
+    ]

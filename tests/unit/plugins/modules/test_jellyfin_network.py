@@ -209,13 +209,18 @@ def test_upnp_allowed_for_old_version(tmp_path, patch_exit):
     assert result["changed"] is True and result["network"]["enable_upnp"] is True
     assert b"<EnableUPnP>true</EnableUPnP>" in path.read_bytes()
     assert result["warnings_seen"] == [
-        "Jellyfin 10.9.11 is older than 10.11.7: CVE-2026-35033 and CVE-2026-35031 are fixed in 10.11.7. "
+        "Jellyfin 10.9.11 is older than 10.11.10, which fixes CVE-2026-35031 and CVE-2026-35033 (fixed in "
+        "10.11.7), GHSA-f47c-m7gr-q92j, GHSA-jg92-mrxq-vv75 and GHSA-wwwm-px48-fpvq (fixed in 10.11.10). "
         "Update the server before it is exposed to the internet."
     ]
 
 
+def test_warning_for_a_release_below_the_floor(existing):
+    assert "older than 10.11.10" in run({"path": str(existing), "jellyfin_version": "10.11.9"})["warnings_seen"][0]
+
+
 def test_no_warning_for_current_version(existing):
-    assert run({"path": str(existing), "jellyfin_version": "10.11.7"})["warnings_seen"] == []
+    assert run({"path": str(existing), "jellyfin_version": "10.11.10"})["warnings_seen"] == []
 
 
 def test_malformed_xml_not_overwritten(tmp_path):
