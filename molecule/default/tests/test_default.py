@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import testinfra
 
-from conftest import REPO, curl, denied_login_address
+from conftest import REPO, curl, denied_login_address, fingerprint, fingerprint_diff, playbook
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -172,3 +172,54 @@ def test_cgnat_summary_and_jellyfin_settings(summary, network_xml, lab):
     # VPN clients count as local, and the LAN stays local with them.
     assert "100.64.0.0/10" in network_xml["local_subnets"]
     assert network_xml["local_subnets"][0] == lab["subnets"]["lan"]
+
+
+# Safe by default: the site playbook refuses an unsafe Jellyfin before it changes anything.
+
+UNSAFE = (
+    # the setup wizard not finished (Jellyfin keeps that in system.xml)
+    "sed -i 's#<IsStartupWizardCompleted>true<#<IsStartupWizardCompleted>false<#' /etc/jellyfin/system.xml",
+    # a release below the security floor
+    "sed -i 's/^JELLYFIN_STANDIN_VERSION=.*/JELLYFIN_STANDIN_VERSION=10.11.9/' /etc/default/jellyfin",
+    # "Allow remote connections to this server" off
+    "sed -i 's#<EnableRemoteAccess>true<#<EnableRemoteAccess>false<#' /etc/jellyfin/network.xml",
+)
+SAVED = ("/etc/jellyfin/system.xml", "/etc/default/jellyfin", "/etc/jellyfin/network.xml")
+
+
+def restart_jellyfin(server):
+    server.run_expect([0], "systemctl restart jellyfin && for i in $(seq 100); do "
+                           "curl -sf -o /dev/null http://127.0.0.1:8096/health && exit 0; sleep 0.2; done; exit 1")
+
+
+@nat_only
+def test_an_unsafe_jellyfin_is_refused_before_anything_changes(server, lab):
+    for path in SAVED:
+        server.run_expect([0], "cp -p %s %s.jfr-saved" % (path, path))
+    try:
+        for command in UNSAFE:
+            server.run_expect([0], command)
+        restart_jellyfin(server)
+        info = json.loads(server.check_output("curl -sf http://127.0.0.1:8096/System/Info/Public"))
+        assert info["StartupWizardCompleted"] is False and info["Version"] == "10.11.9"
+        before = fingerprint(server)
+        # A misspelt variable on top: warned about by name, with the nearest known one.
+        proc = playbook(CONVERGE, "-e", "jellyfin_remote_methd=tailscale", log="unsafe.log")
+        after = fingerprint(server)
+    finally:
+        for path in SAVED:
+            server.run("mv -f %s.jfr-saved %s" % (path, path))
+        restart_jellyfin(server)
+    text = " ".join(proc.stdout.split()).replace("\\n", " ")
+    assert proc.returncode != 0, text[-3000:]
+    assert ("jellyfin_remote_methd is not a variable of homelab.jellyfin_remote (did you mean "
+            "jellyfin_remote_method?)") in text
+    assert "Jellyfin's startup wizard is not finished" in text
+    assert "anyone who reaches the server can create its first administrator" in text
+    assert "Jellyfin 10.11.9 is older than 10.11.10" in text
+    assert "set jellyfin_remote_accept_vulnerable: true to expose it anyway" in text
+    assert "Jellyfin's EnableRemoteAccess is false" in text
+    assert "set jellyfin_remote_enable_remote_access: true" in text
+    assert "Nothing was changed." in text
+    assert fingerprint_diff(before, after) == {}
+
