@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Run every gate of `make test`, each to the end, then one closing line:
+# Run every gate of `make test`, each to the end, then the time of every gate and every
+# Molecule scenario, longest first, with the total, and one closing line:
 #   gates: N passed, N failed
 # Exit status is non-zero when any gate failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 gates=(units units-trixie sanity lint docs packaging ee changelog fuzz molecule)
 passed=0 failed=0 failures=()
+# tests/gates/molecule_scenario.sh adds a line per scenario to the same file.
+export JFR_TIMES=${JFR_TIMES:-$PWD/.cache/logs/times.tsv}
+mkdir -p "$(dirname "$JFR_TIMES")"
+: > "$JFR_TIMES"
+begin=$(date +%s)
 for gate in "${gates[@]}"; do
   start=$(date +%s)
   echo "==== gate $gate"
@@ -15,7 +21,11 @@ for gate in "${gates[@]}"; do
     failed=$((failed + 1)); failures+=("$gate"); result=FAILED
   fi
   echo "==== gate $gate $result in $(( $(date +%s) - start )) s"
+  printf 'gate\t%s\t%s\t%d\n' "$gate" "$result" "$(( $(date +%s) - start ))" >> "$JFR_TIMES"
 done
+echo "==== times, longest first (s)"
+sort -t $'\t' -k4,4nr "$JFR_TIMES" | awk -F'\t' '{printf "  %-8s %-24s %-7s %6d\n", $1, $2, $3, $4}'
+echo "  total    $(( $(date +%s) - begin )) s"
 [ ${#failures[@]} -eq 0 ] || echo "failed gates: ${failures[*]}"
 echo "gates: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -26,6 +26,7 @@ rc=$?
 sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '➜ [a-z_]+: Executing$|^ *(│ )?(=+ .*(passed|failed).* in [0-9.]+s|[a-z_-]+ +: ok=.*)' \
   | grep -Ev '^ *(│ )?(localhost|router|internet) +: ' || true
 if [ $rc -ne 0 ]; then
+  [ -z "${JFR_TIMES:-}" ] || printf 'scenario\t%s\tFAILED\t%d\n' "$s" "$(( $(date +%s) - start ))" >> "$JFR_TIMES"
   echo "== scenario $s FAILED (exit $rc); its errors and failed tests (full -vvv output in $log):"
   sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E -A3 'fatal: |^ *(│ )?(E  |FAILED |ERROR|\[ERROR\])' | tail -n 120
   exit $rc
@@ -47,3 +48,4 @@ if ! python3 tests/gates/leak_scan.py "$log" "${files[@]}" "${labvars[@]}"; then
   exit 1
 fi
 echo "== scenario $s passed in $(( $(date +%s) - start )) s ($lines lines of -vvv output scanned)"
+[ -z "${JFR_TIMES:-}" ] || printf 'scenario\t%s\tpassed\t%d\n' "$s" "$(( $(date +%s) - start ))" >> "$JFR_TIMES"
