@@ -323,7 +323,8 @@ def summary(method, facts=None):
     tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
     openvpn_clients (names), jellyfin_version, choice (from choose()),
     https (port_forward with Jellyfin's own HTTPS), exposure_warnings (from exposure(); when
-    given, they replace the summary's own version check), remote_access_enabled (bool).
+    given, they replace the summary's own version check), remote_access_enabled (bool), closed
+    (what the run closed of an earlier method, from port_forward state absent).
     plain_http in the result is true for port_forward without HTTPS: the summary's first line.
     """
     if method not in METHODS:
@@ -390,6 +391,9 @@ def summary(method, facts=None):
         if parsed is not None and parsed < SECURITY_FLOOR:
             warnings.append("Jellyfin %s is older than %s, which fixes %s: upgrade before you open it to the "
                             "outside." % (version, _FLOOR_TEXT, SECURITY_FIXES))
+    closed = [str(item) for item in f.get("closed") or []]
+    if closed:
+        notes.append("Closed what an earlier method opened: %s." % "; ".join(closed))
     if f.get("remote_access_enabled"):
         notes.append("EnableRemoteAccess was off; it was turned on (jellyfin_remote_enable_remote_access).")
     choice = f.get("choice") or {}

@@ -223,3 +223,48 @@ def test_an_unsafe_jellyfin_is_refused_before_anything_changes(server, lab):
     assert "Nothing was changed." in text
     assert fingerprint_diff(before, after) == {}
 
+
+
+# Switching method closes the old doors: reverse_proxy (80/443 forwarded by UPnP, renewal
+# timer, host table, ddclient) -> tailscale (no port). Last in this file: it changes the lab.
+
+def router_mappings(lab):
+    out = subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet",
+                          "filter", "prerouting_miniupnpd"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    return re.findall(r"dport (\d+) dnat ip to ([\d.]+):(\d+)", out.stdout)
+
+
+@nat_only
+def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, internet, lab):
+    assert {m[0] for m in router_mappings(lab)} == {"80", "443"}
+    before = fingerprint(server)
+    check = playbook(CONVERGE, "--check", "-e", "jellyfin_remote_method=tailscale", log="switch-check.log")
+    text = " ".join(check.stdout.split())
+    assert check.returncode == 0, text[-3000:]
+    assert "port_forward: closed on server (check mode: would close):" in text
+    for what in ("router mapping of port 80", "router mapping of port 443", "jellyfin-remote-upnp-renew.timer",
+                 "nftables table inet jellyfin_remote_port_forward", "ddclient (stopped, disabled)"):
+        assert what in text, what
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    assert {m[0] for m in router_mappings(lab)} == {"80", "443"}
+
+    switch = playbook(CONVERGE, "-e", "jellyfin_remote_method=tailscale", log="switch.log")
+    assert switch.returncode == 0, switch.stdout[-3000:]
+    with open(os.path.join(EPHEMERAL, "reports", "server-summary.json"), encoding="utf-8") as handle:
+        summary = json.load(handle)
+    assert summary["method"] == "tailscale"
+    closed = next(n for n in summary["notes"] if n.startswith("Closed what an earlier method opened: "))
+    assert "router mapping of port 443" in closed and "ddclient (stopped, disabled)" in closed
+    assert router_mappings(lab) == []
+    assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
+    assert server.run("nft list table inet jellyfin_remote_port_forward").rc != 0
+    assert not server.service("ddclient").is_running and not server.service("ddclient").is_enabled
+    assert not server.file("/etc/ddclient.conf").exists  # it held the DDNS password
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    assert internet.run("curl -sS -m 5 -k -o /dev/null https://%s/" % router).rc != 0
+    serve = json.loads(server.check_output("tailscale serve status --json"))
+    assert "127.0.0.1:8096" in json.dumps(serve)
+
+    again = playbook(CONVERGE, "-e", "jellyfin_remote_method=tailscale", log="switch-again.log")
+    assert again.returncode == 0 and re.search(r"\bchanged=0\b", recap_line(again.stdout) or ""), again.stdout[-3000:]

@@ -305,3 +305,10 @@ def test_unknown_variables_name_the_nearest_known_one():
         "it has no effect.",
         "jellyfin_remote_zzz_unrelated is not a variable of homelab.jellyfin_remote; it has no effect.",
     ]
+
+
+def test_summary_lists_what_was_closed():
+    out = _site.summary("tailscale", {"closed": ["router mapping of port 443", "unit jellyfin-remote-upnp-renew.timer"]})
+    assert "Closed what an earlier method opened: router mapping of port 443; unit jellyfin-remote-upnp-renew.timer." \
+        in out["notes"]
+    assert not any(n.startswith("Closed") for n in _site.summary("tailscale", {"closed": []})["notes"])
