@@ -324,7 +324,8 @@ def summary(method, facts=None):
     openvpn_clients (names), jellyfin_version, choice (from choose()),
     https (port_forward with Jellyfin's own HTTPS), exposure_warnings (from exposure(); when
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
-    (what the run closed of an earlier method, from port_forward state absent).
+    (what this run closed of an earlier method, from port_forward state absent; returned as
+    `closed`, printed but not saved, so that the saved summary stays the same on a re-run).
     plain_http in the result is true for port_forward without HTTPS: the summary's first line.
     """
     if method not in METHODS:
@@ -391,13 +392,11 @@ def summary(method, facts=None):
         if parsed is not None and parsed < SECURITY_FLOOR:
             warnings.append("Jellyfin %s is older than %s, which fixes %s: upgrade before you open it to the "
                             "outside." % (version, _FLOOR_TEXT, SECURITY_FIXES))
-    closed = [str(item) for item in f.get("closed") or []]
-    if closed:
-        notes.append("Closed what an earlier method opened: %s." % "; ".join(closed))
     if f.get("remote_access_enabled"):
         notes.append("EnableRemoteAccess was off; it was turned on (jellyfin_remote_enable_remote_access).")
     choice = f.get("choice") or {}
     return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,
             "files": files, "warnings": warnings, "notes": notes,
+            "closed": [str(item) for item in f.get("closed") or []],
             "why": list(choice.get("why") or []),
             "better": ["%s would need %s" % (b["method"], "; ".join(b["missing"])) for b in choice.get("better") or []]}

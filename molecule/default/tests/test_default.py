@@ -254,8 +254,9 @@ def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, inte
     with open(os.path.join(EPHEMERAL, "reports", "server-summary.json"), encoding="utf-8") as handle:
         summary = json.load(handle)
     assert summary["method"] == "tailscale"
-    closed = next(n for n in summary["notes"] if n.startswith("Closed what an earlier method opened: "))
-    assert "router mapping of port 443" in closed and "ddclient (stopped, disabled)" in closed
+    printed = " ".join(switch.stdout.split())
+    assert "Closed, of what an earlier method opened:" in printed
+    assert "- router mapping of port 443" in printed and "- ddclient (stopped, disabled)" in printed
     assert router_mappings(lab) == []
     assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
     assert server.run("nft list table inet jellyfin_remote_port_forward").rc != 0
