@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import curl, denied_login_address
+from conftest import curl, denied_login_address, playbook
 
 NAME = "jellyfin.ddns.lab.test"
 SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # tests/lab/vars/services.yml
@@ -105,3 +105,18 @@ def test_no_secret_in_a_verbose_rerun(server):
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # the module's password option, masked
     recap = output[output.rindex("PLAY RECAP"):]
     assert "changed=0" in recap and "failed=0" in recap, recap
+
+
+def test_a_port_no_longer_planned_is_unmapped_on_the_router(lab):
+    """Changed ports (as when the method changes): the old mapping is removed, not left to its lease."""
+    extra = json.dumps({"port_forward_ports": [{"port": 8097, "internal_port": 8096, "protocol": "tcp",
+                                               "description": "Jellyfin HTTP"}]})
+    proc = playbook(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"), "-e", extra,
+                    log="ports-changed.log")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    router = lab["hosts"]["router"]["container"]
+    out = subprocess.run(["podman", "exec", router, "nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"],
+                         capture_output=True, text=True, check=True).stdout
+    server = lab["hosts"]["server"]["addresses"]["lan"]
+    assert "dport 8097 dnat ip to %s:8096" % server in out, out
+    assert "dport 8096 " not in out, out
