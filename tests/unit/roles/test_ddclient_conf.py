@@ -151,12 +151,17 @@ def loopback_only_address(conf):
 
 
 def _ddclient():
-    found = shutil.which("ddclient")
-    if found:
-        return [found]
-    if os.path.exists(UNPACKED) and shutil.which("perl"):
-        return [shutil.which("perl"), UNPACKED]
-    return None
+    """Debian's ddclient as a command, or None when it is not here or cannot start (an
+    unpacked copy needs perl with the modules of Debian's full perl package)."""
+    command = None
+    if shutil.which("ddclient"):
+        command = [shutil.which("ddclient")]
+    elif os.path.exists(UNPACKED) and shutil.which("perl"):
+        command = [shutil.which("perl"), UNPACKED]
+    if command is None:
+        return None
+    probe = subprocess.run(command + ["-help"], capture_output=True, text=True, timeout=60, check=False)
+    return command if probe.returncode == 0 and "usage: ddclient" in probe.stdout else None
 
 
 @pytest.fixture
@@ -181,7 +186,7 @@ def standin_for(request):
 def test_debian_ddclient_sends_the_password_as_written(password, standin_for, tmp_path):
     command = _ddclient()
     if not command:
-        pytest.skip("Debian's ddclient is not here (tests/install-deps.sh unpacks it into .cache/debs)")
+        pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
     standin = standin_for(password)
     conf = tmp_path / "ddclient.conf"
     conf.write_text(loopback_only_address(render(password, standin.base)), encoding="utf-8")
@@ -199,7 +204,7 @@ def test_debian_ddclient_rejects_the_old_escaping(standin_for, tmp_path):
     """Shows the gap: the same file with the old escaping gets badauth for "it's"."""
     command = _ddclient()
     if not command:
-        pytest.skip("Debian's ddclient is not here (tests/install-deps.sh unpacks it into .cache/debs)")
+        pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
     standin = standin_for("it's")
     conf = tmp_path / "ddclient.conf"
     conf.write_text(loopback_only_address(render("it's", standin.base)).replace("password='it's'", "password='it\\'s'"),
