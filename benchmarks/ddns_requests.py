@@ -36,10 +36,11 @@ spec.loader.exec_module(standin_module)
 
 
 def cases(s):
-    dns_read = dict(resolver="127.0.0.1", resolver_port=s.dns_port)
+    dns_read = dict(resolver="127.0.0.1", resolver_port=s.dns_port, allow_insecure_http=True)  # loopback stand-in
     return [
         ("dyndns2", "h.dyn.test", None, dict(username="labuser", password="labpass", base_url=s.base, **dns_read)),
-        ("noip", "h.noip.test", None, dict(username="labuser", password="labpass", base_url=s.base + "/noip", **dns_read)),
+        ("noip", "h.noip.test", None, dict(username="labuser", password="labpass", base_url=s.base + "/noip",
+                                           user_agent_contact="admin@lab.test", **dns_read)),
         ("dynu", "h.dynu.test", None, dict(username="labuser", password="labpass", base_url=s.base + "/dynu", **dns_read)),
         ("desec", "h.dedyn.io", None, dict(token="labtoken", base_url=s.base + "/desec", **dns_read)),
         ("duckdns", "h.duckdns.org", None, dict(token="labtoken", base_url=s.base, **dns_read)),

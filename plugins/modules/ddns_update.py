@@ -134,6 +134,19 @@ options:
       - Whether to check TLS certificates.
     type: bool
     default: true
+  allow_insecure_http:
+    description:
+      - Accept a plain C(http://) O(base_url). Credentials and tokens then travel in clear
+        text, so this is refused unless set; meant for a test stand-in on a network you control.
+    type: bool
+    default: false
+  user_agent_contact:
+    description:
+      - An e-mail address for the User-Agent, which then takes the form
+        C(homelab.jellyfin_remote ddns_update/<version> <contact>) that No-IP requires of every
+        client (it answers C(badagent), "client disabled", otherwise).
+      - Required for V(noip); sent to every provider when set.
+    type: str
   ca_path:
     description:
       - A PEM file of CA certificates to trust, for example a lab CA.
@@ -195,6 +208,7 @@ EXAMPLES = r"""
     hostname: myjellyfin.ddns.net
     username: "{{ vault_noip_user }}"
     password: "{{ vault_noip_password }}"
+    user_agent_contact: admin@example.org
     record_type: A
     public_ip: "{{ public }}"
 
@@ -299,6 +313,8 @@ def argument_spec():
         resolver=dict(type="str"),
         resolver_port=dict(type="int", default=53),
         validate_certs=dict(type="bool", default=True),
+        allow_insecure_http=dict(type="bool", default=False),
+        user_agent_contact=dict(type="str"),
         ca_path=dict(type="path"),
         timeout=dict(type="float", default=10.0),
         max_retries=dict(type="int", default=3),
@@ -308,7 +324,7 @@ def argument_spec():
 
 REQUIRED_IF = [
     ("provider", "dyndns2", ("base_url", "username", "password")),
-    ("provider", "noip", ("username", "password")),
+    ("provider", "noip", ("username", "password", "user_agent_contact")),
     ("provider", "dynu", ("username", "password")),
     ("provider", "desec", ("token",)),
     ("provider", "duckdns", ("token",)),
@@ -378,6 +394,8 @@ def main():
             resolver=resolver,
             resolver_port=p["resolver_port"],
             validate_certs=p["validate_certs"],
+            allow_insecure_http=p["allow_insecure_http"],
+            user_agent_contact=p["user_agent_contact"],
             ca_path=p["ca_path"],
             timeout=p["timeout"],
             max_retries=p["max_retries"],

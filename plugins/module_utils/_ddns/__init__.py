@@ -30,6 +30,7 @@ import base64
 import email.utils
 import ipaddress
 import json
+import re
 import socket
 import time
 from urllib.parse import quote, urlencode, urlsplit
@@ -57,7 +58,12 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
     DNSPYTHON_IMPORT_ERROR = _exc
 
 
-USER_AGENT = "homelab.jellyfin_remote/0.1.0 ddns_update"
+VERSION = "0.1.0"
+USER_AGENT = "homelab.jellyfin_remote/%s ddns_update" % VERSION
+# No-IP asks every client for "Company NameOfProgram/Version maintainer-contact" and answers
+# badagent ("client disabled") to others: user_agent() builds that form around a contact.
+CONTACT_PATTERN = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+
 RECORD_TYPES = ("A", "AAAA")
 FAMILY = {"A": 4, "AAAA": 6}
 
@@ -119,6 +125,23 @@ class DdnsError(Exception):
         return self.message
 
 
+def user_agent(contact=None):
+    """The User-Agent sent to providers: with a contact, the form No-IP requires."""
+    if not contact:
+        return USER_AGENT
+    return "homelab.jellyfin_remote ddns_update/%s %s" % (VERSION, contact)
+
+
+def check_contact(contact):
+    """Raise DdnsError(config) unless contact is an e-mail address without whitespace."""
+    if contact and not CONTACT_PATTERN.match(contact):
+        raise DdnsError(
+            "config",
+            "user_agent_contact %r is not an e-mail address; give the address providers may write to "
+            "about this client, such as admin@example.org (it goes into the User-Agent)" % contact,
+        )
+
+
 class UpdateResult:
     """The outcome of one write: which types, the provider's answer word ('good', 'nochg',
     'UPDATED', 'NOCHANGE', 'NOERROR', 'SUCCESS', ...)."""
@@ -157,6 +180,8 @@ class Settings:
         timeout=10.0,
         max_retries=3,
         max_retry_wait=60.0,
+        allow_insecure_http=False,
+        user_agent_contact=None,
     )
 
     def __init__(self, **kwargs):
@@ -291,8 +316,9 @@ class HttpClient:
 
     MAX_BODY = 1024 * 1024
 
-    def __init__(self, timeout=10.0, validate_certs=True, ca_path=None, counter=None, redactor=None):
+    def __init__(self, timeout=10.0, validate_certs=True, ca_path=None, counter=None, redactor=None, agent=USER_AGENT):
         self.timeout = timeout
+        self.agent = agent
         self.validate_certs = validate_certs
         self.ca_path = ca_path
         self.counter = counter if counter is not None else Counter()
@@ -305,7 +331,7 @@ class HttpClient:
         """
         if params:
             url = url + ("&" if "?" in url else "?") + urlencode(params)
-        all_headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
+        all_headers = {"User-Agent": self.agent, "Accept": "*/*"}
         if basic_auth is not None:
             pair = ("%s:%s" % basic_auth).encode("utf-8")
             all_headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
@@ -328,7 +354,7 @@ class HttpClient:
                 ca_path=self.ca_path,
                 use_netrc=False,
                 follow_redirects="safe",
-                http_agent=USER_AGENT,
+                http_agent=self.agent,
             )
         except HTTPError as exc:
             try:
@@ -559,6 +585,7 @@ class Provider:
             ca_path=settings.ca_path,
             counter=self.counter,
             redactor=self.redact,
+            agent=user_agent(settings.user_agent_contact),
         )
         self.dns = dns_reader if dns_reader is not None else DnsReader(
             settings.resolver, settings.resolver_port, settings.timeout, counter=self.counter
@@ -585,6 +612,14 @@ class Provider:
         scheme = urlsplit(self.base_url).scheme
         if scheme not in ("http", "https"):
             raise DdnsError("config", "base_url %s must start with https:// (or http:// for a lab stand-in)" % public_url(self.base_url))
+        if scheme == "http" and not self.settings.allow_insecure_http:
+            raise DdnsError(
+                "config",
+                "base_url %s is plain http://, which sends the credentials in clear text; use https://, "
+                "or set allow_insecure_http (ddns_allow_insecure_http in the ddns role) for a test "
+                "stand-in on a network you control" % public_url(self.base_url),
+            )
+        check_contact(self.settings.user_agent_contact)
 
     def zone_name(self):
         """The zone as a DNS name (None when a provider takes it as an id)."""

@@ -132,8 +132,19 @@ class Dyndns2(Provider):
 
 @register
 class NoIp(Dyndns2):
+    """No-IP: answers badagent to a User-Agent without program/version and a contact."""
+
     name = "noip"
     default_base_url = "https://dynupdate.no-ip.com"
+
+    def check_settings(self):
+        super().check_settings()
+        if not self.settings.user_agent_contact:
+            raise DdnsError(
+                "config",
+                "provider noip needs user_agent_contact: No-IP disables clients whose User-Agent has no "
+                "contact e-mail address (badagent); set it to an address of yours, such as admin@example.org",
+            )
 
 
 @register

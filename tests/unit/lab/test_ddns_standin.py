@@ -47,8 +47,26 @@ def _call(url, data=None, method=None, headers=None):
         return exc.code, dict(exc.headers), exc.read().decode()
 
 
-def _basic(user, password):
-    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+def _basic(user, password, agent="Lab Tester/1.0 admin@lab.test"):
+    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode(),
+            "User-Agent": agent}
+
+
+@pytest.mark.parametrize("agent, answer", [
+    ("Lab Tester/1.0 admin@lab.test", "good"),
+    ("homelab.jellyfin_remote ddns_update/0.1.0 admin@lab.test", "good"),
+    ("homelab.jellyfin_remote/0.1.0 ddns_update", "badagent"),  # no contact
+    ("Python-urllib/3.11", "badagent"),
+])
+def test_noip_wants_a_client_user_agent(proc, agent, answer):
+    """No-IP disables clients without "Company Program/Version contact-email" (badagent)."""
+    _call(proc.base + "/_standin/hosts", {"hostname": "a.noip.test", "provider": "noip", "records": {"A": ["192.0.2.1"]}})
+    url = proc.base + "/noip/nic/update?hostname=a.noip.test&myip=198.51.100.7"
+    assert _call(url, headers=_basic("labuser", "labpass", agent))[2].split()[0] == answer
+    # the other dyndns2 providers do not ask
+    _call(proc.base + "/_standin/hosts", {"hostname": "a.dynu.test", "provider": "dynu", "records": {"A": ["192.0.2.1"]}})
+    assert _call(proc.base + "/dynu/nic/update?hostname=a.dynu.test&myip=198.51.100.7",
+                 headers=_basic("labuser", "labpass", agent))[2].split()[0] in ("good", "nochg")
 
 
 def test_dyndns2_answers_and_counts(proc):

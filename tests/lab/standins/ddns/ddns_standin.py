@@ -14,6 +14,11 @@ Routes (a client's base_url is the part before the protocol path)
         basic auth. Answers good <ip> / nochg <ip> / nohost / badauth / badagent /
         !donator / abuse / 911 / notfqdn / numhost / dnserr as text/plain, HTTP 200.
         <label> is any of noip, dynu, desec, dyndns2 (default) and names the stats bucket.
+        label noip answers badagent to a User-Agent without the form No-IP requires of
+        clients, "Company NameOfProgram/Version contact-email" (No-IP's client integration
+        page, noip.com/integrate/request: "badagent - Client disabled"); the check here is
+        the form only (a program/version word and a trailing e-mail address); whether
+        No-IP lets known clients such as ddclient through with their own agent is not modelled.
         label desec (or --desec) switches on deSEC's behaviour: user = hostname or any
         name, password = token; HTTP 401 / 404 instead of badauth / nohost; a family with
         no value is DELETED unless sent as "preserve"; one update per minute per host
@@ -65,6 +70,7 @@ import http.server
 import ipaddress
 import json
 import os
+import re
 import socket
 import socketserver
 import struct
@@ -81,6 +87,7 @@ DEFAULT_CREDENTIALS = {
     "secretapikey": "sk1_lab",
 }
 DYNDNS2_LABELS = ("dyndns2", "noip", "dynu", "desec")
+NOIP_AGENT = re.compile(r"^\S.*\s\S+/\S+\s+[^\s@]+@[^\s@]+\.[^\s@]+$")
 BEHAVIOURS = ("good", "badauth", "nohost", "abuse", "911", "badagent", "!donator", "notfqdn", "numhost", "dnserr", "429", "5xx")
 DUCK_SUFFIX = ".duckdns.org"
 
@@ -328,6 +335,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if desec and kind == "nohost":
                 return self._json(404, {"detail": "Not found."})
             return self._send(200, kind)
+        if label == "noip" and not NOIP_AGENT.match(self.headers.get("User-Agent") or ""):
+            return self._send(200, "badagent")
         if not ok:
             if desec:
                 return self._json(401, {"detail": "Invalid username/password."})

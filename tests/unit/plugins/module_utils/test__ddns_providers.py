@@ -40,10 +40,12 @@ def standin():
 
 # provider -> (stand-in label, hostname, zone, seed provider host?, settings builder)
 def _settings(standin, provider, **extra):
-    common = dict(resolver="127.0.0.1", resolver_port=standin.dns_port, timeout=5, max_retries=2, max_retry_wait=5)
+    common = dict(resolver="127.0.0.1", resolver_port=standin.dns_port, timeout=5, max_retries=2, max_retry_wait=5,
+                  allow_insecure_http=True)  # the loopback stand-in speaks plain http
     table = {
         "dyndns2": dict(hostname="home.dyn.test", username="labuser", password="labpass", base_url=standin.base),
-        "noip": dict(hostname="home.noip.test", username="labuser", password="labpass", base_url=standin.base + "/noip"),
+        "noip": dict(hostname="home.noip.test", username="labuser", password="labpass", base_url=standin.base + "/noip",
+                     user_agent_contact="admin@lab.test"),
         "dynu": dict(hostname="home.dynu.test", username="labuser", password="labpass", base_url=standin.base + "/dynu"),
         "desec": dict(hostname="home.dedyn.io", token="labtoken", base_url=standin.base + "/desec"),
         "duckdns": dict(hostname="jf.duckdns.org", token="labtoken", base_url=standin.base),
@@ -392,6 +394,12 @@ def test_desired_addresses_errors(kwargs, text):
         ("porkbun", dict(zone=None), "needs zone"),
         ("duckdns", dict(token=None), "needs token"),
         ("noip", dict(base_url="ftp://x.test"), "must start with https://"),
+        # plain http sends credentials in clear text: only with allow_insecure_http
+        ("dyndns2", dict(allow_insecure_http=False), "is plain http://, which sends the credentials in clear text"),
+        ("duckdns", dict(allow_insecure_http=None), "set allow_insecure_http (ddns_allow_insecure_http in the ddns role)"),
+        # No-IP disables clients without a contact in the User-Agent
+        ("noip", dict(user_agent_contact=None), "provider noip needs user_agent_contact"),
+        ("dynu", dict(user_agent_contact="not an address"), "user_agent_contact 'not an address' is not an e-mail address"),
     ],
 )
 def test_settings_errors(standin, provider, extra, text):
@@ -399,3 +407,22 @@ def test_settings_errors(standin, provider, extra, text):
         _ddns.make_provider(_settings(standin, provider, **extra))
     assert info.value.kind == "config"
     assert text in str(info.value)
+
+
+def test_user_agent_carries_the_contact_no_ip_asks_for(standin):
+    """The stand-in answers badagent, as No-IP does, to the agent without a contact."""
+    standin.add_host("home.noip.test", "noip", {"A": ["192.0.2.1"]})
+    result = _ddns.run(_settings(standin, "noip"), {"A": NEW4})
+    assert result["changed"] is True
+    assert _ddns.user_agent("admin@lab.test") == "homelab.jellyfin_remote ddns_update/%s admin@lab.test" % _ddns.VERSION
+    provider = _ddns.make_provider(_settings(standin, "noip"))
+    provider.settings.user_agent_contact = None  # past the settings check: what No-IP would see
+    provider.http.agent = _ddns.user_agent(None)
+    with pytest.raises(_ddns.DdnsError) as info:
+        provider.update("A", "198.51.100.99")
+    assert info.value.kind == "badagent"
+
+
+def test_https_base_url_needs_no_flag(standin):
+    provider = _ddns.make_provider(_settings(standin, "noip", base_url="https://127.0.0.1:1", allow_insecure_http=False))
+    assert provider.base_url == "https://127.0.0.1:1"

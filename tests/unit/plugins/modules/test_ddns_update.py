@@ -84,7 +84,7 @@ def _no_secret(result):
 
 
 def _duck(standin, **extra):
-    args = dict(provider="duckdns", hostname="JF.duckdns.org.", token="labtoken", base_url=standin.base,
+    args = dict(provider="duckdns", hostname="JF.duckdns.org.", token="labtoken", base_url=standin.base, allow_insecure_http=True,
                 resolver="127.0.0.1", resolver_port=standin.dns_port, public_ip={"ipv4": "198.51.100.7", "ipv6": None})
     args.update(extra)
     return args
@@ -120,7 +120,7 @@ def test_failure_message_and_kind(standin, run):
     standin.add_host("home.noip.test", "noip", {"A": ["192.0.2.1"]})
     standin.behave("home.noip.test", "abuse")
     status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
-                              base_url=standin.base + "/noip", resolver="127.0.0.1", resolver_port=standin.dns_port,
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", allow_insecure_http=True, user_agent_contact="admin@lab.test", resolver_port=standin.dns_port,
                               address="198.51.100.7"))
     assert status == "fail"
     assert result["error_kind"] == "abuse"
@@ -135,7 +135,7 @@ def test_nochg_warns(standin, run, monkeypatch):
     # DNS lags: make the read see an old address while the provider already holds the new one.
     monkeypatch.setattr(_ddns.DnsReader, "read", lambda self, name, rtype: ["192.0.2.1"])
     status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
-                              base_url=standin.base + "/noip", resolver="127.0.0.1", address="198.51.100.7"))
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", allow_insecure_http=True, user_agent_contact="admin@lab.test", address="198.51.100.7"))
     assert result["answer"] == "nochg"
     assert any("nochg" in w for w in result["warnings"])
     _no_secret(result)
@@ -144,7 +144,7 @@ def test_nochg_warns(standin, run, monkeypatch):
 @pytest.mark.parametrize(
     "args,text",
     [
-        (dict(provider="noip", hostname="h.example.test", address="198.51.100.7"), "missing: username, password"),
+        (dict(provider="noip", hostname="h.example.test", address="198.51.100.7"), "missing: username, password, user_agent_contact"),
         (dict(provider="cloudflare", hostname="h.example.test", token="labtoken", address="198.51.100.7"), "zone"),
         (dict(provider="duckdns", hostname="h.duckdns.org", token="t"), "one of the following is required: address, public_ip"),
         (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", public_ip={}), "mutually exclusive"),
@@ -154,6 +154,10 @@ def test_nochg_warns(standin, run, monkeypatch):
         (dict(provider="rfc2136", hostname="h.example.test", zone="example.test", server="127.0.0.1", tsig_key_name="k",
               address="198.51.100.7"), "tsig_key_name"),
         (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retries=-1), "max_retries must be 0 or more"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", base_url="http://127.0.0.1:9"),
+         "base_url http://127.0.0.1:9 is plain http://, which sends the credentials in clear text; use https://, or set allow_insecure_http"),
+        (dict(provider="noip", hostname="h.example.test", username="u", password="p", user_agent_contact="me at home",
+              address="198.51.100.7"), "user_agent_contact 'me at home' is not an e-mail address"),
     ],
 )
 def test_option_errors(run, args, text):
