@@ -116,6 +116,14 @@ LIST_OPTIONS = ("local_network_subnets", "local_network_addresses", "known_proxi
 LIST_MODES = ("present", "absent", "exact")
 
 
+# What Jellyfin 10.11 does with a value it cannot convert (BaseConfigurationManager.LoadConfiguration):
+# it logs an error and runs on the defaults for EVERY setting; /health stays green.
+_DISCARDED = (
+    ". Jellyfin cannot read it either: it would ignore the whole file and run on its defaults "
+    "(KnownProxies, LocalNetworkSubnets, ports and HTTPS lost)"
+)
+
+
 class NetworkXmlError(Exception):
     """network.xml cannot be read or holds a value Jellyfin could not read either."""
 
@@ -381,18 +389,19 @@ class NetworkXml:
         if setting.kind == "list":
             return [child.text or "" for child in element if child.tag == "string"]
         text = element.text or ""
+        # XmlConvert, as Jellyfin's XmlSerializer reads them: XML white space around the value,
+        # booleans true/false/1/0 (case-sensitive), numbers Int32.
+        word = text.strip(" \t\n\r")
         if setting.kind == "bool":
-            word = text.strip()
             if word in ("true", "1"):
                 return True
             if word in ("false", "0"):
                 return False
-            raise NetworkXmlError("<%s> holds %r; expected true or false" % (name, text))
+            raise NetworkXmlError("<%s> holds %r; expected true or false (case-sensitive)%s" % (name, text, _DISCARDED))
         if setting.kind == "int":
-            try:
-                return int(text.strip())
-            except ValueError:
-                raise NetworkXmlError("<%s> holds %r; expected a whole number" % (name, text)) from None
+            if re.fullmatch(r"[+-]?[0-9]+", word) and -(2**31) <= int(word) < 2**31:
+                return int(word)
+            raise NetworkXmlError("<%s> holds %r; expected a whole number%s" % (name, text, _DISCARDED))
         if setting.kind == "baseurl":
             return normalize_base_url(text)
         return text

@@ -103,16 +103,26 @@ options:
     description: Port Jellyfin listens on for HTTPS (C(InternalHttpsPort)); Jellyfin's default is 8920.
     type: int
   public_http_port:
-    description: HTTP port clients reach from outside (C(PublicHttpPort)); Jellyfin's default is 8096.
+    description:
+      - C(PublicHttpPort); Jellyfin's default is 8096.
+      - Read by nothing since Jellyfin 10.11 (only its UPnP port forwarding used it, and that is
+        gone); kept for older servers. Clients reach the port the router or proxy forwards.
     type: int
   public_https_port:
-    description: HTTPS port clients reach from outside (C(PublicHttpsPort)); Jellyfin's default is 8920.
+    description:
+      - C(PublicHttpsPort); Jellyfin's default is 8920.
+      - Read by nothing since Jellyfin 10.11, like O(public_http_port).
     type: int
   enable_https:
     description: Serve HTTPS from Jellyfin itself (C(EnableHttps)); needs O(certificate_path).
     type: bool
   require_https:
-    description: Redirect remote HTTP clients to HTTPS (C(RequireHttps)).
+    description:
+      - Redirect plain HTTP to Jellyfin's HTTPS port (C(RequireHttps)), with 307, when HTTPS is
+        listening (O(enable_https) and a certificate that loads).
+      - Every client is redirected, LAN and loopback ones too, so LAN apps that use
+        C(http://<lan-ip>:8096) are sent to C(https://<lan-ip>:8920) and meet a certificate issued
+        for the public name. Jellyfin sends no HSTS header.
     type: bool
   enable_remote_access:
     description: Allow connections from outside the local networks (C(EnableRemoteAccess)).
@@ -163,6 +173,12 @@ options:
 notes:
   - Jellyfin reads network.xml only when it starts; restart the server (for example from a
     handler) after a change.
+  - One value Jellyfin cannot convert (a boolean other than C(true), C(false), C(1), C(0) -
+    case-sensitive -, a number that is not a whole Int32) makes Jellyfin 10.11 ignore the whole
+    file and run on its defaults, with C(/health) still green. The module refuses such a file,
+    naming the element, and leaves it unchanged.
+  - C(EnableUPnP) is obsolete from 10.11.0; Jellyfin 12 (.NET 10) writes obsolete members again,
+    so the element can reappear after an upgrade. It is left alone and never counts as a change.
   - Pre-10.7 names (C(PublicPort), C(HttpServerPortNumber), C(HttpsPortNumber), C(EnableIPV6),
     C(UPnPCreateHttpPortMap)) are ignored by Jellyfin; the module warns when it finds them and
     leaves them in place.
@@ -222,6 +238,15 @@ created:
   returned: always
   type: bool
   sample: false
+changed_settings:
+  description:
+    - Elements whose content changed (or in check mode would change), in the file's order.
+    - Empty when the file already holds every setting given; a run in check mode after
+      Jellyfin restarted shows which settings Jellyfin did not keep.
+  returned: always
+  type: list
+  elements: str
+  sample: [KnownProxies, LocalNetworkSubnets]
 network:
   description: The managed settings as they are (or in check mode would be) after the task.
   returned: always
@@ -555,7 +580,8 @@ def main():
     else:
         changed = module.set_fs_attributes_if_different(file_args, False)
 
-    result = dict(changed=changed, path=path, created=created, network=result_values(document))
+    result = dict(changed=changed, path=path, created=created, changed_settings=list(changed_elements),
+                  network=result_values(document))
     if module._diff:
         secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
         before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)

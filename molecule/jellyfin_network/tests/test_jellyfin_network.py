@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
+import time
 import xml.etree.ElementTree as ET
 
-from conftest import curl, denied_login_address
+import testinfra
+
+from conftest import curl, denied_login_address, playbook
 
 FORGED = "198.51.100.77"
+SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NETWORK_XML = "/etc/jellyfin/network.xml"
+PLAYBACK = "/Items/0123456789abcdef0123456789abcdef/PlaybackInfo"
+AUTH = 'Authorization: MediaBrowser Client="verify", Device="testinfra", DeviceId="verify1", Version="1.0"'
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _network_xml(server):
@@ -54,3 +64,47 @@ def test_forwarded_for_from_a_known_proxy_is_used(server, lab):
 def test_request_without_forwarded_for_shows_the_client(internet, server, jellyfin_url, lab):
     seen = denied_login_address(internet, server, jellyfin_url)
     assert seen == lab["hosts"]["internet"]["addresses"]["wan"]
+
+
+def _decisions(server):
+    """(limit, client, local) from Jellyfin's playback decision lines (MediaInfoHelper)."""
+    out = server.run("cat /var/log/jellyfin/log_*.log")
+    return re.findall(r"RemoteClientBitrateLimit: (\d+), RemoteIP: (\S+), IsInLocalNetwork: (True|False)$",
+                      out.stdout, re.M)
+
+
+def test_playback_from_the_lan_is_local_and_from_outside_remote(internet, server, lab, jellyfin_url):
+    """LocalNetworkSubnets holds the LAN: the router's LAN address streams as local, the
+    internet host (a private address too, but not listed) as remote."""
+    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+    server_lan = lab["hosts"]["server"]["addresses"]["lan"]
+    for host, url in ((router, "http://%s:8096" % server_lan), (internet, jellyfin_url)):
+        status, body = curl(host, url + PLAYBACK, "-X", "POST", "-H", AUTH)
+        assert status == 200, body
+    expected = {("8000000", lab["hosts"]["router"]["addresses"]["lan"], "True"),
+                ("8000000", lab["hosts"]["internet"]["addresses"]["wan"], "False")}
+    deadline = time.time() + 10
+    while time.time() < deadline and not expected <= set(_decisions(server)):
+        time.sleep(0.2)
+    assert expected <= set(_decisions(server)), _decisions(server)
+
+
+def test_a_value_jellyfin_cannot_read_fails_the_role_clearly(server):
+    """A hand-edited boolean Jellyfin rejects (XmlConvert is case-sensitive) would make
+    Jellyfin ignore the whole file: the role stops, names it, and writes nothing."""
+    backup = server.run("cp -p %s /root/network.xml.verify" % NETWORK_XML)
+    assert backup.rc == 0, backup.stderr
+    try:
+        edit = server.run("sed -i 's|<IgnoreVirtualInterfaces>true<|<IgnoreVirtualInterfaces>True<|' %s" % NETWORK_XML)
+        assert edit.rc == 0 and "<IgnoreVirtualInterfaces>True<" in server.file(NETWORK_XML).content_string
+        broken = server.file(NETWORK_XML).content_string
+        pid = server.check_output("systemctl show -p MainPID --value jellyfin")
+        proc = playbook(os.path.join(SCENARIO, "converge.yml"), log="rejected-value.log")
+        output = ANSI.sub("", proc.stdout + proc.stderr)
+        assert proc.returncode != 0, output[-2000:]
+        assert "<IgnoreVirtualInterfaces> holds 'True'; expected true or false (case-sensitive)" in output, output[-2000:]
+        assert "it would ignore the whole file and run on its defaults" in output
+        assert server.file(NETWORK_XML).content_string == broken
+        assert server.check_output("systemctl show -p MainPID --value jellyfin") == pid
+    finally:
+        server.run("mv /root/network.xml.verify %s" % NETWORK_XML)

@@ -3,67 +3,52 @@
 
 Jellyfin cannot be installed on the lab machines, so tests run this program in its place.
 It speaks the parts of Jellyfin's interface that this collection depends on, as read in
-Jellyfin's own source (v10.11.7) and ASP.NET Core's; the behaviour was re-implemented here,
-no upstream code was copied. The verify tests are written so that the same assertions run
-unchanged against a real Jellyfin on a machine where one exists.
+Jellyfin's own source (jellyfin/jellyfin) and ASP.NET Core's; the behaviour was re-implemented
+here, no upstream code was copied. The verify tests are written so that the same assertions
+run unchanged against a real Jellyfin on a machine where one exists.
 
-Implemented
-  * Command line: --datadir/-d, --configdir/-c, --cachedir/-C, --logdir/-l, --webdir/-w,
-    --nowebclient, --ffmpeg, --service, --package-name, --published-server-url,
-    --nonetchange, --restore-archive (accepted; most unused). Unknown flags: usage on stderr,
-    exit 1. Environment: JELLYFIN_DATA_DIR, JELLYFIN_CONFIG_DIR, JELLYFIN_CACHE_DIR,
-    JELLYFIN_LOG_DIR, JELLYFIN_WEB_DIR (flags win). Defaults are the Debian package's paths
-    (/var/lib/jellyfin, /etc/jellyfin, /var/cache/jellyfin, /var/log/jellyfin); the real
-    binary falls back to XDG paths and relies on /etc/default/jellyfin for these.
-  * <configdir>/network.xml, written with the defaults when missing (as the real server
-    does on its first start), then read once at start: BaseUrl (normalised like Jellyfin),
-    InternalHttpPort, EnableIPv4, EnableIPv6, LocalNetworkAddresses (bind addresses),
-    KnownProxies, EnablePublishedServerUriByRequest, EnableHttps, RequireHttps,
-    CertificatePath, CertificatePassword, InternalHttpsPort. Other elements are parsed and
-    ignored.
-  * Binding: each LocalNetworkAddresses entry, else 0.0.0.0 (IPv4 only) or one dual-stack
-    [::] socket (IPv4 + IPv6), as Kestrel does for Jellyfin.
-  * BaseUrl redirection as Jellyfin's BaseUrlRedirectionMiddleware (302, relative target to
-    {BaseUrl}/web/, or api-docs/swagger with --nowebclient; /health -> {BaseUrl}/health).
-  * Forwarded headers as Jellyfin configures ASP.NET Core's ForwardedHeadersMiddleware:
-    empty KnownProxies -> X-Forwarded-* ignored; otherwise X-Forwarded-For/-Proto/-Host are
-    walked right to left with no ForwardLimit while the current peer is trusted. Trusted
-    peers are the KnownProxies entries (IP, CIDR, host name resolved at start) plus
-    ASP.NET Core's defaults that Jellyfin keeps (127.0.0.0/8 and ::1).
-  * GET /health ("Healthy"), GET|POST /System/Ping (JSON string "Jellyfin Server"),
-    GET /System/Info/Public, POST /Users/AuthenticateByName, GET|HEAD
-    /Videos/{itemId}/stream[.{container}] (a generated file of JELLYFIN_STANDIN_MEDIA_MIB
-    MiB, single byte ranges, If-Range, 416), websocket upgrade on any path (RFC 6455; a
-    ForceKeepAlive message after the handshake; KeepAlive and ping answered).
-  * Log file <logdir>/log_YYYYMMDD.log in Jellyfin's Serilog file format (string
-    arguments quoted) and console lines on stdout in the console format (strings bare).
-    Authentication failures are logged byte-exact as the real UserManager does.
+Modelled behaviour, and where it was read (jellyfin/jellyfin, release tag given; paths are
+relative to the repository):
 
-  * HTTPS as Jellyfin serves it itself: with EnableHttps true and a CertificatePath that
-    loads (PKCS#12, CertificatePassword), a second listener on InternalHttpsPort (same bind
-    addresses); the certificate is read once at start, so a renewed file needs a restart,
-    as with the real server. A file that does not load is logged at ERR and the server runs
-    HTTP only (Jellyfin does the same). RequireHttps (with HTTPS listening) redirects plain
-    HTTP requests with 307 to https://<host>:<InternalHttpsPort><path> (ASP.NET Core's
-    HttpsRedirectionMiddleware, after the forwarded headers: a trusted proxy's
-    X-Forwarded-Proto https is not redirected) and adds HSTS (max-age=2592000) to HTTPS
-    responses except for localhost names. Plain HTTP on the HTTPS port fails the handshake.
-    The PKCS#12 file is opened with Debian's `openssl pkcs12` (password passed through the
-    environment), so the stand-in stays stdlib-only.
+| Behaviour | Upstream file | Release |
+|---|---|---|
+| Command line flags, JELLYFIN_*_DIR variables, usage + exit 1 on an unknown flag | Jellyfin.Server/StartupOptions.cs | v10.11.7 |
+| network.xml members, types, defaults, declaration order | MediaBrowser.Common/Net/NetworkConfiguration.cs | v10.11.11 |
+| network.xml that does not deserialize (not well-formed, wrong root, a value XmlConvert rejects): ERR "Error loading configuration file: {Path}", every setting at its default (KnownProxies, LocalNetworkSubnets, ports lost), file left untouched, server starts, /health green | Emby.Server.Implementations/AppBase/BaseConfigurationManager.cs (GetConfiguration -> LoadConfiguration) | v10.11.11 |
+| Booleans as XmlConvert.ToBoolean: "true"/"false"/"1"/"0", case-sensitive, XML white space trimmed; Int32 range for numbers; absent elements keep their defaults, unknown elements ignored | .NET XmlSerializer / XmlConvert (called from Emby.Server.Implementations/Serialization/MyXmlSerializer.cs) | v10.11.11 |
+| system.xml (ServerConfiguration) read at start: IsStartupWizardCompleted, RemoteClientBitrateLimit; a missing file or one that does not load is replaced by the defaults (wizard not completed) and written back | Emby.Server.Implementations/AppBase/ConfigurationHelper.cs, MediaBrowser.Model/Configuration/BaseApplicationConfiguration.cs, ServerConfiguration.cs | v10.11.11 |
+| /System/Info/Public StartupWizardCompleted from system.xml | Emby.Server.Implementations/SystemManager.cs | v10.11.11 |
+| LAN: LocalNetworkSubnets empty (or nothing in it parses) -> 127/8, 10/8, 172.16/12, 192.168/16 (EnableIPv4) and ::1, fe80::/10, fc00::/7 (EnableIPv6) are LAN; otherwise only the listed subnets; "!" entries excluded; an address without prefix is /32 or /128; loopback is always local; IPv4-mapped IPv6 unmapped | src/Jellyfin.Networking/Manager/NetworkManager.cs (InitializeLan, IsInLocalNetwork), MediaBrowser.Common/Net/NetworkUtils.cs (TryParseToSubnet), NetworkConstants.cs | v10.11.11 |
+| Remote access: a request whose client (after forwarded headers) is not the server's own address and not LAN gets 503 with an empty body when EnableRemoteAccess is false, or when RemoteIPFilter (allow/deny list by IsRemoteIPFilterBlacklist) refuses it; WRN "Blocking request to {Path} by {RemoteIP} due to IP filtering rule, reason: {Reason}" with the path URL-encoded; /health and the websocket included | Jellyfin.Api/Middleware/IpBasedAccessValidationMiddleware.cs, NetworkManager.cs (ShouldAllowServerAccess, InitializeRemote), MediaBrowser.Common/Extensions/HttpContextExtensions.cs (IsLocal), Jellyfin.Server/Startup.cs (order) | v10.11.11 |
+| Playback decision: GET/POST /Items/{id}/PlaybackInfo logs INF "RemoteClientBitrateLimit: {0}, RemoteIP: {1}, IsInLocalNetwork: {2}" (category Jellyfin.Api.Helpers.MediaInfoHelper) only when a remote limit is set (system.xml RemoteClientBitrateLimit > 0; no per-user limits here). /Videos/{id}/stream logs no such line, as upstream | Jellyfin.Api/Helpers/MediaInfoHelper.cs (GetMaxBitrate), Jellyfin.Api/Controllers/MediaInfoController.cs | v10.11.11 |
+| Forwarded headers: KnownProxies empty -> X-Forwarded-* ignored; otherwise walked right to left, no ForwardLimit, trusted = KnownProxies (IP, CIDR, host name) + 127.0.0.0/8 and ::1 | Jellyfin.Server/Extensions/ApiServiceCollectionExtensions.cs | v10.11.11 |
+| BaseUrl redirection (302, relative target; /health -> {BaseUrl}/health) before the forwarded headers | Jellyfin.Api/Middleware/BaseUrlRedirectionMiddleware.cs, Jellyfin.Server/Startup.cs | v10.11.7 |
+| HTTPS from a PKCS#12 CertificatePath (read once at start; a file that does not load: ERR, HTTP only) on InternalHttpsPort | Emby.Server.Implementations/ApplicationHost.cs, Jellyfin.Server/Extensions/WebHostBuilderExtensions.cs | v10.11.11 |
+| RequireHttps (with HTTPS listening): every plain-HTTP client, LAN and loopback included, gets 307 to https://host:InternalHttpsPort; no HSTS header is ever sent | Jellyfin.Server/Startup.cs (UseHttpsRedirection; no UseHsts) | v10.11.11 |
+| Binding: each LocalNetworkAddresses entry, else 0.0.0.0 or dual-stack [::]; "Kestrel failed to start!" and exit on a busy port | Jellyfin.Server/Program.cs, WebHostBuilderExtensions.cs | v10.11.7 |
+| Authentication log line (Serilog file format, strings quoted; console bare) | Jellyfin.Server.Implementations/Users/UserManager.cs, Jellyfin.Server/Resources/Configuration/logging.json | v10.11.11 |
+| GET /health, GET/POST /System/Ping, POST /Users/AuthenticateByName errors, /Videos/{id}/stream ranges, websocket ForceKeepAlive/KeepAlive | Jellyfin.Api/Controllers/*.cs, Emby.Server.Implementations/HttpServer/WebSocketManager.cs | v10.11.7 |
+| network.xml written with Jellyfin's defaults when missing (what a server whose wizard saved its network settings has; on a brand-new install the file may appear only later) | Jellyfin.Api/Controllers/StartupController.cs | v10.11.11 |
 
-Not implemented
-  TLS settings beyond Python's defaults (Kestrel's protocol/cipher choice, client
-  certificates, SNI), API keys and access tokens
-  (a successful login returns a token that nothing checks), the websocket's token
-  requirement (the real server answers 403 without a token), the web client and static
-  files, the rest of the API, LocalNetworkSubnets / RemoteIPFilter / remote access rules,
-  PublishedServerUriBySubnet, auto discovery (7359/udp), transcoding, log rolling by size,
-  logging.json, If-Modified-Since / If-None-Match, multipart ranges (ignored as by ASP.NET).
-  Where the real server logs nothing, the stand-in adds a DBG line per request (category
+Not modelled
+  Re-saving system.xml when its serialisation differs (the stand-in knows two members of
+  ServerConfiguration, so it writes only a missing or unreadable file, and only those two);
+  saving network.xml at all after the first start (the real server saves it only from the
+  dashboard or the wizard); the wizard's own API (/Startup/*) and what an incomplete wizard
+  lets anonymous callers do; per-user remote bitrate limits and remote-access permissions;
+  transcoding and the bitrate cap itself; TLS settings beyond Python's defaults (Kestrel's
+  protocol/cipher choice, client certificates, SNI); API keys and access tokens (a successful
+  login returns a token that nothing checks; PlaybackInfo needs none here); the websocket's
+  token requirement (the real server answers 403 without a token); the web client and its
+  static files (served to remote clients even when remote access is off, upstream);
+  PublishedServerUriBySubnet; auto discovery (7359/udp); the interface list (only
+  TrustAllIPv6Interfaces=false, upstream's only value); log rolling by size; logging.json;
+  If-Modified-Since / If-None-Match; multipart ranges (ignored as by ASP.NET). Where the
+  real server logs nothing, the stand-in adds a DBG line per request (category
   "Jellyfin.StandIn.RequestLog"): tests may read it here, but a real server at its default
   level (Information) does not write it.
 
-Stand-in settings (environment): JELLYFIN_STANDIN_VERSION (10.11.7),
+Stand-in settings (environment): JELLYFIN_STANDIN_VERSION (10.11.10),
 JELLYFIN_STANDIN_SERVER_NAME (host name), JELLYFIN_STANDIN_MEDIA_MIB (256),
 JELLYFIN_STANDIN_USERS (path of a JSON file {"user": "password"}; unset: every login fails).
 """
@@ -96,6 +81,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 PRODUCT_NAME = "Jellyfin Server"
+DEFAULT_VERSION = "10.11.10"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MIB = 1024 * 1024
 
@@ -139,6 +125,18 @@ class JellyfinLog:
             return str(value)
 
         return JellyfinLog._hole.sub(sub, template)
+
+    def exception(self, text: str) -> None:
+        """The exception Serilog writes on the lines after the entry that carried it."""
+        with self.lock:
+            try:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+            except (OSError, ValueError):
+                pass
+            if self._file:
+                self._file.write(text + "\n")
+                self._file.flush()
 
     def log(self, level: str, category: str, template: str, *args) -> None:
         now = _dt.datetime.now().astimezone()
@@ -218,69 +216,265 @@ DEFAULT_NETWORK_XML = "\n".join([
 ])
 
 
-class NetworkConfig:
-    """The subset of Jellyfin's NetworkConfiguration the stand-in uses, with its defaults."""
+class ConfigLoadError(Exception):
+    """The file does not deserialize: XmlSerializer would throw, Jellyfin uses the defaults."""
+
+
+_XML_WS = " \t\n\r"
+
+
+def xml_bool(text: str) -> bool:
+    """XmlConvert.ToBoolean: surrounding XML white space trimmed, then exactly true/false/1/0."""
+    word = text.strip(_XML_WS)
+    if word in ("true", "1"):
+        return True
+    if word in ("false", "0"):
+        return False
+    raise ConfigLoadError("The string '%s' is not a valid Boolean value." % text)
+
+
+def xml_int(text: str) -> int:
+    """XmlConvert.ToInt32: optional sign, decimal digits, white space around, Int32 range."""
+    word = text.strip(_XML_WS)
+    if not re.fullmatch(r"[+-]?[0-9]+", word):
+        raise ConfigLoadError("The string '%s' is not a valid Int32 value." % text)
+    value = int(word)
+    if not -2**31 <= value < 2**31:
+        raise ConfigLoadError("Value was either too large or too small for an Int32.")
+    return value
+
+
+class XmlConfig:
+    """Reads a configuration file the way XmlSerializer fills Jellyfin's configuration class.
+
+    Members absent from the file keep the class's defaults; unknown elements are skipped; a
+    member that is present but does not convert, a file that is not well-formed or a wrong
+    root element make the whole file fail (ConfigLoadError)."""
+
+    ROOT = ""
+    # element name -> (attribute, kind) with kind in str, baseurl, bool, int, list
+    MEMBERS: dict = {}
+
+    def load_members(self, path: str) -> None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise ConfigLoadError(str(exc)) from None
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError as exc:
+            raise ConfigLoadError("There is an error in XML document (%s)." % exc) from None
+        if root.tag != self.ROOT:
+            raise ConfigLoadError("<%s xmlns=''> was not expected." % root.tag)
+        for child in root:
+            member = self.MEMBERS.get(child.tag)
+            if member is None:
+                continue
+            attr, kind = member
+            text = child.text or ""
+            if kind == "bool":
+                setattr(self, attr, xml_bool(text))
+            elif kind == "int":
+                setattr(self, attr, xml_int(text))
+            elif kind == "list":
+                setattr(self, attr, [(s.text or "") for s in child if s.tag == "string"])
+            elif kind == "baseurl":
+                setattr(self, attr, _normalise_base_url(text))
+            else:
+                setattr(self, attr, text)
+
+
+class NetworkConfig(XmlConfig):
+    """Jellyfin's NetworkConfiguration (the members the stand-in uses), with its defaults."""
+
+    ROOT = "NetworkConfiguration"
+    MEMBERS = {
+        "BaseUrl": ("base_url", "baseurl"),
+        "EnableHttps": ("enable_https", "bool"),
+        "RequireHttps": ("require_https", "bool"),
+        "CertificatePath": ("certificate_path", "str"),
+        "CertificatePassword": ("certificate_password", "str"),
+        "InternalHttpPort": ("internal_http_port", "int"),
+        "InternalHttpsPort": ("internal_https_port", "int"),
+        "PublicHttpPort": ("public_http_port", "int"),
+        "PublicHttpsPort": ("public_https_port", "int"),
+        "AutoDiscovery": ("auto_discovery", "bool"),
+        "EnableIPv4": ("enable_ipv4", "bool"),
+        "EnableIPv6": ("enable_ipv6", "bool"),
+        "EnableRemoteAccess": ("enable_remote_access", "bool"),
+        "LocalNetworkSubnets": ("local_network_subnets", "list"),
+        "LocalNetworkAddresses": ("local_network_addresses", "list"),
+        "KnownProxies": ("known_proxies", "list"),
+        "IgnoreVirtualInterfaces": ("ignore_virtual_interfaces", "bool"),
+        "VirtualInterfaceNames": ("virtual_interface_names", "list"),
+        "EnablePublishedServerUriByRequest": ("enable_published_server_uri_by_request", "bool"),
+        "PublishedServerUriBySubnet": ("published_server_uri_by_subnet", "list"),
+        "RemoteIPFilter": ("remote_ip_filter", "list"),
+        "IsRemoteIPFilterBlacklist": ("is_remote_ip_filter_blacklist", "bool"),
+        # EnableUPnP is [Obsolete] since 10.11.0: XmlSerializer (.NET 9) neither reads nor writes it.
+    }
 
     def __init__(self):
         self.base_url = ""
-        self.internal_http_port = 8096
-        self.enable_ipv4 = True
-        self.enable_ipv6 = False
-        self.local_network_addresses: list[str] = []
-        self.known_proxies: list[str] = []
-        self.enable_published_server_uri_by_request = False
         self.enable_https = False
         self.require_https = False
         self.certificate_path = ""
         self.certificate_password = ""
+        self.internal_http_port = 8096
         self.internal_https_port = 8920
+        self.public_http_port = 8096
+        self.public_https_port = 8920
+        self.auto_discovery = True
+        self.enable_ipv4 = True
+        self.enable_ipv6 = False
+        self.enable_remote_access = True
+        self.local_network_subnets: list[str] = []
+        self.local_network_addresses: list[str] = []
+        self.known_proxies: list[str] = []
+        self.ignore_virtual_interfaces = True
+        self.virtual_interface_names = ["veth"]
+        self.enable_published_server_uri_by_request = False
+        self.published_server_uri_by_subnet: list[str] = []
+        self.remote_ip_filter: list[str] = []
+        self.is_remote_ip_filter_blacklist = False
 
     @classmethod
     def load(cls, path: str) -> "NetworkConfig":
+        """Raises ConfigLoadError; a missing file gives the defaults."""
         cfg = cls()
         if not os.path.exists(path):
             return cfg
-        root = ET.parse(path).getroot()  # errors propagate: the caller exits non-zero
-        if root.tag != "NetworkConfiguration":
-            raise ValueError("%s: root element is <%s>, expected <NetworkConfiguration>" % (path, root.tag))
-
-        def text(name):
-            el = root.find(name)
-            return None if el is None else (el.text or "")
-
-        def boolean(name, default):
-            v = text(name)
-            if v is None or v.strip() == "":
-                return default
-            v = v.strip().lower()
-            if v not in ("true", "false"):
-                raise ValueError("%s: <%s> is not a boolean: %r" % (path, name, v))
-            return v == "true"
-
-        def array(name):
-            el = root.find(name)
-            if el is None:
-                return []
-            return [(s.text or "").strip() for s in el.findall("string")]
-
-        if text("BaseUrl") is not None:
-            cfg.base_url = _normalise_base_url(text("BaseUrl"))
-        port = text("InternalHttpPort")
-        if port is not None and port.strip():
-            cfg.internal_http_port = int(port.strip())
-        port = text("InternalHttpsPort")
-        if port is not None and port.strip():
-            cfg.internal_https_port = int(port.strip())
-        cfg.enable_https = boolean("EnableHttps", False)
-        cfg.require_https = boolean("RequireHttps", False)
-        cfg.certificate_path = (text("CertificatePath") or "").strip()
-        cfg.certificate_password = text("CertificatePassword") or ""
-        cfg.enable_ipv4 = boolean("EnableIPv4", True)
-        cfg.enable_ipv6 = boolean("EnableIPv6", False)
-        cfg.enable_published_server_uri_by_request = boolean("EnablePublishedServerUriByRequest", False)
-        cfg.local_network_addresses = [a for a in array("LocalNetworkAddresses") if a]
-        cfg.known_proxies = [a for a in array("KnownProxies") if a]
+        cfg.load_members(path)
+        cfg.certificate_path = cfg.certificate_path.strip()
+        cfg.local_network_addresses = [a.strip() for a in cfg.local_network_addresses if a.strip()]
+        cfg.known_proxies = [a.strip() for a in cfg.known_proxies if a.strip()]
         return cfg
+
+
+# What the stand-in writes to a missing system.xml, and how it rewrites one that does not
+# load: the two ServerConfiguration members it models (BaseApplicationConfiguration's
+# IsStartupWizardCompleted comes first, as XmlSerializer writes base-class members first).
+# The real file holds every member of ServerConfiguration.
+def system_xml_text(wizard_completed: bool, remote_limit: int) -> str:
+    return "\n".join([
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<ServerConfiguration xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema">',
+        "  <IsStartupWizardCompleted>%s</IsStartupWizardCompleted>" % ("true" if wizard_completed else "false"),
+        "  <RemoteClientBitrateLimit>%d</RemoteClientBitrateLimit>" % remote_limit,
+        "</ServerConfiguration>",
+    ])
+
+
+class SystemConfig(XmlConfig):
+    """ServerConfiguration (system.xml): the members the stand-in uses."""
+
+    ROOT = "ServerConfiguration"
+    MEMBERS = {
+        "IsStartupWizardCompleted": ("is_startup_wizard_completed", "bool"),
+        "RemoteClientBitrateLimit": ("remote_client_bitrate_limit", "int"),
+    }
+
+    def __init__(self):
+        self.is_startup_wizard_completed = False
+        self.remote_client_bitrate_limit = 0
+
+    @classmethod
+    def load_or_reset(cls, path: str) -> "SystemConfig":
+        """ConfigurationHelper.GetXmlConfiguration: a missing file or one that does not load is
+        replaced by the defaults, written to disk (no log line, as upstream)."""
+        cfg = cls()
+        if os.path.exists(path):
+            try:
+                cfg.load_members(path)
+                return cfg
+            except ConfigLoadError:
+                cfg = cls()
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(system_xml_text(cfg.is_startup_wizard_completed, cfg.remote_client_bitrate_limit))
+        return cfg
+
+
+# ----------------------------------------------------------------------------- LAN
+
+
+_FALLBACK_LAN_V4 = [ipaddress.ip_network(n) for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+_FALLBACK_LAN_V6 = [ipaddress.ip_network(n) for n in ("::1/128", "fe80::/10", "fc00::/7")]
+
+
+def parse_subnet(entry: str, negated: bool = False):
+    """NetworkUtils.TryParseToSubnet: "!" marks an exclusion; CIDR (host bits allowed) or a
+    single address (/32, /128); None when it does not parse or its negation does not match."""
+    value = entry.strip()
+    is_negated = value.startswith("!")
+    if is_negated:
+        value = value[1:]
+    if is_negated != negated:
+        return None
+    try:
+        if "/" in value:
+            return ipaddress.ip_network(value, strict=False)
+        return ipaddress.ip_network(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+class LanPolicy:
+    """NetworkManager.InitializeLan / InitializeRemote / IsInLocalNetwork / ShouldAllowServerAccess."""
+
+    def __init__(self, cfg: NetworkConfig):
+        self.cfg = cfg
+        subnets = [n for n in (parse_subnet(e) for e in cfg.local_network_subnets) if n is not None]
+        if subnets:
+            self.lan = subnets
+        else:
+            # Nothing listed: private ranges and loopback, per enabled address family.
+            self.lan = (_FALLBACK_LAN_V6 if cfg.enable_ipv6 else []) + (_FALLBACK_LAN_V4 if cfg.enable_ipv4 else [])
+        self.excluded = [n for n in (parse_subnet(e, True) for e in cfg.local_network_subnets) if n is not None]
+        self.remote_filter = []
+        if cfg.remote_ip_filter and cfg.remote_ip_filter[0].strip():
+            for entry in cfg.remote_ip_filter:
+                net = parse_subnet(entry) if "/" in entry else None
+                if "/" not in entry:
+                    try:
+                        net = ipaddress.ip_network(ipaddress.ip_address(entry))
+                    except ValueError:
+                        net = None
+                if net is not None:
+                    self.remote_filter.append(net)
+
+    @staticmethod
+    def _contains(net, addr) -> bool:
+        return net.version == addr.version and addr in net
+
+    def is_in_local_network(self, addr) -> bool:
+        addr = _unmap(addr)
+        if addr.is_loopback:
+            return True  # always, whatever LocalNetworkSubnets says
+        for net in self.lan:
+            if self._contains(net, addr):
+                return not any(self._contains(x, addr) for x in self.excluded)
+        return False
+
+    def server_access(self, addr) -> str:
+        """The RemoteAccessPolicyResult name."""
+        addr = _unmap(addr)
+        if self.is_in_local_network(addr):
+            return "Allow"
+        if not self.cfg.enable_remote_access:
+            return "RejectDueToRemoteAccessDisabled"
+        if not self.remote_filter:
+            return "Allow"
+        hit = any(self._contains(n, addr) for n in self.remote_filter)
+        if self.cfg.is_remote_ip_filter_blacklist:
+            return "RejectDueToIPBlocklist" if hit else "Allow"
+        return "Allow" if hit else "RejectDueToNotAllowlistedRemoteIP"
+
+
+def _url_encode(text: str) -> str:
+    """HttpUtility.UrlEncode: unreserved -_.!*() kept, space as +, lower-case hex escapes."""
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote_plus(text, safe="-_.!*()"))
 
 
 # ----------------------------------------------------------------------------- forwarded headers
@@ -573,7 +767,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         self._tls_failed = False
-        self._hsts = False
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(10)
             try:
@@ -595,8 +788,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", ctype)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
-        if self._hsts:
-            self.send_header("Strict-Transport-Security", "max-age=2592000")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if body and not head:
@@ -660,15 +851,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.client_ip, self.req_scheme, self.req_host = client, scheme, host
         self._api_path = path
 
-        # UseHsts and UseHttpsRedirection, both only when RequireHttps and HTTPS listens.
+        # UseHttpsRedirection, only when RequireHttps and HTTPS listens: every client, LAN and
+        # loopback too. Jellyfin adds no HSTS header.
         if app.cfg.require_https and app.https_listening:
             name = _host_name(host)
-            if scheme.lower() == "https":
-                self._hsts = name.lower() not in ("localhost", "127.0.0.1", "[::1]")
-            elif name:
+            if scheme.lower() != "https" and name:
                 port = app.cfg.internal_https_port
                 location = "https://%s%s%s" % (name, "" if port == 443 else ":%d" % port, self.path)
                 self._send(307, headers={"Location": location})
+                self._request_log(method, path, str(client))
+                return
+
+        # IpBasedAccessValidationMiddleware: after the redirection, before every endpoint and the
+        # websocket handler. A request from the server's own address (after forwarding) passes.
+        local_ip = _unmap(ipaddress.ip_address(self.connection.getsockname()[0].split("%")[0]))
+        if client != local_ip:
+            verdict = app.lan.server_access(client)
+            if verdict != "Allow":
+                LOG.log("warning", "Jellyfin.Api.Middleware.IpBasedAccessValidationMiddleware",
+                        "Blocking request to {Path} by {RemoteIP} due to IP filtering rule, reason: {Reason}",
+                        _url_encode(path), _Raw(str(client)), _Raw(verdict))
+                self._send(503)
                 self._request_log(method, path, str(client))
                 return
 
@@ -687,6 +890,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._json(self._public_info(app))
             elif route == "/users/authenticatebyname" and method == "POST":
                 self._authenticate(body, client)
+            elif method in ("GET", "POST") and re.fullmatch(r"/items/[^/]+/playbackinfo", route):
+                self._playback_info(route, client)
             elif method in ("GET", "HEAD") and re.fullmatch(r"/videos/[^/]+/stream(\.[a-z0-9]+)?", route):
                 self._stream(route, query, method == "HEAD")
             else:
@@ -721,8 +926,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "ProductName": PRODUCT_NAME,
             "OperatingSystem": "",
             "Id": app.system_id,
-            "StartupWizardCompleted": True,
+            "StartupWizardCompleted": app.system.is_startup_wizard_completed,
         }
+
+    def _playback_info(self, route, client):
+        """MediaInfoHelper.GetMaxBitrate's decision line (only when a remote limit is set, as
+        upstream), then a PlaybackInfoResponse with one direct-play source."""
+        app = self.server.app
+        limit = app.system.remote_client_bitrate_limit  # no per-user limit in the stand-in
+        if limit > 0:
+            LOG.log("info", "Jellyfin.Api.Helpers.MediaInfoHelper",
+                    "RemoteClientBitrateLimit: {0}, RemoteIP: {1}, IsInLocalNetwork: {2}",
+                    limit, _Raw(str(client)), app.lan.is_in_local_network(client))
+        item_id = route.split("/")[2]
+        self._json({
+            "MediaSources": [{"Id": item_id, "Protocol": "File", "Container": "mp4", "Size": app.media.size,
+                              "SupportsDirectPlay": True, "SupportsDirectStream": True,
+                              "SupportsTranscoding": False}],
+            "PlaySessionId": uuid.uuid4().hex,
+        })
 
     def _error(self, status, message, method="POST"):
         LOG.log("error", "Jellyfin.Api.Middleware.ExceptionMiddleware",
@@ -957,7 +1179,7 @@ def parse_args(argv):
     p.add_argument("--nonetchange", action="store_true")
     p.add_argument("--restore-archive")
     p.add_argument("--version", action="version",
-                   version=os.environ.get("JELLYFIN_STANDIN_VERSION", "10.11.7"))
+                   version=os.environ.get("JELLYFIN_STANDIN_VERSION", DEFAULT_VERSION))
     return p.parse_args(argv)
 
 
@@ -992,7 +1214,7 @@ def main(argv=None) -> int:
     LOG.logdir = logdir
 
     app = App()
-    app.version = env.get("JELLYFIN_STANDIN_VERSION", "10.11.7")
+    app.version = env.get("JELLYFIN_STANDIN_VERSION", DEFAULT_VERSION)
     app.server_name = env.get("JELLYFIN_STANDIN_SERVER_NAME") or socket.gethostname()
     app.default_redirect = "api-docs/swagger" if args.nowebclient else "web/"
     main_log = "Main"
@@ -1013,8 +1235,18 @@ def main(argv=None) -> int:
             return _fail("cannot write network.xml: %s" % exc)
     try:
         app.cfg = NetworkConfig.load(network_xml)
-    except (OSError, ET.ParseError, ValueError) as exc:
-        return _fail("cannot read network.xml: %s" % exc)
+    except ConfigLoadError as exc:
+        # BaseConfigurationManager.LoadConfiguration: log, then run on the defaults. The file
+        # stays as it is (named configurations are written only when saved).
+        LOG.log("error", "Emby.Server.Implementations.AppBase.BaseConfigurationManager",
+                "Error loading configuration file: {Path}", network_xml)
+        LOG.exception("System.InvalidOperationException: There is an error in XML document. ---> %s" % exc)
+        app.cfg = NetworkConfig()
+    try:
+        app.system = SystemConfig.load_or_reset(os.path.join(configdir, "system.xml"))
+    except OSError as exc:
+        return _fail("cannot write system.xml: %s" % exc)
+    app.lan = LanPolicy(app.cfg)
     try:
         mib = int(env.get("JELLYFIN_STANDIN_MEDIA_MIB", "256"))
         users_path = env.get("JELLYFIN_STANDIN_USERS")

@@ -20,6 +20,11 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     result_values,
 )
 
+DISCARDED = (
+    ". Jellyfin cannot read it either: it would ignore the whole file and run on its defaults "
+    "(KnownProxies, LocalNetworkSubnets, ports and HTTPS lost)"
+)
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
@@ -95,8 +100,8 @@ def test_new_file_for_old_version_has_upnp_in_place():
             b'<?xml version="1.0" encoding="utf-16"?><NetworkConfiguration />',
             "the declaration names encoding 'utf-16'; only utf-8 is supported (Jellyfin writes utf-8)",
         ),
-        (b"<NetworkConfiguration><EnableHttps>yes</EnableHttps></NetworkConfiguration>", "<EnableHttps> holds 'yes'; expected true or false"),
-        (b"<NetworkConfiguration><InternalHttpPort>80a</InternalHttpPort></NetworkConfiguration>", "<InternalHttpPort> holds '80a'; expected a whole number"),
+        (b"<NetworkConfiguration><EnableHttps>yes</EnableHttps></NetworkConfiguration>", "<EnableHttps> holds 'yes'; expected true or false (case-sensitive)" + DISCARDED),
+        (b"<NetworkConfiguration><InternalHttpPort>80a</InternalHttpPort></NetworkConfiguration>", "<InternalHttpPort> holds '80a'; expected a whole number" + DISCARDED),
         (
             b"<NetworkConfiguration><KnownProxies /><KnownProxies /></NetworkConfiguration>",
             "<KnownProxies> appears 2 times; remove the duplicates so that one is left",

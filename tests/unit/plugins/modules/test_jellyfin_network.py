@@ -283,3 +283,57 @@ def test_invalid_options_fail_with_message(existing, args, message):
     args["path"] = str(existing)
     assert fail(args)["msg"] == message
     assert existing.read_bytes() == J1011
+
+
+@pytest.mark.parametrize("element, text, expected", [
+    ("IgnoreVirtualInterfaces", "True", "true or false (case-sensitive)"),
+    ("EnableRemoteAccess", "yes", "true or false (case-sensitive)"),
+    ("EnablePublishedServerUriByRequest", "", "true or false (case-sensitive)"),
+    ("InternalHttpsPort", "8920x", "a whole number"),
+    ("PublicHttpPort", "2147483648", "a whole number"),
+    ("PublicHttpsPort", "1_000", "a whole number"),
+])
+def test_a_value_jellyfin_cannot_read_is_refused(existing, element, text, expected):
+    """Jellyfin 10.11 would ignore the whole file for it (and run on its defaults): refuse,
+    naming the element and the consequence, and leave the file as it is."""
+    data = existing.read_bytes()
+    start = data.index(b"<%s" % element.encode())
+    end = data.index(b"\n", start)
+    broken = data[:start] + b"<%s>%s</%s>" % (element.encode(), text.encode(), element.encode()) + data[end:]
+    existing.write_bytes(broken)
+    result = fail({"path": str(existing), "known_proxies": ["10.0.0.1"]})
+    assert result["msg"] == (
+        "path: %s cannot be used: <%s> holds %r; expected %s. Jellyfin cannot read it either: it would ignore "
+        "the whole file and run on its defaults (KnownProxies, LocalNetworkSubnets, ports and HTTPS lost). "
+        "The file was left unchanged; repair it or move it away and run again." % (existing, element, text, expected))
+    assert existing.read_bytes() == broken
+
+
+@pytest.mark.parametrize("text", ["1", "0", " true ", "false\n"])
+def test_xmlconvert_booleans_are_accepted(existing, text):
+    data = existing.read_bytes().replace(b"<AutoDiscovery>true</AutoDiscovery>",
+                                         b"<AutoDiscovery>%s</AutoDiscovery>" % text.encode())
+    existing.write_bytes(data)
+    assert run({"path": str(existing)})["changed"] is False
+
+
+def test_changed_settings_names_what_changed(existing):
+    result = run({"path": str(existing), "known_proxies": ["10.0.0.1"], "base_url": "/jf"}, check=True)
+    assert result["changed_settings"] == ["BaseUrl", "KnownProxies"]
+    run({"path": str(existing), "known_proxies": ["10.0.0.1"], "base_url": "/jf"})
+    again = run({"path": str(existing), "known_proxies": ["10.0.0.1"], "base_url": "/jf"}, check=True)
+    assert again["changed"] is False and again["changed_settings"] == []
+
+
+def test_enable_upnp_written_by_jellyfin_12_is_not_drift(existing):
+    """.NET 10 serialises [Obsolete] members again: Jellyfin 12 adds <EnableUPnP> on its next
+    save. The settings the role wrote are still there; nothing to change, nothing lost."""
+    args = {"path": str(existing), "known_proxies": ["10.0.0.1"], "local_network_subnets": ["192.168.1.0/24"],
+            "jellyfin_version": "12.0.0"}
+    run(args)
+    data = existing.read_bytes()
+    data = data.replace(b"  <EnableIPv4>", b"  <EnableUPnP>false</EnableUPnP>\n  <EnableIPv4>")
+    existing.write_bytes(data)
+    result = run(args, check=True)
+    assert (result["changed"], result["changed_settings"], result["warnings_seen"]) == (False, [], [])
+    assert result["network"]["enable_upnp"] is False
