@@ -45,6 +45,7 @@ MODULES = sorted(
     if not os.path.basename(p).startswith("_")
 )
 PACKAGE = "ansible_collections.homelab.jellyfin_remote.plugins.modules."
+UTILS = "ansible_collections.homelab.jellyfin_remote.plugins.module_utils."
 LIBRARIES = ("cryptography", "dnspython", "miniupnpc", "segno")
 # ansible-core argument-spec messages that do not name the option; not the module's doing.
 CORE_MESSAGES = ("dictionary requested, could not parse JSON or key=value",)
@@ -65,7 +66,8 @@ BASE_ARGS = {
 }
 # Options whose size drives how long a case runs, not whether it is handled: kept small.
 BOUNDED = {
-    "ddns_update": {"max_retries": st.integers(-5, 3), "timeout": st.sampled_from([0.01, 0.05, 0, -1.0]), "max_retry_wait": st.sampled_from([0.0, 0.001, -1.0, 0.01])},
+    "ddns_update": {"max_retries": st.integers(-5, 3), "timeout": st.sampled_from([0.01, 0.05, 0, -1.0]), "max_retry_wait": st.sampled_from([0.0, 0.001, -1.0, 0.01]),
+                    "max_retry_seconds": st.sampled_from([0.0, 0.01, -1.0, 901.0, 900.0])},
     "public_ip": {"timeout": st.sampled_from([0.01, 0.05, 0, -1.0, None])},
     "upnp_port_mapping": {"discovery_delay_ms": st.integers(-10, 200)},
     "wireguard_qr": {"scale": st.integers(-3, 12), "border": st.integers(-3, 10)},
@@ -190,16 +192,21 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "gethostbyname", refuse("gethostbyname"))
     monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
     monkeypatch.setitem(sys.modules, "miniupnpc", None)
+    # Waits are no-ops. time.sleep is taken before it is patched: a function that captured it
+    # as a default argument (sleep=time.sleep) would sleep for real, so such defaults in the
+    # collection's module_utils are replaced too. The modules are imported first, so that
+    # none captures the patched sleep for later tests.
+    for module_name in MODULES:
+        importlib.import_module(PACKAGE + module_name)
+    real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-    # Functions that took time.sleep as a default argument when they were defined.
-    try:
-        from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
-
-        for func in (_ddns.with_retries, _ddns.run):
-            defaults = func.__defaults__ or ()
-            monkeypatch.setattr(func, "__defaults__", tuple((lambda seconds: None) if d is time.sleep else d for d in defaults))
-    except ImportError:
-        pass
+    for module_name, loaded in list(sys.modules.items()):
+        if not module_name.startswith(UTILS) or loaded is None:
+            continue
+        for func in vars(loaded).values():
+            defaults = getattr(func, "__defaults__", None) or ()
+            if any(d is real_sleep for d in defaults):
+                monkeypatch.setattr(func, "__defaults__", tuple((lambda seconds: None) if d is real_sleep else d for d in defaults))
     return attempts
 
 

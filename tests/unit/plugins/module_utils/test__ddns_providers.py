@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import time
 
 import pytest
 
@@ -399,3 +400,66 @@ def test_settings_errors(standin, provider, extra, text):
         _ddns.make_provider(_settings(standin, provider, **extra))
     assert info.value.kind == "config"
     assert text in str(info.value)
+
+
+class _Clock:
+    """A clock that moves only when slept on or told to: waits are counted, not spent."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_with_retries_total_time_is_bounded():
+    clock = _Clock()
+    calls = []
+
+    def fail():
+        calls.append(clock.now)
+        clock.now += 1  # each attempt takes one second (a slow provider)
+        raise _ddns.DdnsError("retryable", "down")
+
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.with_retries(fail, max_retries=100, max_wait=10, sleep=clock.sleep, backoff=5, max_total=30, clock=clock)
+    # 1 s attempt, 5 s wait, 1 s attempt, 10 s wait, 1 s, 10 s wait, 1 s (28 s spent): another 10 s would pass 30.
+    assert clock.sleeps == [5, 10, 10]
+    assert len(calls) == 4
+    assert clock.now <= 30
+    assert "max_retry_seconds=30" in str(info.value)
+    assert "gave up after 4 attempts" in str(info.value)
+
+
+def test_with_retries_total_bound_refuses_a_retry_after_that_would_pass_it():
+    clock = _Clock()
+
+    def fail():
+        raise _ddns.DdnsError("retryable", "slow down", retry_after=50)
+
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.with_retries(fail, max_retries=3, max_wait=60, sleep=clock.sleep, max_total=40, clock=clock)
+    assert clock.sleeps == []
+    assert "max_retry_seconds=40" in str(info.value)
+
+
+def test_with_retries_looks_up_time_sleep_when_called(monkeypatch):
+    """No sleep captured at import: patching time.sleep reaches every retry (the fuzz test relies on it)."""
+    slept = []
+    monkeypatch.setattr(_ddns.time, "sleep", slept.append)
+    attempts = iter([_ddns.DdnsError("retryable", "down"), None])
+
+    def flaky():
+        error = next(attempts)
+        if error:
+            raise error
+        return "ok"
+
+    assert _ddns.with_retries(flaky, max_retries=1, max_wait=3, backoff=3) == "ok"
+    assert slept == [3]
+    assert time.sleep not in (_ddns.with_retries.__defaults__ or ()) + (_ddns.run.__defaults__ or ())

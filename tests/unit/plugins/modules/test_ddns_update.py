@@ -130,6 +130,29 @@ def test_failure_message_and_kind(standin, run):
     _no_secret(result)
 
 
+def test_total_retry_time_is_bounded(standin, run, monkeypatch):
+    """A provider failing for ever: max_retry_seconds ends the run, whatever max_retries says."""
+    standin.add_host("home.noip.test", "noip", {"A": ["192.0.2.1"]})
+    standin.behave("home.noip.test", "5xx", status=503)
+    clock = {"now": 0.0}
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr(_ddns.time, "sleep", sleep)
+    monkeypatch.setattr(_ddns, "_monotonic", lambda: clock["now"])
+    status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", resolver_port=standin.dns_port,
+                              address="198.51.100.7", max_retries=1000, max_retry_wait=10, max_retry_seconds=45))
+    assert status == "fail"
+    assert result["error_kind"] == "retryable"
+    assert "max_retry_seconds=45" in result["msg"]
+    assert sum(slept) <= 45 and slept == [5, 10, 10, 10, 10]
+    _no_secret(result)
+
+
 def test_nochg_warns(standin, run, monkeypatch):
     standin.add_host("home.noip.test", "noip", {"A": ["198.51.100.7"]})
     # DNS lags: make the read see an old address while the provider already holds the new one.
@@ -154,6 +177,10 @@ def test_nochg_warns(standin, run, monkeypatch):
         (dict(provider="rfc2136", hostname="h.example.test", zone="example.test", server="127.0.0.1", tsig_key_name="k",
               address="198.51.100.7"), "tsig_key_name"),
         (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retries=-1), "max_retries must be 0 or more"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retry_seconds=0),
+         "max_retry_seconds must be more than 0 and at most 900 seconds, got 0"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retry_seconds=1800),
+         "max_retry_seconds must be more than 0 and at most 900 seconds, got 1800"),
     ],
 )
 def test_option_errors(run, args, text):
