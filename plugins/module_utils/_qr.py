@@ -77,6 +77,8 @@ def parse_mode(value):
             mode = int(text, 8)
         except ValueError:
             raise QrError("mode %r is not an octal mode such as '0600'" % (value,)) from None
+    if not 0 <= mode <= 0o7777:
+        raise QrError("mode %r is not a file mode between 0000 and %04o; give an octal mode such as '0600'" % (value, MAX_MODE))
     if mode & ~MAX_MODE & 0o7777:
         raise QrError("mode %04o is wider than %04o; the QR code holds a private key" % (mode, MAX_MODE))
     return mode

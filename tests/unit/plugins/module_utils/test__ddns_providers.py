@@ -3,38 +3,28 @@
 """Every HTTP provider against the loopback stand-in: success, unchanged, errors, retries.
 
 The stand-in (tests/lab/standins/ddns/ddns_standin.py) runs in this process on loopback;
-the network guard from _public_ip_standins refuses anything else.
+the network guard (tests/unit/conftest.py) refuses anything else.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
 
 import pytest
 
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
 NEW4, NEW6, OLD4, OLD6 = "198.51.100.7", "2001:db8::7", "192.0.2.1", "2001:db8::1"
 
 
-def _load_standin():
-    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def standin():
-    running = _load_standin().start(desec_interval=0)
+    running = ddns_standin.start()
     yield running
     running.stop()
 

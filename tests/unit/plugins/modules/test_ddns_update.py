@@ -4,75 +4,36 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+from harness import run_module
+from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import ddns_update
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
-
-
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__("exit_json")
-        self.result = result
-
-
-class FailJson(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg"))
-        self.result = result
 
 
 @pytest.fixture
 def standin():
-    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    running = module.start(desec_interval=0)
+    running = ddns_standin.start()
     yield running
     running.stop()
 
 
 @pytest.fixture
 def run(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        kwargs["warnings"] = list(warnings)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["failed"] = True
-        kwargs["msg"] = msg
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    """main() against the stand-in, waits skipped: ('exit'|'fail', result with the warnings)."""
     monkeypatch.setattr(_ddns.time, "sleep", lambda s: None)
 
     def _run(args):
-        with patch_module_args(args):
-            try:
-                ddns_update.main()
-            except ExitJson as done:
-                return "exit", done.result
-            except FailJson as failed:
-                return "fail", failed.result
-        raise AssertionError("main() returned without exit_json or fail_json")
+        kind, result, warnings = run_module(ddns_update.main, args)
+        if kind == "exit":
+            result["warnings"] = warnings
+        return kind, result
 
     return _run
 
