@@ -152,3 +152,15 @@ def run_module(main, args, check=False, diff=False):
         except _Ended as end:
             return end.kind, end.result, warnings
     raise AssertionError("%s() returned without exit_json or fail_json" % getattr(main, "__module__", "main"))
+
+
+def load_script(path, name):
+    """Import a role's script (a file without .py or outside any package) as module `name`."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
