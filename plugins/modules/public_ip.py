@@ -278,8 +278,8 @@ explanation:
   returned: always
   type: str
   sample: >-
-    The router's WAN address 100.72.14.9 is in 100.64.0.0/10, so the ISP uses carrier-grade NAT
-    and shares the public address 198.51.100.7: port forwarding cannot work.
+    The router's WAN address 100.72.14.9 is in 100.64.0.0/10, the ISP's carrier-grade NAT,
+    which shares the public address 198.51.100.7: port forwarding cannot work.
 sources:
   description: One report per source that was started, in the configured order.
   returned: always

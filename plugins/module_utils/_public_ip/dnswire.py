@@ -21,7 +21,7 @@ try:  # dnspython is optional: the built-in client below covers the three record
 except ImportError:  # pragma: no cover - depends on the environment
     HAS_DNSPYTHON = False
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.answers import _parse_ip
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import parse_ip as _parse_ip
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.sources import RDTYPES, RETRY_INTERVAL, SourceError, _remaining
 
 

@@ -8,7 +8,8 @@ import fnmatch
 import ipaddress
 import json
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.answers import SHARED_ADDRESS_SPACE, _parse_ip, non_global_reason
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import SHARED_ADDRESS_SPACE, non_global_reason
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import parse_ip as _parse_ip
 
 
 # Interfaces whose addresses never say anything about the router's WAN side: VPN meshes

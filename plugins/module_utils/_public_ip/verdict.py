@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.answers import RFC1918, SHARED_ADDRESS_SPACE, _in_any
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import RFC1918, SHARED_ADDRESS_SPACE, cgnat_wan, double_nat_wan, in_any, is_shared
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.host import NO_EXTERNAL_ADDRESS
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.sources import DEFAULT_TIMEOUT
 
@@ -83,8 +83,8 @@ def classify(
             "cgnat",
             False,
             "The router answers UPnP but reports no usable external address while the internet "
-            "sees %s: its own WAN address is private or shared (100.64.0.0/10), so carrier-grade "
-            "or double NAT sits in front of it and port forwarding cannot work." % public,
+            "sees %s: its own WAN address is private or shared (%s), so carrier-grade "
+            "or double NAT sits in front of it and port forwarding cannot work." % (public, SHARED_ADDRESS_SPACE),
         )
     if wan_address is None or 4 not in ip_versions:
         return (
@@ -102,19 +102,18 @@ def classify(
             "%s equals the public address %s, so a port forward on the router can make this "
             "host reachable." % (wan_label, public),
         )
-    if wan.version == 4 and wan in SHARED_ADDRESS_SPACE:
+    if is_shared(wan):
         return (
             "cgnat",
             False,
-            "%s %s is in 100.64.0.0/10, so the ISP uses carrier-grade NAT and shares the "
-            "public address %s: port forwarding cannot work." % (wan_label, wan, public),
+            "%s, which shares the public address %s: port forwarding cannot work." % (cgnat_wan(wan_label, wan), public),
         )
-    if _in_any(wan, RFC1918):
+    if in_any(wan, RFC1918):
         return (
             "double_nat",
             False,
-            "%s %s is private (RFC 1918), so another router sits in front of this one: a "
-            "forward would be needed on both routers (or the first one put in bridge mode)." % (wan_label, wan),
+            "%s: a forward would be needed on both routers (or the first one put in bridge mode)."
+            % double_nat_wan(wan_label, wan),
         )
     return (
         "cgnat",

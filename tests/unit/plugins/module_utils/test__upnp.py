@@ -204,7 +204,7 @@ def test_allow_ranges_accepts_a_lab_address():
 
 def test_bad_allow_range():
     exc = error(FakeUPnP(), allow_ranges=["ten"])
-    assert (exc.kind, str(exc)) == ("config", "allow_ranges: 'ten' is not a CIDR range such as 198.51.100.0/24")
+    assert (exc.kind, str(exc)) == ("config", "allow_ranges: 'ten' is not a CIDR range such as 198.51.100.0/24 or 2001:db8::/32")
 
 
 # -- no router ------------------------------------------------------------------------------
