@@ -313,9 +313,7 @@ diff:
       type: str
 """
 
-import grp
 import os
-import pwd
 import stat
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
@@ -401,30 +399,11 @@ def _version_text(version):
     return ".".join(str(part) for part in version)
 
 
-def _resolve_uid(module, owner):
-    if owner is None:
-        return None
-    if str(owner).isdigit():
-        return int(owner)
+def _resolve_ids(module, owner, group):
     try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:
-        module.fail_json(
-            msg="owner: %r is not valid: expected a user that exists on the host. Create the user first or give another owner." % owner
-        )
-
-
-def _resolve_gid(module, group):
-    if group is None:
-        return None
-    if str(group).isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        module.fail_json(
-            msg="group: %r is not valid: expected a group that exists on the host. Create the group first or give another group." % group
-        )
+        return _atomic_file.resolve_uid(owner), _atomic_file.resolve_gid(group)
+    except _atomic_file.FileAttributeError as exc:
+        module.fail_json(msg=str(exc))
 
 
 class _Stat:
@@ -534,8 +513,7 @@ def main():
         attributes = _atomic_file.read_attributes(path)
         current_mode, current_uid, current_gid = attributes.mode, attributes.uid, attributes.gid
     mode = _resolve_mode(module, params["mode"], current_mode)
-    uid = _resolve_uid(module, params["owner"])
-    gid = _resolve_gid(module, params["group"])
+    uid, gid = _resolve_ids(module, params["owner"], params["group"])
     mode = (NEW_FILE_MODE if created else current_mode) if mode is None else mode
     uid = current_uid if uid is None else uid
     gid = current_gid if gid is None else gid

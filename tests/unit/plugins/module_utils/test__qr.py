@@ -99,7 +99,7 @@ def test_parse_mode_refuses(value):
 @pytest.mark.parametrize("value", [2**31, -1, -(10**30), 0o10600, "10600"])
 def test_parse_mode_refuses_what_is_no_file_mode(value):
     """Found by the module fuzz test: 2**31 passed the width check and made os.chmod overflow."""
-    with pytest.raises(_qr.QrError, match="mode .* is not a file mode between 0000 and 0640"):
+    with pytest.raises(_qr.QrError, match="^mode must be"):
         _qr.parse_mode(value)
 
 

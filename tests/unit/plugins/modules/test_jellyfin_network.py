@@ -246,3 +246,17 @@ def test_invalid_options_fail_with_message(existing, args, message):
     args["path"] = str(existing)
     assert fail(args)["msg"] == message
     assert existing.read_bytes() == J1011
+
+
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("owner", "no-such-user-x", "owner 'no-such-user-x' is not a user on this host; give an existing user name or a numeric uid"),
+        ("group", "no-such-group-x", "group 'no-such-group-x' is not a group on this host; give an existing group name or a numeric gid"),
+        ("owner", str(2**40), "owner %d is larger than any uid (4294967294 at most)" % 2**40),
+    ],
+)
+def test_owner_and_group_errors_name_the_option(existing, option, value, message):
+    """The same resolver as wireguard_keypair's (_atomic_file), so the same messages; nothing written."""
+    assert fail({"path": str(existing), "known_proxies": ["10.0.0.2"], option: value})["msg"] == message
+    assert existing.read_bytes() == J1011
