@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import ipaddress
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import RFC1918, SHARED_ADDRESS_SPACE, cgnat_wan, double_nat_wan, in_any, is_shared
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import (
+    RFC1918,
+    SHARED_ADDRESS_SPACE,
+    cgnat_wan,
+    double_nat_wan,
+    in_any,
+    is_shared,
+)
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.host import NO_EXTERNAL_ADDRESS
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.sources import DEFAULT_TIMEOUT
 
