@@ -313,7 +313,6 @@ diff:
       type: str
 """
 
-import os
 import stat
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
@@ -323,10 +322,12 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     OPTION_ELEMENTS,
     SECURITY_FIXED_IN,
     UPNP_REMOVED_IN,
-    NetworkXml,
+    NetworkFileError,
     NetworkXmlError,
     apply_settings,
+    current_attributes,
     mask_secrets,
+    read_network_xml,
     result_values,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
@@ -463,39 +464,13 @@ def main():
             % (params["jellyfin_version"], _version_text(SECURITY_FIXED_IN), _version_text(SECURITY_FIXED_IN))
         )
 
-    data = None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        module.fail_json(msg="path: cannot read %s: %s. Give the path of network.xml, a regular file." % (path, exc.strerror or exc))
-
-    parent = os.path.dirname(os.path.abspath(path))
-    created = data is None
-    if created:
-        if not os.path.isdir(parent):
-            module.fail_json(
-                msg="path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
-                "or give the path of its configuration directory." % (path, parent)
-            )
-        document = NetworkXml.new(version)
-    else:
-        try:
-            document = NetworkXml.parse(data)
-        except NetworkXmlError as exc:
-            module.fail_json(
-                msg="path: %s cannot be used: %s. The file was left unchanged; repair it or move it away and run again."
-                % (path, exc)
-            )
-        obsolete = document.obsolete_elements()
-        if obsolete:
-            module.warn(
-                "%s contains %s: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
-                "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them."
-                % (path, ", ".join(obsolete))
-            )
+        found = read_network_xml(path, version)
+    except NetworkFileError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in found.warnings:
+        module.warn(warning)
+    data, document, created = found.data, found.document, found.created
 
     old_password = document.value("CertificatePassword")
     try:
@@ -506,12 +481,7 @@ def main():
     new_data = document.to_bytes() if content_changed else data
 
     # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
-    if created:
-        parent_stat = os.stat(parent)
-        current_mode, current_uid, current_gid = None, parent_stat.st_uid, parent_stat.st_gid
-    else:
-        attributes = _atomic_file.read_attributes(path)
-        current_mode, current_uid, current_gid = attributes.mode, attributes.uid, attributes.gid
+    current_mode, current_uid, current_gid = current_attributes(path, created)
     mode = _resolve_mode(module, params["mode"], current_mode)
     uid, gid = _resolve_ids(module, params["owner"], params["group"])
     mode = (NEW_FILE_MODE if created else current_mode) if mode is None else mode
