@@ -20,7 +20,6 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import SHARED_ADDRESS_SPACE  # noqa: F401 - re-exported
 
 PROTOCOLS = ("TCP", "UDP")
 DEFAULT_DESCRIPTION = "jellyfin_remote"

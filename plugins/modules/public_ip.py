@@ -360,7 +360,7 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import answers as ip_answers
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import host as ip_host
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import racing as ip_racing
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import sources as ip_sources
@@ -415,7 +415,7 @@ def _check_options(module):
             msg="min_agreement must be 1 or more, got %d; 1 takes the first valid answer" % p["min_agreement"]
         )
     try:
-        allow_ranges = ip_answers.parse_ranges(p["allow_ranges"])
+        allow_ranges = _addresses.parse_ranges(p["allow_ranges"])
     except ValueError as exc:
         module.fail_json(msg="allow_ranges: %s" % exc)
     if p["wan_address"] is not None:

@@ -50,13 +50,15 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.echo import (  # noqa: F401 - the package interface
     query_http,
 )
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.answers import (  # noqa: F401 - the package interface
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import (  # noqa: F401 - the package interface
     DOCUMENTATION_RANGES,
     RFC1918,
     SHARED_ADDRESS_SPACE,
     ULA,
     non_global_reason,
     parse_ranges,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.answers import (  # noqa: F401 - the package interface
     validate_answer,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.racing import (  # noqa: F401 - the package interface

@@ -4,16 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import (  # noqa: F401 - re-exported
-    DOCUMENTATION_RANGES,
-    RFC1918,
-    SHARED_ADDRESS_SPACE,
-    ULA,
-    in_any as _in_any,
-    non_global_reason,
-    parse_ip as _parse_ip,
-    parse_ranges,
-)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._addresses import non_global_reason, parse_ip
 
 
 def validate_answer(text, family=None, allow_ranges=()):
@@ -22,7 +13,7 @@ def validate_answer(text, family=None, allow_ranges=()):
     family None accepts either. Addresses come back in canonical form so that answers
     compare equal however a source spelled them.
     """
-    ip = _parse_ip(text)
+    ip = parse_ip(text)
     if ip is None:
         return None, "not an IP address"
     if family is not None and ip.version != family:

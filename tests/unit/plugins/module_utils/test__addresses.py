@@ -9,7 +9,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _public_ip, _upnp
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import answers, verdict
 
 
@@ -47,6 +47,8 @@ def test_one_wording_for_cgnat_and_double_nat():
 
 
 def test_the_public_ip_package_and_upnp_use_the_same_ranges():
-    assert answers.SHARED_ADDRESS_SPACE is _addresses.SHARED_ADDRESS_SPACE
-    assert _upnp.SHARED_ADDRESS_SPACE is _addresses.SHARED_ADDRESS_SPACE
-    assert answers.parse_ranges is _addresses.parse_ranges
+    """No copies left: the package's interface is _addresses' own objects, and upnp keeps none."""
+    assert _public_ip.SHARED_ADDRESS_SPACE is _addresses.SHARED_ADDRESS_SPACE
+    assert _public_ip.parse_ranges is _addresses.parse_ranges
+    assert answers.non_global_reason is _addresses.non_global_reason
+    assert not hasattr(_upnp, "SHARED_ADDRESS_SPACE") and not hasattr(_upnp, "_in_any")
