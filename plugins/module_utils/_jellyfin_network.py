@@ -641,3 +641,23 @@ def current_attributes(path, created):
         return None, st.st_uid, st.st_gid
     st = os.stat(path)
     return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+NEW_FILE_MODE = 0o640
+
+
+def target_attributes(created, current, wanted, new_file_mode=NEW_FILE_MODE):
+    """(mode, uid, gid) to write: each wanted value, else the current one (a new file gets
+    new_file_mode and, from current, its directory's owner)."""
+    current_mode, current_uid, current_gid = current
+    mode, uid, gid = wanted
+    if mode is None:
+        mode = new_file_mode if created else current_mode
+    return mode, current_uid if uid is None else uid, current_gid if gid is None else gid
+
+
+def file_diff(path, created, data, new_data, content_changed, secrets):
+    """The diff of network.xml, every known CertificatePassword masked."""
+    before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)
+    after = mask_secrets(new_data.decode("utf-8-sig"), secrets) if content_changed else before
+    return dict(before=before, after=after, before_header=path, after_header=path)

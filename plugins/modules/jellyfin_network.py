@@ -326,9 +326,10 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     NetworkXmlError,
     apply_settings,
     current_attributes,
-    mask_secrets,
+    file_diff,
     read_network_xml,
     result_values,
+    target_attributes,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
@@ -341,7 +342,6 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate 
     validate_port,
 )
 
-NEW_FILE_MODE = 0o640
 
 LIST_VALIDATORS = {
     "known_proxies": validate_ip_network_or_hostname,
@@ -482,11 +482,8 @@ def main():
 
     # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
     current_mode, current_uid, current_gid = current_attributes(path, created)
-    mode = _resolve_mode(module, params["mode"], current_mode)
-    uid, gid = _resolve_ids(module, params["owner"], params["group"])
-    mode = (NEW_FILE_MODE if created else current_mode) if mode is None else mode
-    uid = current_uid if uid is None else uid
-    gid = current_gid if gid is None else gid
+    wanted = (_resolve_mode(module, params["mode"], current_mode),) + _resolve_ids(module, params["owner"], params["group"])
+    mode, uid, gid = target_attributes(created, (current_mode, current_uid, current_gid), wanted)
 
     file_args = module.load_file_common_arguments(params)
     changed = False
@@ -505,9 +502,7 @@ def main():
     result = dict(changed=changed, path=path, created=created, network=result_values(document))
     if module._diff:
         secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
-        before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)
-        after = mask_secrets(new_data.decode("utf-8-sig"), secrets) if content_changed else before
-        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+        result["diff"] = file_diff(path, created, data, new_data, content_changed, secrets)
     module.exit_json(**result)
 
 
