@@ -8,13 +8,84 @@ The temporary file is created by mkstemp (mode 0600) in the target's own directo
 flushed to disk, given its final owner and mode *while still private*, and only then renamed
 over the target. A reader therefore sees either the old file or the complete new one, and
 the final path never exists with a mode wider than the one requested, not even briefly.
+
+The owner, group and mode options of the modules that write files are read here too:
+resolve_uid() / resolve_gid() (a name or a number), parse_octal_mode(), user_name() /
+group_name() for diffs; a bad value raises FileAttributeError whose message names the option.
 """
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
+import re
 import stat
 import tempfile
+
+# uid_t and gid_t are 32 bits; (uid_t)-1 means "no change" to chown.
+MAX_ID = 2**32 - 2
+_OCTAL_MODE = re.compile(r"^(?:0o)?([0-7]{1,4})$")
+
+
+class FileAttributeError(ValueError):
+    """A bad owner, group or mode option; the message names the option and what to give."""
+
+
+def parse_octal_mode(value):
+    """The mode option: an octal string such as '0600' (or '0o600'), or an int YAML already made."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    else:
+        match = _OCTAL_MODE.match(str(value).strip()) if isinstance(value, str) else None
+        if not match:
+            raise FileAttributeError(
+                "mode must be an octal number such as '0600' (symbolic modes are not supported), got %r" % (value,)
+            )
+        mode = int(match.group(1), 8)
+    if mode < 0 or mode > 0o7777:
+        raise FileAttributeError("mode must be between '0000' and '7777', got %r" % (value,))
+    return mode
+
+
+def _resolve_id(option, value, kind, lookup, what):
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if text.isdigit():
+        if int(text) > MAX_ID:
+            raise FileAttributeError("%s %s is larger than any %s (%d at most)" % (option, text, kind, MAX_ID))
+        return int(text)
+    try:
+        return lookup(text)
+    except KeyError:
+        raise FileAttributeError(
+            "%s %r is not a %s on this host; give an existing %s name or a numeric %s" % (option, text, what, what, kind)
+        ) from None
+
+
+def resolve_uid(owner):
+    """uid for the owner option (a user name or number); None when not given."""
+    return _resolve_id("owner", owner, "uid", lambda name: pwd.getpwnam(name).pw_uid, "user")
+
+
+def resolve_gid(group):
+    """gid for the group option (a group name or number); None when not given."""
+    return _resolve_id("group", group, "gid", lambda name: grp.getgrnam(name).gr_gid, "group")
+
+
+def user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
 
 
 class FileAttributes:

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 
 MASK = "********"
@@ -591,3 +593,86 @@ def result_values(document):
         else:
             values[option] = document.value(name)
     return values
+
+
+# --------------------------------------------------------------------------------------
+# The file
+# --------------------------------------------------------------------------------------
+
+
+class NetworkFileError(Exception):
+    """network.xml cannot be read, created or used; the message names path and what to do."""
+
+
+class NetworkFile:
+    """network.xml as found: its bytes (None when absent), the document, warnings to give."""
+
+    def __init__(self, data, document, created, warnings):
+        self.data = data
+        self.document = document
+        self.created = created
+        self.warnings = warnings
+
+
+def read_network_xml(path, version):
+    """Read and parse path, or start a new document for version when it does not exist."""
+    data = None
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise NetworkFileError("path: cannot read %s: %s. Give the path of network.xml, a regular file." % (path, exc.strerror or exc))
+    if data is None:
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise NetworkFileError(
+                "path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
+                "or give the path of its configuration directory." % (path, parent)
+            )
+        return NetworkFile(None, NetworkXml.new(version), True, [])
+    try:
+        document = NetworkXml.parse(data)
+    except NetworkXmlError as exc:
+        raise NetworkFileError(
+            "path: %s cannot be used: %s. The file was left unchanged; repair it or move it away and run again." % (path, exc)
+        ) from None
+    warnings = []
+    obsolete = document.obsolete_elements()
+    if obsolete:
+        warnings.append(
+            "%s contains %s: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
+            "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them."
+            % (path, ", ".join(obsolete))
+        )
+    return NetworkFile(data, document, False, warnings)
+
+
+def current_attributes(path, created):
+    """(mode, uid, gid) now: the file's, or for a new file no mode and its directory's owner."""
+    if created:
+        st = os.stat(os.path.dirname(os.path.abspath(path)))
+        return None, st.st_uid, st.st_gid
+    st = os.stat(path)
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+NEW_FILE_MODE = 0o640
+
+
+def target_attributes(created, current, wanted, new_file_mode=NEW_FILE_MODE):
+    """(mode, uid, gid) to write: each wanted value, else the current one (a new file gets
+    new_file_mode and, from current, its directory's owner)."""
+    current_mode, current_uid, current_gid = current
+    mode, uid, gid = wanted
+    if mode is None:
+        mode = new_file_mode if created else current_mode
+    return mode, current_uid if uid is None else uid, current_gid if gid is None else gid
+
+
+def file_diff(path, created, data, new_data, content_changed, secrets):
+    """The diff of network.xml, every known CertificatePassword masked."""
+    before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)
+    after = mask_secrets(new_data.decode("utf-8-sig"), secrets) if content_changed else before
+    return dict(before=before, after=after, before_header=path, after_header=path)

@@ -67,16 +67,11 @@ def render_text(content, border=2, error="M"):
 
 
 def parse_mode(value):
-    if isinstance(value, int):
-        mode = value
-    else:
-        text = str(value).strip()
-        if text.startswith("0o"):
-            text = text[2:]
-        try:
-            mode = int(text, 8)
-        except ValueError:
-            raise QrError("mode %r is not an octal mode such as '0600'" % (value,)) from None
+    """The mode option (see _atomic_file.parse_octal_mode), no wider than MAX_MODE."""
+    try:
+        mode = _atomic_file.parse_octal_mode(value)
+    except _atomic_file.FileAttributeError as exc:
+        raise QrError(str(exc)) from None
     if mode & ~MAX_MODE & 0o7777:
         raise QrError("mode %04o is wider than %04o; the QR code holds a private key" % (mode, MAX_MODE))
     return mode

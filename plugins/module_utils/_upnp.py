@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
+
 PROTOCOLS = ("TCP", "UDP")
-SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 DEFAULT_DESCRIPTION = "jellyfin_remote"
 
 # miniupnpc's texts for the UPnP errors that matter here (strupnperror()).
@@ -80,19 +81,12 @@ def no_igd_message(detail, delay_ms, multicast_interface, protocol, external_por
     )
 
 
-def _in_any(ip, ranges):
-    return any(ip.version == net.version and ip in net for net in ranges)
-
-
 def parse_ranges(ranges):
-    """allow_ranges as networks; raises UpnpError(config) naming the bad entry."""
-    networks = []
-    for text in ranges or []:
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            raise UpnpError("config", "allow_ranges: %r is not a CIDR range such as 198.51.100.0/24" % text)
-    return networks
+    """allow_ranges as networks; raises UpnpError(config) naming the option and the bad entry."""
+    try:
+        return list(_addresses.parse_ranges(ranges))
+    except ValueError as exc:
+        raise UpnpError("config", "allow_ranges: %s" % exc) from None
 
 
 def classify_external(address, allow_ranges=()):
@@ -111,13 +105,12 @@ def classify_external(address, allow_ranges=()):
         return None, "the router reports %r as its external address, which is not an IP address" % text[:64]
     if ip.is_unspecified:
         return None, "the router reports %s as its external address, which means it has none" % ip
-    if _in_any(ip, allow_ranges):
+    if _addresses.in_any(ip, allow_ranges):
         return str(ip), None
-    if ip.version == 4 and ip in SHARED_ADDRESS_SPACE:
-        return str(ip), "the router's external address %s is in 100.64.0.0/10, the ISP's carrier-grade NAT" % ip
+    if _addresses.is_shared(ip):
+        return str(ip), _addresses.cgnat_wan("the router's external address", ip)
     if ip.is_private:
-        return str(ip), ("the router's external address %s is private, so another router or the ISP "
-                         "NATs in front of it" % ip)
+        return str(ip), _addresses.double_nat_wan("the router's external address", ip)
     return str(ip), None
 
 

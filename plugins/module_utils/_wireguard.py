@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import grp
 import hashlib
 import os
-import pwd
-import re
 import secrets
 import stat
 import traceback
@@ -62,7 +59,6 @@ PUBLIC_KEY_MODE = 0o644
 # The whitespace `wg` itself ignores after the key in a key file (C isspace()).
 _TRAILING_WHITESPACE = " \t\n\r\v\f"
 _BASE64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
-_OCTAL_MODE = re.compile(r"^(?:0o)?([0-7]{1,4})$")
 
 # Messages (also asserted by the unit tests). Each completes a sentence "The key ...".
 MSG_EMPTY = "is empty"
@@ -218,21 +214,10 @@ def _require_cryptography():
 
 def parse_mode(value):
     """Mode option (octal string such as '0600', or an int already converted by YAML)."""
-    if isinstance(value, bool):
-        raise WireGuardKeyError("mode must be an octal number such as '0600', got %r" % (value,))
-    if isinstance(value, int):
-        mode = value
-    else:
-        match = _OCTAL_MODE.match(str(value).strip())
-        if not match:
-            raise WireGuardKeyError(
-                "mode must be an octal number such as '0600' (symbolic modes are not supported), "
-                "got %r" % (value,)
-            )
-        mode = int(match.group(1), 8)
-    if mode < 0 or mode > 0o7777:
-        raise WireGuardKeyError("mode must be between '0000' and '7777', got %r" % (value,))
-    return mode
+    try:
+        return _atomic_file.parse_octal_mode(value)
+    except _atomic_file.FileAttributeError as exc:
+        raise WireGuardKeyError(str(exc)) from None
 
 
 def check_secret_mode(mode):
@@ -245,56 +230,21 @@ def check_secret_mode(mode):
         )
 
 
-# uid_t and gid_t are 32 bits; (uid_t)-1 means "no change" to chown.
-MAX_ID = 2**32 - 2
-
-
 def resolve_owner(owner):
     """uid for a user name or number; None means the user running the module."""
-    if owner is None or owner == "":
-        return os.geteuid()
-    owner = str(owner)
-    if owner.isdigit():
-        if int(owner) > MAX_ID:
-            raise WireGuardKeyError("owner %s is larger than any uid (%d at most)" % (owner, MAX_ID))
-        return int(owner)
     try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:
-        raise WireGuardKeyError(
-            "owner %r is not a user on this host; give an existing user name or a numeric uid" % owner
-        ) from None
+        uid = _atomic_file.resolve_uid(owner)
+    except _atomic_file.FileAttributeError as exc:
+        raise WireGuardKeyError(str(exc)) from None
+    return os.geteuid() if uid is None else uid
 
 
 def resolve_group(group):
     """gid for a group name or number; None means 'not managed'."""
-    if group is None or group == "":
-        return None
-    group = str(group)
-    if group.isdigit():
-        if int(group) > MAX_ID:
-            raise WireGuardKeyError("group %s is larger than any gid (%d at most)" % (group, MAX_ID))
-        return int(group)
     try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        raise WireGuardKeyError(
-            "group %r is not a group on this host; give an existing group name or a numeric gid" % group
-        ) from None
-
-
-def _user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
+        return _atomic_file.resolve_gid(group)
+    except _atomic_file.FileAttributeError as exc:
+        raise WireGuardKeyError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------
@@ -467,8 +417,8 @@ def _describe(state, key_type, public_key=None):
     view = {
         "state": "present",
         "mode": "%04o" % state.attributes.mode,
-        "owner": _user_name(state.attributes.uid),
-        "group": _group_name(state.attributes.gid),
+        "owner": _atomic_file.user_name(state.attributes.uid),
+        "group": _atomic_file.group_name(state.attributes.gid),
     }
     if state.valid:
         if key_type == PRIVATE_KEY and public_key is None and cryptography_problem():
@@ -599,10 +549,10 @@ def ensure_key_file(spec, check_mode=False):
     after = {
         "state": "present",
         "mode": "%04o" % spec.mode,
-        "owner": _user_name(spec.uid),
+        "owner": _atomic_file.user_name(spec.uid),
     }
     if spec.gid is not None:
-        after["group"] = _group_name(spec.gid)
+        after["group"] = _atomic_file.group_name(spec.gid)
     elif current.exists and not generate:
         after["group"] = outcome.before.get("group")
     if generate:

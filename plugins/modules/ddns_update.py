@@ -22,7 +22,8 @@ description:
     O(resolver) or, without it, from the zone's authoritative servers. Cloudflare and Porkbun are read
     through their API, RFC 2136 by a query to O(server).
   - Temporary failures (dyndns2 C(911), HTTP 429, HTTP 5xx, timeouts) are retried up to O(max_retries)
-    times, waiting as long as the provider's C(Retry-After) asks but never longer than O(max_retry_wait).
+    times, waiting as long as the provider's C(Retry-After) asks but never longer than O(max_retry_wait),
+    and never past O(max_retry_seconds) in all.
     Fatal answers (bad credentials, unknown host, C(abuse), C(badagent), C(!donator)) are never retried.
   - No password, token, API key or TSIG secret ever appears in the result, a warning or an error message.
 author:
@@ -167,6 +168,13 @@ options:
         (C(Retry-After), or the 30 minutes dyndns2 asks after C(911)) the task fails at once and says so.
     type: float
     default: 60
+  max_retry_seconds:
+    description:
+      - The longest time the whole task spends on retries, in seconds, counting the failed requests
+        and the waits between them. No wait is started that would end later; the task fails and says so.
+      - Bounds a run whatever O(max_retries) says. More than 0 and at most V(900) (15 minutes).
+    type: float
+    default: 120
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -319,6 +327,7 @@ def argument_spec():
         timeout=dict(type="float", default=10.0),
         max_retries=dict(type="int", default=3),
         max_retry_wait=dict(type="float", default=60.0),
+        max_retry_seconds=dict(type="float", default=_ddns.MAX_RETRY_SECONDS_DEFAULT),
     )
 
 
@@ -363,6 +372,13 @@ def main():
     for option in ("timeout", "max_retry_wait"):
         if p[option] <= 0:
             module.fail_json(msg="%s must be more than 0 seconds, got %s" % (option, p[option]), error_kind="config", **base)
+    if not 0 < p["max_retry_seconds"] <= _ddns.MAX_RETRY_SECONDS_LIMIT:
+        module.fail_json(
+            msg="max_retry_seconds must be more than 0 and at most %d seconds, got %s; it bounds the time the task spends retrying"
+            % (_ddns.MAX_RETRY_SECONDS_LIMIT, _ddns._num(p["max_retry_seconds"])),
+            error_kind="config",
+            **base,
+        )
     if p["max_retries"] < 0:
         module.fail_json(msg="max_retries must be 0 or more, got %d; 0 never retries" % p["max_retries"], error_kind="config", **base)
     base["hostname"] = hostname
@@ -400,6 +416,7 @@ def main():
             timeout=p["timeout"],
             max_retries=p["max_retries"],
             max_retry_wait=p["max_retry_wait"],
+            max_retry_seconds=p["max_retry_seconds"],
         )
         result = _ddns.run(settings, desired, check_mode=module.check_mode)
     except _ddns.DdnsError as exc:

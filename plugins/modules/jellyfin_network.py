@@ -339,9 +339,6 @@ diff:
       type: str
 """
 
-import grp
-import os
-import pwd
 import stat
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
@@ -352,11 +349,14 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     SECURITY_FIXES,
     SECURITY_FLOOR,
     UPNP_REMOVED_IN,
-    NetworkXml,
+    NetworkFileError,
     NetworkXmlError,
     apply_settings,
-    mask_secrets,
+    current_attributes,
+    file_diff,
+    read_network_xml,
     result_values,
+    target_attributes,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
@@ -369,7 +369,6 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate 
     validate_port,
 )
 
-NEW_FILE_MODE = 0o640
 
 LIST_VALIDATORS = {
     "known_proxies": validate_ip_network_or_hostname,
@@ -428,30 +427,11 @@ def _version_text(version):
     return ".".join(str(part) for part in version)
 
 
-def _resolve_uid(module, owner):
-    if owner is None:
-        return None
-    if str(owner).isdigit():
-        return int(owner)
+def _resolve_ids(module, owner, group):
     try:
-        return pwd.getpwnam(owner).pw_uid
-    except KeyError:
-        module.fail_json(
-            msg="owner: %r is not valid: expected a user that exists on the host. Create the user first or give another owner." % owner
-        )
-
-
-def _resolve_gid(module, group):
-    if group is None:
-        return None
-    if str(group).isdigit():
-        return int(group)
-    try:
-        return grp.getgrnam(group).gr_gid
-    except KeyError:
-        module.fail_json(
-            msg="group: %r is not valid: expected a group that exists on the host. Create the group first or give another group." % group
-        )
+        return _atomic_file.resolve_uid(owner), _atomic_file.resolve_gid(group)
+    except _atomic_file.FileAttributeError as exc:
+        module.fail_json(msg=str(exc))
 
 
 class _Stat:
@@ -510,39 +490,13 @@ def main():
             % (params["jellyfin_version"], _version_text(SECURITY_FLOOR), SECURITY_FIXES)
         )
 
-    data = None
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        module.fail_json(msg="path: cannot read %s: %s. Give the path of network.xml, a regular file." % (path, exc.strerror or exc))
-
-    parent = os.path.dirname(os.path.abspath(path))
-    created = data is None
-    if created:
-        if not os.path.isdir(parent):
-            module.fail_json(
-                msg="path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
-                "or give the path of its configuration directory." % (path, parent)
-            )
-        document = NetworkXml.new(version)
-    else:
-        try:
-            document = NetworkXml.parse(data)
-        except NetworkXmlError as exc:
-            module.fail_json(
-                msg="path: %s cannot be used: %s. The file was left unchanged; repair it or move it away and run again."
-                % (path, exc)
-            )
-        obsolete = document.obsolete_elements()
-        if obsolete:
-            module.warn(
-                "%s contains %s: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
-                "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them."
-                % (path, ", ".join(obsolete))
-            )
+        found = read_network_xml(path, version)
+    except NetworkFileError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in found.warnings:
+        module.warn(warning)
+    data, document, created = found.data, found.document, found.created
 
     old_password = document.value("CertificatePassword")
     try:
@@ -553,18 +507,9 @@ def main():
     new_data = document.to_bytes() if content_changed else data
 
     # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
-    if created:
-        parent_stat = os.stat(parent)
-        current_mode, current_uid, current_gid = None, parent_stat.st_uid, parent_stat.st_gid
-    else:
-        attributes = _atomic_file.read_attributes(path)
-        current_mode, current_uid, current_gid = attributes.mode, attributes.uid, attributes.gid
-    mode = _resolve_mode(module, params["mode"], current_mode)
-    uid = _resolve_uid(module, params["owner"])
-    gid = _resolve_gid(module, params["group"])
-    mode = (NEW_FILE_MODE if created else current_mode) if mode is None else mode
-    uid = current_uid if uid is None else uid
-    gid = current_gid if gid is None else gid
+    current_mode, current_uid, current_gid = current_attributes(path, created)
+    wanted = (_resolve_mode(module, params["mode"], current_mode),) + _resolve_ids(module, params["owner"], params["group"])
+    mode, uid, gid = target_attributes(created, (current_mode, current_uid, current_gid), wanted)
 
     file_args = module.load_file_common_arguments(params)
     changed = False
@@ -584,9 +529,7 @@ def main():
                   network=result_values(document))
     if module._diff:
         secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
-        before = "" if created else mask_secrets(data.decode("utf-8-sig"), secrets)
-        after = mask_secrets(new_data.decode("utf-8-sig"), secrets) if content_changed else before
-        result["diff"] = dict(before=before, after=after, before_header=path, after_header=path)
+        result["diff"] = file_diff(path, created, data, new_data, content_changed, secrets)
     module.exit_json(**result)
 
 

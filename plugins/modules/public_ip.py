@@ -278,8 +278,8 @@ explanation:
   returned: always
   type: str
   sample: >-
-    The router's WAN address 100.72.14.9 is in 100.64.0.0/10, so the ISP uses carrier-grade NAT
-    and shares the public address 198.51.100.7: port forwarding cannot work.
+    The router's WAN address 100.72.14.9 is in 100.64.0.0/10, the ISP's carrier-grade NAT,
+    which shares the public address 198.51.100.7: port forwarding cannot work.
 sources:
   description: One report per source that was started, in the configured order.
   returned: always
@@ -360,14 +360,18 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _public_ip
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import host as ip_host
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import racing as ip_racing
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import sources as ip_sources
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import verdict as ip_verdict
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
 def argument_spec():
     return dict(
         ip_versions=dict(type="list", elements="int", choices=[4, 6], default=[4, 6]),
-        timeout=dict(type="float", default=_public_ip.DEFAULT_TIMEOUT),
+        timeout=dict(type="float", default=ip_sources.DEFAULT_TIMEOUT),
         min_agreement=dict(type="int", default=1),
         dns_sources=dict(
             type="list",
@@ -393,7 +397,7 @@ def argument_spec():
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         allow_ranges=dict(type="list", elements="str", default=[]),
-        wan_source=dict(type="str", choices=list(_public_ip.WAN_SOURCES), default="auto"),
+        wan_source=dict(type="str", choices=list(ip_verdict.WAN_SOURCES), default="auto"),
         wan_address=dict(type="str"),
         ignore_interfaces=dict(type="list", elements="str", default=[]),
     )
@@ -411,7 +415,7 @@ def _check_options(module):
             msg="min_agreement must be 1 or more, got %d; 1 takes the first valid answer" % p["min_agreement"]
         )
     try:
-        allow_ranges = _public_ip.parse_ranges(p["allow_ranges"])
+        allow_ranges = _addresses.parse_ranges(p["allow_ranges"])
     except ValueError as exc:
         module.fail_json(msg="allow_ranges: %s" % exc)
     if p["wan_address"] is not None:
@@ -432,11 +436,11 @@ def _check_options(module):
         p["wan_address"] = str(wan)
     versions = tuple(sorted(set(p["ip_versions"])))
     try:
-        sources = _public_ip.build_sources(p["dns_sources"], [], None, versions)
+        sources = ip_sources.build_sources(p["dns_sources"], [], None, versions)
     except ValueError as exc:
         module.fail_json(msg="dns_sources: %s" % exc)
     try:
-        sources += _public_ip.build_sources([], p["http_sources"], p["extra_http_urls"], versions)
+        sources += ip_sources.build_sources([], p["http_sources"], p["extra_http_urls"], versions)
     except ValueError as exc:
         module.fail_json(msg="http_sources/extra_http_urls: %s" % exc)
     names = [s.name for s in sources]
@@ -465,7 +469,7 @@ def main():
 
     miniupnpc = None
     if p["wan_source"] in ("auto", "upnp"):
-        miniupnpc = _public_ip.import_miniupnpc()
+        miniupnpc = ip_host.import_miniupnpc()
         if miniupnpc is None:
             if p["wan_source"] == "upnp":
                 module.fail_json(msg=missing_required_lib("miniupnpc", reason="for wan_source=upnp"))
@@ -475,13 +479,13 @@ def main():
     deadline = started + p["timeout"]
     upnp_job = None
     if miniupnpc is not None:
-        upnp_job = _public_ip.run_daemon(_public_ip.upnp_external_address, miniupnpc, p["timeout"])
+        upnp_job = ip_racing.run_daemon(ip_host.upnp_external_address, miniupnpc, p["timeout"])
 
     host = None
     if p["wan_source"] in ("auto", "interfaces"):
         host = _read_interfaces(module, allow_ranges, notes)
 
-    result = _public_ip.race(
+    result = ip_racing.race(
         sources,
         ip_versions=versions,
         min_agreement=p["min_agreement"],
@@ -505,10 +509,10 @@ def main():
 
     ipv4 = result.addresses.get(4)
     ipv6 = result.addresses.get(6)
-    wan, wan_used, wan_label = _public_ip.choose_wan(
+    wan, wan_used, wan_label = ip_verdict.choose_wan(
         p["wan_source"], public_ipv4=ipv4, value=p["wan_address"], host=host, upnp_address=upnp_address
     )
-    classification, forwarding, explanation = _public_ip.classify(
+    classification, forwarding, explanation = ip_verdict.classify(
         ipv4,
         ipv6,
         wan,
@@ -518,7 +522,7 @@ def main():
         timeout=p["timeout"],
         wan_label=wan_label,
     )
-    if wan == _public_ip.NO_EXTERNAL_ADDRESS:
+    if wan == ip_host.NO_EXTERNAL_ADDRESS:
         notes.append("UPnP: the router reports no usable external address")
     module.exit_json(
         changed=False,
@@ -554,7 +558,7 @@ def _read_interfaces(module, allow_ranges, notes):
     pairs = None
     if rc == 0:
         try:
-            pairs = _public_ip.parse_ip_json_addr(out)
+            pairs = ip_host.parse_ip_json_addr(out)
         except ValueError:
             pairs = None
     if pairs is None:
@@ -563,7 +567,7 @@ def _read_interfaces(module, allow_ranges, notes):
             module.fail_json(msg="wan_source=interfaces: %s; use wan_source=auto or value" % message)
         notes.append("interfaces skipped: %s" % message)
         return None
-    return _public_ip.host_addresses(pairs, allow_ranges, module.params["ignore_interfaces"])
+    return ip_host.host_addresses(pairs, allow_ranges, module.params["ignore_interfaces"])
 
 
 if __name__ == "__main__":

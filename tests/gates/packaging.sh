@@ -6,16 +6,24 @@
 #
 # 1. ansible-galaxy collection build (galaxy.yml build_ignore decides what goes in); the
 #    tarball must hold no .venv/, .cache/, .git/ or test output; its size is printed.
-# 2. ansible-galaxy collection install --offline --no-deps of that tarball into an empty
-#    directory. Dependencies come from the collections bundled in the ansible package,
-#    which ansible always finds on its Python path.
-# 3. With ANSIBLE_COLLECTIONS_PATH set to that directory only: `ansible-galaxy collection
+# 2. ansible-core alone: ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false, so the collections bundled
+#    in the ansible package (on Python's path) are invisible. ansible-galaxy collection
+#    install --offline --no-deps puts the tarball into an empty collections path, and each
+#    dependency declared in galaxy.yml is copied there from DEPS_SOURCE (Galaxy is not
+#    reachable here), its version checked against the declared range. Nothing else is
+#    there: `ansible-galaxy collection list` must show exactly these.
+# 3. tests/gates/fqcn_deps.py: every ns.collection.name used in the installed roles/,
+#    playbooks/ and plugins/ belongs to ansible.builtin, this collection or a declared
+#    dependency, and exists there.
+# 4. With ANSIBLE_COLLECTIONS_PATH set to that directory only: `ansible-galaxy collection
 #    list` shows the version from galaxy.yml, `ansible-doc` renders every module and
 #    filter, and tests/gates/files/packaging_play.yml runs a module (check mode, temp
 #    path), the action group and a filter by their FQCNs.
 #
 # Environment: PACKAGE_SRC the collection to build (default: this checkout); PYTHON the
-# interpreter with ansible-core (default: <checkout>/.venv/bin/python).
+# interpreter with ansible-core (default: <checkout>/.venv/bin/python); DEPS_SOURCE a
+# collections root holding the dependencies (default: the one bundled with the ansible
+# package next to that interpreter).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 src=$(cd "${PACKAGE_SRC:-$repo}" && pwd)
@@ -46,13 +54,55 @@ if [ -n "$unwanted" ]; then
   exit 1
 fi
 
-echo "== install into a clean collections path"
+echo "== install with ansible-core alone plus the declared dependencies"
 collections=$tmp/collections
 export ANSIBLE_COLLECTIONS_PATH=$collections
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false
+deps_source=${DEPS_SOURCE:-$("$python" -c '
+import os, sys
+print(next((p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections", "ansible", "posix"))), ""))')}
 ansible-galaxy collection install --offline --no-deps -p "$collections" "$tarball"
+"$python" - "$src/galaxy.yml" "$deps_source" "$collections" <<'PY'
+import json, os, shutil, sys
+import yaml
+from ansible.galaxy.dependency_resolution.versioning import meets_requirements
+galaxy, source, dest = sys.argv[1:4]
+deps = yaml.safe_load(open(galaxy)).get("dependencies") or {}
+failed = False
+for dep, wanted in sorted(deps.items()):
+    ns, name = dep.split(".", 1)
+    found = os.path.join(source, "ansible_collections", ns, name)
+    manifest = os.path.join(found, "MANIFEST.json")
+    if not source or not os.path.exists(manifest):
+        print("FAIL: dependency %s (%s) not found under DEPS_SOURCE=%r" % (dep, wanted, source))
+        failed = True
+        continue
+    version = json.load(open(manifest))["collection_info"]["version"]
+    if not meets_requirements(version, str(wanted)):
+        print("FAIL: dependency %s %s does not meet galaxy.yml's %s" % (dep, version, wanted))
+        failed = True
+        continue
+    shutil.copytree(found, os.path.join(dest, "ansible_collections", ns, name), symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    print("dependency %s %s (galaxy.yml: %s) from %s" % (dep, version, wanted, source))
+sys.exit(1 if failed else 0)
+PY
+everything=$(ansible-galaxy collection list --format json)
+printf '%s' "$everything" | "$python" -c '
+import json, sys
+data, root = json.load(sys.stdin), sys.argv[1]
+# The internal collection ansible._protomatter ships inside ansible-core itself.
+outside = ["%s in %s" % (name, path) for path, found in data.items()
+           if not path.startswith(root) and "/ansible/_internal/" not in path for name in found]
+if outside:
+    sys.exit("FAIL: ansible-core sees collections outside the clean path: %s" % ", ".join(sorted(outside))[:2000])
+print("collections visible to ansible-core: %s" % ", ".join(sorted(n for path, found in data.items() if path.startswith(root) for n in found)))
+' "$collections"
 
-listed=$(ansible-galaxy collection list "$fqcn" -p "$collections" --format json)
-got=$(printf '%s' "$listed" | "$python" -c '
+echo "== every collection used is declared"
+"$python" "$repo/tests/gates/fqcn_deps.py" "$collections/ansible_collections/$namespace/$name" "$collections" ${deps_source:+"$deps_source"}
+
+got=$(printf '%s' "$everything" | "$python" -c '
 import json, sys
 data = json.load(sys.stdin)
 for path, found in data.items():

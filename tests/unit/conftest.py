@@ -22,3 +22,22 @@ if not os.path.islink(_LINK):
     os.symlink(_REPO, _LINK)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+
+import pytest  # noqa: E402 - after the collection root is on sys.path
+
+from harness import NetworkGuard, run_module as _run_module  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """The one network guard (harness.NetworkGuard) on every unit test; fails the test on any attempt."""
+    guard = NetworkGuard().install(monkeypatch)
+    yield guard
+    assert not guard.violations, "a test tried to reach the network: %s" % guard.violations
+
+
+@pytest.fixture
+def run_module():
+    """harness.run_module: run a module's main(), get (kind, result, warnings)."""
+    return _run_module

@@ -10,7 +10,8 @@ Pieces:
 - DdnsError: one failure, with a `kind` that says what the user has to do. Fatal kinds
   (auth, nohost, abuse, donator, badagent, notfqdn, numhost, dnserr, config, protocol) are
   never retried; `retryable` (dyndns2 911, HTTP 429, HTTP 5xx, network errors) is retried
-  by with_retries() within max_retries and max_retry_wait, honouring Retry-After.
+  by with_retries() within max_retries, max_retry_wait and max_retry_seconds, honouring
+  Retry-After.
 - HttpClient: GET/POST/PATCH with timeouts, a fixed User-Agent, TLS options, basic or
   bearer auth. It counts requests (reads, lookups, updates) and scrubs every secret it
   knows from any text that could reach a message.
@@ -102,6 +103,10 @@ HINTS = {
 # at least 30 minutes before the next try.
 NINE_ONE_ONE_WAIT = 1800
 DEFAULT_BACKOFF = 5
+# The whole run's retrying (attempts and waits) ends within max_retry_seconds: 120 s by
+# default, 900 s at most, so that no Retry-After or 911 holds a play for half an hour.
+MAX_RETRY_SECONDS_DEFAULT = 120.0
+MAX_RETRY_SECONDS_LIMIT = 900.0
 
 
 class DdnsError(Exception):
@@ -182,6 +187,7 @@ class Settings:
         max_retry_wait=60.0,
         allow_insecure_http=False,
         user_agent_contact=None,
+        max_retry_seconds=MAX_RETRY_SECONDS_DEFAULT,
     )
 
     def __init__(self, **kwargs):
@@ -419,13 +425,24 @@ def http_status_error(response, where, redact, auth_statuses=(401, 403)):
 # --------------------------------------------------------------------------------------
 
 
-def with_retries(call, max_retries=3, max_wait=60.0, sleep=time.sleep, backoff=DEFAULT_BACKOFF):
+def _monotonic():
+    """The clock for the total retry budget (a module attribute, so tests can replace it)."""
+    return time.monotonic()
+
+
+def with_retries(call, max_retries=3, max_wait=60.0, sleep=None, backoff=DEFAULT_BACKOFF, max_total=None, clock=None):
     """Call call() until it succeeds, a fatal DdnsError, or the retry budget is spent.
 
     Retryable errors wait their retry_after (Retry-After, 1800 s for dyndns2 911) or
     backoff * 2**n seconds. A wait longer than max_wait is never done: the error is raised
-    at once, saying how long the provider asked to wait.
+    at once, saying how long the provider asked to wait. With max_total, no wait is started
+    that would end more than max_total seconds after the first attempt began (the attempts'
+    own time counts). sleep and clock default to time.sleep and time.monotonic, looked up
+    at each call, so that a patched time.sleep always reaches here.
     """
+    sleep = sleep or time.sleep
+    clock = clock or _monotonic
+    start = clock()
     attempt = 1
     while True:
         try:
@@ -446,6 +463,13 @@ def with_retries(call, max_retries=3, max_wait=60.0, sleep=time.sleep, backoff=D
             if attempt > max_retries:
                 if max_retries:
                     exc.message += " (gave up after %d attempts)" % attempt
+                raise
+            if max_total is not None and clock() - start + wait > max_total:
+                exc.message += " (gave up after %d attempts: waiting %s s more would pass max_retry_seconds=%s)" % (
+                    attempt,
+                    _num(wait),
+                    _num(max_total),
+                )
                 raise
             sleep(wait)
             attempt += 1
@@ -764,14 +788,14 @@ def desired_addresses(record_types=None, addresses=None, public_ip=None):
     return wanted
 
 
-def run(settings, desired, check_mode=False, sleep=time.sleep, provider=None):
+def run(settings, desired, check_mode=False, sleep=None, provider=None):
     """Read each record, write the ones that differ. Returns the result dict.
 
     On failure raises DdnsError; its `partial` attribute holds the result so far.
     """
     provider = provider or make_provider(settings)
     provider.check_types(desired)
-    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep)
+    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
     result = dict(
         changed=False,
         provider=settings.provider,

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fuzz every module's main() with random and hostile option values.
 
-Every module in plugins/modules/ is driven through patch_module_args with exit_json and
-fail_json raising. Each case starts from a small valid set of arguments (BASE_ARGS, so
+Every module in plugins/modules/ is driven through the unit tests' runner
+(tests/unit/harness.py run_module: patched module args, exit_json and fail_json raising). Each case starts from a small valid set of arguments (BASE_ARGS, so
 that the fuzzing gets past the required options) and replaces or adds up to four options,
 read from the module's DOCUMENTATION, with values from a strategy that mixes values of the
 documented type with wrong types, huge and unicode strings, NUL bytes, path tricks, bad
@@ -15,8 +15,9 @@ returning) is a traceback the user would see, and fails the test with the input.
 
 Safety: the test runs in a temp directory. Relative hostile paths (../../etc/passwd)
 resolve inside it; absolute paths outside it are only used in check mode, and never
-devices that read forever. All socket traffic raises (any address, loopback too), host
-names do not resolve, miniupnpc cannot be imported, and waits between retries are no-ops.
+devices that read forever. The unit tests' network guard refuses all socket traffic here
+(any address, loopback too), host names do not resolve, miniupnpc cannot be imported, and
+waits between retries are no-ops.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import glob
 import importlib
 import os
-import socket
 import sys
 import time
 
@@ -33,8 +33,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from harness import run_module
 
 from .conftest import STATS
 
@@ -45,6 +44,7 @@ MODULES = sorted(
     if not os.path.basename(p).startswith("_")
 )
 PACKAGE = "ansible_collections.homelab.jellyfin_remote.plugins.modules."
+UTILS = "ansible_collections.homelab.jellyfin_remote.plugins.module_utils."
 LIBRARIES = ("cryptography", "dnspython", "miniupnpc", "segno")
 # ansible-core argument-spec messages that do not name the option; not the module's doing.
 CORE_MESSAGES = ("dictionary requested, could not parse JSON or key=value",)
@@ -65,7 +65,8 @@ BASE_ARGS = {
 }
 # Options whose size drives how long a case runs, not whether it is handled: kept small.
 BOUNDED = {
-    "ddns_update": {"max_retries": st.integers(-5, 3), "timeout": st.sampled_from([0.01, 0.05, 0, -1.0]), "max_retry_wait": st.sampled_from([0.0, 0.001, -1.0, 0.01])},
+    "ddns_update": {"max_retries": st.integers(-5, 3), "timeout": st.sampled_from([0.01, 0.05, 0, -1.0]), "max_retry_wait": st.sampled_from([0.0, 0.001, -1.0, 0.01]),
+                    "max_retry_seconds": st.sampled_from([0.0, 0.01, -1.0, 901.0, 900.0])},
     "public_ip": {"timeout": st.sampled_from([0.01, 0.05, 0, -1.0, None])},
     "upnp_port_mapping": {"discovery_delay_ms": st.integers(-10, 200)},
     "wireguard_qr": {"scale": st.integers(-3, 12), "border": st.integers(-3, 10)},
@@ -165,57 +166,31 @@ def _documented_options(module):
     return doc.get("options") or {}
 
 
-class Ended(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture
-def no_network(monkeypatch):
-    """Every socket send or connect raises; names do not resolve; no miniupnpc; no waits."""
-    attempts = []
+def no_network(loopback_only, monkeypatch):
+    """The unit tests' network guard refusing loopback too; no miniupnpc; no waits.
 
-    def refuse(what):
-        def refused(*args, **kwargs):
-            attempts.append(what)
-            raise OSError(101, "fuzz guard: network is unreachable (%s refused)" % what)
-
-        return refused
-
-    for name in ("connect", "connect_ex", "sendto", "sendmsg", "send", "sendall"):
-        monkeypatch.setattr(socket.socket, name, refuse(name))
-    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
-    monkeypatch.setattr(socket, "gethostbyname", refuse("gethostbyname"))
-    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
-    monkeypatch.setitem(sys.modules, "miniupnpc", None)
+    Attempts are expected here: they are counted (the summary's "network attempts blocked")
+    and cleared, so that the guard's own teardown check does not fail the test.
+    """
+    loopback_only.loopback = False
+    # Waits are no-ops. time.sleep is taken before it is patched: a function that captured it
+    # as a default argument (sleep=time.sleep) would sleep for real, so such defaults in the
+    # collection's module_utils are replaced too. The modules are imported first, so that
+    # none captures the patched sleep for later tests.
+    for module_name in MODULES:
+        importlib.import_module(PACKAGE + module_name)
+    real_sleep = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-    # Functions that took time.sleep as a default argument when they were defined.
-    try:
-        from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
-
-        for func in (_ddns.with_retries, _ddns.run):
-            defaults = func.__defaults__ or ()
-            monkeypatch.setattr(func, "__defaults__", tuple((lambda seconds: None) if d is time.sleep else d for d in defaults))
-    except ImportError:
-        pass
-    return attempts
-
-
-@pytest.fixture
-def ended(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Ended("exit", kwargs)
-
-    def fail_json(self, msg=None, **kwargs):
-        kwargs["msg"] = msg
-        raise Ended("fail", kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: None)
-    monkeypatch.setattr(basic.AnsibleModule, "deprecate", lambda self, *a, **k: None)
+    for module_name, loaded in list(sys.modules.items()):
+        if not module_name.startswith(UTILS) or loaded is None:
+            continue
+        for func in vars(loaded).values():
+            defaults = getattr(func, "__defaults__", None) or ()
+            if any(d is real_sleep for d in defaults):
+                monkeypatch.setattr(func, "__defaults__", tuple((lambda seconds: None) if d is real_sleep else d for d in defaults))
+    yield loopback_only
+    loopback_only.violations.clear()
 
 
 def _fill(value, tmp):
@@ -246,7 +221,7 @@ def _names_something(msg, option_names, args, path_options):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_fuzz_module(name, tmp_path, monkeypatch, no_network, ended):
+def test_fuzz_module(name, tmp_path, monkeypatch, no_network):
     module = importlib.import_module(PACKAGE + name)
     options = _documented_options(module)
     assert options, "%s has no documented options to fuzz" % name
@@ -274,29 +249,22 @@ def test_fuzz_module(name, tmp_path, monkeypatch, no_network, ended):
             check_mode = True  # absolute paths outside the temp dir: never write there
         if name == "wireguard_keypair" and args.get("return_secret") is True:
             args["_ansible_no_log"] = True
-        args["_ansible_check_mode"] = check_mode
-        args["_ansible_diff"] = diff
         stats["cases"] += 1
         try:
-            with patch_module_args(args):
-                module.main()
-        except Ended as end:
-            stats[end.kind] += 1
-            if end.kind == "fail":
-                msg = end.result.get("msg")
-                if not msg or not _names_something(msg, options, args, path_options):
-                    stats["vague"] += 1
-                    problems.append("%s: fail_json msg names no option: %r\n    input: %s" % (name, msg, _short(args)))
-            return
+            kind, result, _warnings = run_module(module.main, args, check=check_mode, diff=diff)
         except Exception as exc:  # the point of the test: anything else is a bug
             stats["tracebacks"] += 1
             problems.append("%s: %s: %s\n    input: %s" % (name, type(exc).__name__, _short(str(exc)), _short(args)))
             return
-        stats["tracebacks"] += 1
-        problems.append("%s: main() returned without exit_json/fail_json\n    input: %s" % (name, _short(args)))
+        stats[kind] += 1
+        if kind == "fail":
+            msg = result.get("msg")
+            if not msg or not _names_something(msg, options, args, path_options):
+                stats["vague"] += 1
+                problems.append("%s: fail_json msg names no option: %r\n    input: %s" % (name, msg, _short(args)))
 
     case()
-    stats["blocked"] = len(no_network)
+    stats["blocked"] = len(no_network.violations)
     assert not problems, "%d problem(s) in %d cases:\n%s" % (len(problems), stats["cases"], "\n".join(_dedupe(problems)[:15]))
 
 

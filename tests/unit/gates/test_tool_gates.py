@@ -63,6 +63,21 @@ def test_packaging_fails_when_build_ignore_lets_a_venv_in(collection_copy):
     assert code != 0 and ".pytest_cache" in out, out
 
 
+def test_packaging_fails_on_a_collection_it_does_not_declare(collection_copy):
+    """A role using a collection galaxy.yml does not list: bundled with ansible (community.docker) or nowhere."""
+    tasks = collection_copy / "roles" / "preflight" / "tasks" / "main.yml"
+    tasks.write_text(
+        tasks.read_text()
+        + "\n- name: Use a collection nobody declared\n  community.docker.docker_host_info:\n  when: false\n"
+        + "\n- name: Use a collection that exists nowhere\n  example.missing.thing:\n  when: false\n"
+    )
+    code, out = run(["bash", os.path.join(GATES, "packaging.sh")], env={"PACKAGE_SRC": str(collection_copy)})
+    assert code != 0, out
+    assert "roles/preflight/tasks/main.yml" in out and "community.docker.docker_host_info: community.docker is not a dependency in galaxy.yml" in out, out
+    assert "example.missing.thing: example.missing is not a dependency in galaxy.yml" in out, out
+    assert "packaging: passed" not in out
+
+
 def test_changelog_lint_fails_on_an_unknown_section(collection_copy):
     (collection_copy / "changelogs" / "fragments" / "zz_broken.yml").write_text("---\nshiny_new_things:\n  - something.\n")
     code, out = run(["bash", os.path.join(GATES, "changelog.sh"), str(collection_copy)])

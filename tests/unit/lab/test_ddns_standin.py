@@ -17,8 +17,6 @@ import dns.query
 import dns.rcode
 import pytest
 
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
 

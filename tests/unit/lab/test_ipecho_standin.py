@@ -9,7 +9,6 @@ under test.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import ipaddress
 import json
 import os
@@ -33,7 +32,6 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ipecho", "ipecho_standin.py")
-PUBLIC_IP = os.path.join(REPO, "plugins", "module_utils", "_public_ip.py")
 
 
 def _has_ipv6():
@@ -288,9 +286,8 @@ def test_tcp_dns_length_prefix_several_queries(make):
 def test_collection_client_accepts_the_answers(make):
     """The public_ip module's own DNS clients (built-in and dnspython) read these answers."""
     s = make()
-    spec = importlib.util.spec_from_file_location("_public_ip_under_test", PUBLIC_IP)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _public_ip as mod
+
     for client in ("builtin", "dnspython"):
         for spec_ in ({"name": "o", "server": "127.0.0.1", "port": s.dns_port, "query": "myip.opendns.com", "rdtype": "A"},
                       {"name": "g", "server": "127.0.0.1", "port": s.dns_port, "query": "o-o.myaddr.l.google.com", "rdtype": "TXT"}):

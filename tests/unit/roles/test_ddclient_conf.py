@@ -29,7 +29,6 @@ from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible.plugins.filter.urlsplit import FilterModule as UrlFilters
 from ansible.plugins.test.core import TestModule as CoreTests
 
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(REPO, "roles", "ddns")

@@ -7,8 +7,6 @@ under systemd behind the real nginx.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import socket
 import stat
@@ -18,20 +16,14 @@ import time
 
 import pytest
 
+from harness import load_script
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 RELAY = os.path.join(REPO, "roles", "reverse_proxy", "files", "jellyfin-remote-nginx-errors")
 KEY = "0123456789abcdef0123456789abcdef"
 
 
-def load():
-    loader = importlib.machinery.SourceFileLoader("nginx_error_relay", RELAY)
-    spec = importlib.util.spec_from_loader("nginx_error_relay", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
-
-
-relay = load()
+relay = load_script(RELAY, "nginx_error_relay")
 
 UPSTREAM_ERROR = (
     "<11>Nov 30 17:45:00 nginx_jellyfin: 2026/11/30 17:45:00 [error] 812#812: *31 connect() failed "

@@ -83,3 +83,40 @@ def test_read_attributes(tmp_path):
 def test_rejects_text():
     with pytest.raises(TypeError):
         _atomic_file.write_atomic("/nonexistent/x", "text")
+
+
+# ---------------------------------------------------------------- owner, group and mode options
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [("0600", 0o600), ("600", 0o600), ("0o640", 0o640), (0o600, 0o600), ("0400", 0o400), (" 0640 ", 0o640), ("7777", 0o7777)],
+)
+def test_parse_octal_mode(value, expected):
+    assert _atomic_file.parse_octal_mode(value) == expected
+
+
+@pytest.mark.parametrize("value", ["u=rw", "0800", "rw-------", "", True, "07777777", 2**31, -1, None])
+def test_parse_octal_mode_refuses_naming_the_option(value):
+    with pytest.raises(_atomic_file.FileAttributeError, match="^mode must be"):
+        _atomic_file.parse_octal_mode(value)
+
+
+def test_resolve_uid_and_gid():
+    assert _atomic_file.resolve_uid(None) is None and _atomic_file.resolve_uid("") is None
+    assert _atomic_file.resolve_uid("root") == 0 and _atomic_file.resolve_uid(1234) == 1234
+    assert _atomic_file.resolve_gid(None) is None and _atomic_file.resolve_gid("0") == 0
+    with pytest.raises(_atomic_file.FileAttributeError, match="^owner 'no-such-user-x' is not a user on this host; give an existing user name or a numeric uid$"):
+        _atomic_file.resolve_uid("no-such-user-x")
+    with pytest.raises(_atomic_file.FileAttributeError, match="^group 'no-such-group-x' is not a group on this host; give an existing group name or a numeric gid$"):
+        _atomic_file.resolve_gid("no-such-group-x")
+    with pytest.raises(_atomic_file.FileAttributeError, match="^owner %d is larger than any uid" % 2**40):
+        _atomic_file.resolve_uid(str(2**40))
+    with pytest.raises(_atomic_file.FileAttributeError, match="^group %d is larger than any gid" % 2**63):
+        _atomic_file.resolve_gid(str(2**63))
+
+
+def test_user_and_group_names():
+    assert _atomic_file.user_name(0) == "root" and _atomic_file.group_name(0) == "root"
+    assert _atomic_file.user_name(2**32 - 3) == str(2**32 - 3)
+    assert _atomic_file.group_name(2**32 - 3) == str(2**32 - 3)

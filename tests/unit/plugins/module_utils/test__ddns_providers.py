@@ -3,37 +3,28 @@
 """Every HTTP provider against the loopback stand-in: success, unchanged, errors, retries.
 
 The stand-in (tests/lab/standins/ddns/ddns_standin.py) runs in this process on loopback;
-the network guard from _public_ip_standins refuses anything else.
+the network guard (tests/unit/conftest.py) refuses anything else.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
+import time
 
 import pytest
 
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
 NEW4, NEW6, OLD4, OLD6 = "198.51.100.7", "2001:db8::7", "192.0.2.1", "2001:db8::1"
 
 
-def _load_standin():
-    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def standin():
-    running = _load_standin().start(desec_interval=0)
+    running = ddns_standin.start()
     yield running
     running.stop()
 
@@ -426,3 +417,66 @@ def test_user_agent_carries_the_contact_no_ip_asks_for(standin):
 def test_https_base_url_needs_no_flag(standin):
     provider = _ddns.make_provider(_settings(standin, "noip", base_url="https://127.0.0.1:1", allow_insecure_http=False))
     assert provider.base_url == "https://127.0.0.1:1"
+
+
+class _Clock:
+    """A clock that moves only when slept on or told to: waits are counted, not spent."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_with_retries_total_time_is_bounded():
+    clock = _Clock()
+    calls = []
+
+    def fail():
+        calls.append(clock.now)
+        clock.now += 1  # each attempt takes one second (a slow provider)
+        raise _ddns.DdnsError("retryable", "down")
+
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.with_retries(fail, max_retries=100, max_wait=10, sleep=clock.sleep, backoff=5, max_total=30, clock=clock)
+    # 1 s attempt, 5 s wait, 1 s attempt, 10 s wait, 1 s, 10 s wait, 1 s (28 s spent): another 10 s would pass 30.
+    assert clock.sleeps == [5, 10, 10]
+    assert len(calls) == 4
+    assert clock.now <= 30
+    assert "max_retry_seconds=30" in str(info.value)
+    assert "gave up after 4 attempts" in str(info.value)
+
+
+def test_with_retries_total_bound_refuses_a_retry_after_that_would_pass_it():
+    clock = _Clock()
+
+    def fail():
+        raise _ddns.DdnsError("retryable", "slow down", retry_after=50)
+
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.with_retries(fail, max_retries=3, max_wait=60, sleep=clock.sleep, max_total=40, clock=clock)
+    assert clock.sleeps == []
+    assert "max_retry_seconds=40" in str(info.value)
+
+
+def test_with_retries_looks_up_time_sleep_when_called(monkeypatch):
+    """No sleep captured at import: patching time.sleep reaches every retry (the fuzz test relies on it)."""
+    slept = []
+    monkeypatch.setattr(_ddns.time, "sleep", slept.append)
+    attempts = iter([_ddns.DdnsError("retryable", "down"), None])
+
+    def flaky():
+        error = next(attempts)
+        if error:
+            raise error
+        return "ok"
+
+    assert _ddns.with_retries(flaky, max_retries=1, max_wait=3, backoff=3) == "ok"
+    assert slept == [3]
+    assert time.sleep not in (_ddns.with_retries.__defaults__ or ()) + (_ddns.run.__defaults__ or ())

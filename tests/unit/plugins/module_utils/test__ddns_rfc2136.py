@@ -16,8 +16,6 @@ import time
 
 import pytest
 
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
-
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 
 KNOTD = shutil.which("knotd") or ("/usr/sbin/knotd" if os.path.exists("/usr/sbin/knotd") else None)

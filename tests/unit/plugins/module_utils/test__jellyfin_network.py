@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _jellyfin_network as jn
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     MASK,
     ORDER,
@@ -299,3 +300,55 @@ def test_insert_follows_file_style(data, expected):
     document = NetworkXml.parse(data)
     assert document.set_value("KnownProxies", ["::1"])
     assert document.to_bytes() == expected
+
+
+# ---------------------------------------------------------------- the file: read, create, attributes
+
+
+def test_read_network_xml_existing_new_and_errors(tmp_path):
+    path = tmp_path / "network.xml"
+    new = jn.read_network_xml(str(path), version=(10, 11, 7))
+    assert (new.created, new.data, new.warnings) == (True, None, [])
+    assert new.document.to_bytes() == jn.NetworkXml.new((10, 11, 7)).to_bytes()
+    path.write_bytes(b"<NetworkConfiguration><PublicPort>8096</PublicPort></NetworkConfiguration>")
+    old = jn.read_network_xml(str(path), version=None)
+    assert (old.created, old.data) == (False, path.read_bytes())
+    assert old.warnings == [
+        "%s contains PublicPort: names from before Jellyfin 10.7 that Jellyfin ignores. Their values have no effect; "
+        "set internal_http_port, public_http_port, internal_https_port, enable_ipv6 instead and remove them." % path
+    ]
+    path.write_bytes(b"<NetworkConfiguration><a></b></NetworkConfiguration>")
+    with pytest.raises(jn.NetworkFileError, match=r"^path: %s cannot be used: not well-formed XML: mismatched tag: line " % path):
+        jn.read_network_xml(str(path), None)
+    missing = tmp_path / "no" / "network.xml"
+    with pytest.raises(jn.NetworkFileError, match=r"^path: '%s' cannot be created: its directory %s does not exist" % (missing, missing.parent)):
+        jn.read_network_xml(str(missing), None)
+    with pytest.raises(jn.NetworkFileError, match=r"^path: cannot read %s: Is a directory\. Give the path of network\.xml, a regular file\.$" % tmp_path):
+        jn.read_network_xml(str(tmp_path), None)
+
+
+def test_current_attributes_of_a_file_or_of_the_directory_for_a_new_one(tmp_path):
+    path = tmp_path / "network.xml"
+    st = os.stat(tmp_path)
+    assert jn.current_attributes(str(path), created=True) == (None, st.st_uid, st.st_gid)
+    path.write_bytes(b"x")
+    os.chmod(path, 0o604)
+    assert jn.current_attributes(str(path), created=False) == (0o604, os.stat(path).st_uid, os.stat(path).st_gid)
+
+
+def test_target_attributes_keep_the_file_s_or_give_a_new_one_0640_and_the_directory_s_owner():
+    assert jn.target_attributes(False, (0o604, 10, 20), (None, None, None)) == (0o604, 10, 20)
+    assert jn.target_attributes(True, (None, 10, 20), (None, None, None)) == (0o640, 10, 20)
+    assert jn.target_attributes(True, (None, 10, 20), (0o600, 0, None)) == (0o600, 0, 20)
+    assert jn.target_attributes(False, (0o644, 10, 20), (0o640, None, 30)) == (0o640, 10, 30)
+
+
+def test_file_diff_masks_the_certificate_password():
+    old = b"<NetworkConfiguration><CertificatePassword>old-secret</CertificatePassword></NetworkConfiguration>"
+    new = b"<NetworkConfiguration><CertificatePassword>new-secret</CertificatePassword></NetworkConfiguration>"
+    diff = jn.file_diff("/j/network.xml", False, old, new, True, ["old-secret", "new-secret", None])
+    assert diff["before_header"] == diff["after_header"] == "/j/network.xml"
+    assert "secret" not in diff["before"] + diff["after"] and jn.MASK in diff["after"]
+    assert jn.file_diff("/j/network.xml", True, None, new, True, [])["before"] == ""
+    same = jn.file_diff("/j/network.xml", False, old, old, False, ["old-secret"])
+    assert same["before"] == same["after"]

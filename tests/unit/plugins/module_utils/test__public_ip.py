@@ -9,14 +9,9 @@ import time
 
 import pytest
 
-from _public_ip_standins import (  # noqa: F401 - loopback_only is an autouse fixture
-    DnsStandIn,
-    HttpEcho,
-    NonLoopbackTraffic,
-    TcpBlackHole,
-    loopback_only,
-    make_test_ca,
-)
+from harness import NonLoopbackTraffic
+from standins.network import DnsStandIn, HttpEcho, TcpBlackHole, make_test_ca
+
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _public_ip as pip
 
 # Addresses from the documentation ranges stand in for "public" ones; the tests that use

@@ -96,6 +96,13 @@ def test_parse_mode_refuses(value):
         _qr.parse_mode(value)
 
 
+@pytest.mark.parametrize("value", [2**31, -1, -(10**30), 0o10600, "10600"])
+def test_parse_mode_refuses_what_is_no_file_mode(value):
+    """Found by the module fuzz test: 2**31 passed the width check and made os.chmod overflow."""
+    with pytest.raises(_qr.QrError, match="^mode must be"):
+        _qr.parse_mode(value)
+
+
 def test_symlink_is_refused(tmp_path):
     target = tmp_path / "t"
     target.write_bytes(b"x")

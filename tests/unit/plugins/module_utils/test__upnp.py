@@ -6,79 +6,7 @@ import pytest
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
 
-LAN = "192.168.1.20"
-OTHER = "192.168.1.30"
-WAN = "81.2.69.160"  # any global address; nothing is sent anywhere
-IGD = "http://192.168.1.1:5000/ctl/IPConn"
-
-
-class FakeUPnP:
-    """Behaves like miniupnpc.UPnP (2.2): plain Exceptions with miniupnpc's error texts."""
-
-    def __init__(self, devices=1, igd=IGD, external=WAN, lanaddr=LAN, add_error=None, mappings=None,
-                 read_error=None, delete_error=None, discover_error=None, external_error=None, forget_after_add=False):
-        self.discoverdelay = 0
-        self.multicastif = None
-        self.lanaddr = ""
-        self._lan = lanaddr
-        self.devices = devices
-        self.igd = igd
-        self.external = external
-        self.add_error = list(add_error) if isinstance(add_error, (list, tuple)) else add_error
-        self.read_error = read_error
-        self.delete_error = delete_error
-        self.discover_error = discover_error
-        self.external_error = external_error
-        self.forget_after_add = forget_after_add
-        self.mappings = dict(mappings or {})  # (port, proto) -> (host, iport, desc, enabled, lease)
-        self.calls = []
-
-    def discover(self):
-        self.calls.append("discover")
-        if self.discover_error:
-            raise Exception(self.discover_error)
-        return self.devices
-
-    def selectigd(self):
-        self.calls.append("selectigd")
-        if not self.igd:
-            raise Exception("No UPnP device discovered")
-        self.lanaddr = self._lan
-        return self.igd
-
-    def externalipaddress(self):
-        self.calls.append("externalipaddress")
-        if self.external_error:
-            raise Exception(self.external_error)
-        return self.external
-
-    def getspecificportmapping(self, port, proto):
-        self.calls.append(("get", port, proto))
-        if self.read_error:
-            raise Exception(self.read_error)
-        return self.mappings.get((port, proto))
-
-    def addportmapping(self, eport, proto, host, iport, desc, remote, lease=0):
-        self.calls.append(("add", eport, proto, host, iport, desc, remote, lease))
-        error = self.add_error.pop(0) if isinstance(self.add_error, list) and self.add_error else (
-            None if isinstance(self.add_error, list) else self.add_error)
-        if error:
-            raise Exception(error)
-        if not self.forget_after_add:
-            self.mappings[(eport, proto)] = (host, iport, desc, True, lease)
-        return True
-
-    def deleteportmapping(self, eport, proto, remote=""):
-        self.calls.append(("delete", eport, proto))
-        if self.delete_error:
-            raise Exception(self.delete_error)
-        if (eport, proto) not in self.mappings:
-            raise Exception("NoSuchEntryInArray")
-        del self.mappings[(eport, proto)]
-        return True
-
-    def writes(self):
-        return [c for c in self.calls if isinstance(c, tuple) and c[0] in ("add", "delete")]
+from standins.upnp import IGD, LAN, OTHER, WAN, FakeUPnP
 
 
 def ensure(client, **kwargs):
@@ -276,7 +204,7 @@ def test_allow_ranges_accepts_a_lab_address():
 
 def test_bad_allow_range():
     exc = error(FakeUPnP(), allow_ranges=["ten"])
-    assert (exc.kind, str(exc)) == ("config", "allow_ranges: 'ten' is not a CIDR range such as 198.51.100.0/24")
+    assert (exc.kind, str(exc)) == ("config", "allow_ranges: 'ten' is not a CIDR range such as 198.51.100.0/24 or 2001:db8::/32")
 
 
 # -- no router ------------------------------------------------------------------------------

@@ -4,75 +4,36 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
-from _public_ip_standins import loopback_only  # noqa: F401 - autouse network guard
+from harness import run_module
+from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import ddns_update
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
-
-
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__("exit_json")
-        self.result = result
-
-
-class FailJson(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg"))
-        self.result = result
 
 
 @pytest.fixture
 def standin():
-    spec = importlib.util.spec_from_file_location("ddns_standin", STANDIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    running = module.start(desec_interval=0)
+    running = ddns_standin.start()
     yield running
     running.stop()
 
 
 @pytest.fixture
 def run(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        kwargs["warnings"] = list(warnings)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["failed"] = True
-        kwargs["msg"] = msg
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
+    """main() against the stand-in, waits skipped: ('exit'|'fail', result with the warnings)."""
     monkeypatch.setattr(_ddns.time, "sleep", lambda s: None)
 
     def _run(args):
-        with patch_module_args(args):
-            try:
-                ddns_update.main()
-            except ExitJson as done:
-                return "exit", done.result
-            except FailJson as failed:
-                return "fail", failed.result
-        raise AssertionError("main() returned without exit_json or fail_json")
+        kind, result, warnings = run_module(ddns_update.main, args)
+        if kind == "exit":
+            result["warnings"] = warnings
+        return kind, result
 
     return _run
 
@@ -130,6 +91,30 @@ def test_failure_message_and_kind(standin, run):
     _no_secret(result)
 
 
+def test_total_retry_time_is_bounded(standin, run, monkeypatch):
+    """A provider failing for ever: max_retry_seconds ends the run, whatever max_retries says."""
+    standin.add_host("home.noip.test", "noip", {"A": ["192.0.2.1"]})
+    standin.behave("home.noip.test", "5xx", status=503)
+    clock = {"now": 0.0}
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr(_ddns.time, "sleep", sleep)
+    monkeypatch.setattr(_ddns, "_monotonic", lambda: clock["now"])
+    status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
+                              base_url=standin.base + "/noip", resolver="127.0.0.1", resolver_port=standin.dns_port,
+                              address="198.51.100.7", max_retries=1000, max_retry_wait=10, max_retry_seconds=45,
+                              allow_insecure_http=True, user_agent_contact="admin@lab.test"))
+    assert status == "fail"
+    assert result["error_kind"] == "retryable"
+    assert "max_retry_seconds=45" in result["msg"]
+    assert sum(slept) <= 45 and slept == [5, 10, 10, 10, 10]
+    _no_secret(result)
+
+
 def test_nochg_warns(standin, run, monkeypatch):
     standin.add_host("home.noip.test", "noip", {"A": ["198.51.100.7"]})
     # DNS lags: make the read see an old address while the provider already holds the new one.
@@ -158,6 +143,10 @@ def test_nochg_warns(standin, run, monkeypatch):
          "base_url http://127.0.0.1:9 is plain http://, which sends the credentials in clear text; use https://, or set allow_insecure_http"),
         (dict(provider="noip", hostname="h.example.test", username="u", password="p", user_agent_contact="me at home",
               address="198.51.100.7"), "user_agent_contact 'me at home' is not an e-mail address"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retry_seconds=0),
+         "max_retry_seconds must be more than 0 and at most 900 seconds, got 0"),
+        (dict(provider="duckdns", hostname="h.duckdns.org", token="t", address="198.51.100.7", max_retry_seconds=1800),
+         "max_retry_seconds must be more than 0 and at most 900 seconds, got 1800"),
     ],
 )
 def test_option_errors(run, args, text):

@@ -7,8 +7,7 @@ import stat
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+from harness import run_module
 
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import jellyfin_network
 
@@ -19,49 +18,18 @@ with open(os.path.join(FIXTURES, "network-10.9.xml"), "rb") as _handle:
     J109 = _handle.read()
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-@pytest.fixture(autouse=True)
-def patch_exit(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        kwargs["warnings_seen"] = list(warnings)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["msg"] = msg
-        kwargs["warnings_seen"] = list(warnings)
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: warnings.append(text))
-    return warnings
-
-
 def run(args, check=False, diff=False):
-    args = dict(args)
-    args["_ansible_check_mode"] = check
-    args["_ansible_diff"] = diff
-    with patch_module_args(args):
-        with pytest.raises(ExitJson) as info:
-            jellyfin_network.main()
-    return info.value.args[0]
+    kind, result, warnings = run_module(jellyfin_network.main, args, check, diff)
+    assert kind == "exit", result
+    result["warnings_seen"] = warnings
+    return result
 
 
 def fail(args):
-    with patch_module_args(args):
-        with pytest.raises(FailJson) as info:
-            jellyfin_network.main()
-    return info.value.args[0]
+    kind, result, warnings = run_module(jellyfin_network.main, args)
+    assert kind == "fail", result
+    result["warnings_seen"] = warnings
+    return result
 
 
 @pytest.fixture
@@ -202,7 +170,7 @@ def test_upnp_needs_version(existing):
     assert "jellyfin_version" in fail({"path": str(existing), "enable_upnp": True})["msg"]
 
 
-def test_upnp_allowed_for_old_version(tmp_path, patch_exit):
+def test_upnp_allowed_for_old_version(tmp_path):
     path = tmp_path / "network.xml"
     path.write_bytes(J109)
     result = run({"path": str(path), "enable_upnp": True, "jellyfin_version": "10.9.11"})
@@ -337,3 +305,17 @@ def test_enable_upnp_written_by_jellyfin_12_is_not_drift(existing):
     result = run(args, check=True)
     assert (result["changed"], result["changed_settings"], result["warnings_seen"]) == (False, [], [])
     assert result["network"]["enable_upnp"] is False
+
+
+@pytest.mark.parametrize(
+    "option,value,message",
+    [
+        ("owner", "no-such-user-x", "owner 'no-such-user-x' is not a user on this host; give an existing user name or a numeric uid"),
+        ("group", "no-such-group-x", "group 'no-such-group-x' is not a group on this host; give an existing group name or a numeric gid"),
+        ("owner", str(2**40), "owner %d is larger than any uid (4294967294 at most)" % 2**40),
+    ],
+)
+def test_owner_and_group_errors_name_the_option(existing, option, value, message):
+    """The same resolver as wireguard_keypair's (_atomic_file), so the same messages; nothing written."""
+    assert fail({"path": str(existing), "known_proxies": ["10.0.0.2"], option: value})["msg"] == message
+    assert existing.read_bytes() == J1011

@@ -8,40 +8,15 @@ from unittest import mock
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
-from _public_ip_standins import DnsStandIn, HttpEcho, loopback_only  # noqa: F401 - autouse fixture
+from harness import run_module
+from standins.network import DnsStandIn, HttpEcho
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import public_ip
 
 V4 = "203.0.113.7"
 V6 = "2001:db8::7"
 LAB = ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"]
 COLLECTIONS = os.environ["JFR_COLLECTIONS_ROOT"]  # set by tests/unit/conftest.py
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise Exit(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise Fail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json), mock.patch.object(
-        basic.AnsibleModule, "fail_json", _fail_json
-    ):
-        yield
 
 
 @pytest.fixture
@@ -64,17 +39,15 @@ def lab():
 
 
 def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as exc:
-            public_ip.main()
-    return exc.value.args[0]
+    kind, result, _warnings = run_module(public_ip.main, args)
+    assert kind == "exit", result
+    return result
 
 
 def fail(args):
-    with patch_module_args(args):
-        with pytest.raises(Fail) as exc:
-            public_ip.main()
-    return exc.value.args[0]["msg"]
+    kind, result, _warnings = run_module(public_ip.main, args)
+    assert kind == "fail", result
+    return result["msg"]
 
 
 def fake_ip_command(payload, rc=0):

@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+from harness import run_module
+from standins.upnp import LAN, OTHER, WAN, FakeUPnP
 
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import upnp_port_mapping
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils"))
-from test__upnp import LAN, OTHER, WAN, FakeUPnP  # noqa: E402
-
-
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    raise Exit(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs["msg"] = msg
-    raise Fail(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def patched_module():
-    with mock.patch.object(basic.AnsibleModule, "exit_json", _exit_json), mock.patch.object(
-        basic.AnsibleModule, "fail_json", _fail_json
-    ):
-        yield
 
 
 @pytest.fixture
@@ -48,18 +20,18 @@ def router():
         yield client
 
 
-def run(args):
-    with patch_module_args(args):
-        with pytest.raises(Exit) as exc:
-            upnp_port_mapping.main()
-    return exc.value.args[0]
+def run(args, warnings=None):
+    kind, result, seen = run_module(upnp_port_mapping.main, args)
+    assert kind == "exit", result
+    if warnings is not None:
+        warnings.extend(seen)
+    return result
 
 
 def fail(args):
-    with patch_module_args(args):
-        with pytest.raises(Fail) as exc:
-            upnp_port_mapping.main()
-    return exc.value.args[0]
+    kind, result, _warnings = run_module(upnp_port_mapping.main, args)
+    assert kind == "fail", result
+    return result
 
 
 def test_add_then_no_change(router):
@@ -95,11 +67,11 @@ def test_absent(router):
 
 def test_warning_for_permanent_only(router):
     router.add_error = ["OnlyPermanentLeasesSupported"]
-    with mock.patch.object(basic.AnsibleModule, "warn") as warn:
-        result = run({"external_port": 8096})
+    warnings = []
+    result = run({"external_port": 8096}, warnings)
     assert "warning" not in result
-    warn.assert_called_once()
-    assert "UPnP error 725" in warn.call_args[0][0]
+    assert len(warnings) == 1
+    assert "UPnP error 725" in warnings[0]
 
 
 def test_cgnat_failure_kind_and_message(router):

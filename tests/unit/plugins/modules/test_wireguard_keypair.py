@@ -10,6 +10,8 @@ from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
+from harness import run_module
+
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _wireguard as wg
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import wireguard_keypair
@@ -18,46 +20,15 @@ ALICE_PRIVATE_B64 = "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo="  # RFC 7748 s
 ALICE_PUBLIC_B64 = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo="
 
 
-class ExitJson(Exception):
-    def __init__(self, result):
-        super().__init__("exit_json")
-        self.result = result
-
-
-class FailJson(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg"))
-        self.result = result
-
-
 @pytest.fixture
-def run(monkeypatch):
+def run():
     """Run main() with the given args; return ('exit'|'fail', result). Keeps every output."""
     outputs = []
 
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs["failed"] = True
-        kwargs["msg"] = msg
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
     def _run(args):
-        with patch_module_args(args):
-            try:
-                wireguard_keypair.main()
-            except ExitJson as done:
-                outputs.append(done.result)
-                return "exit", done.result
-            except FailJson as failed:
-                outputs.append(failed.result)
-                return "fail", failed.result
-        raise AssertionError("main() returned without exit_json or fail_json")
+        kind, result, _warnings = run_module(wireguard_keypair.main, args)
+        outputs.append(result)
+        return kind, result
 
     _run.outputs = outputs
     return _run

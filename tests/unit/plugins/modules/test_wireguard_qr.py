@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+from harness import run_module
 
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import wireguard_qr
 
@@ -13,33 +13,11 @@ pytest.importorskip("segno")
 CONTENT = "[Interface]\nPrivateKey = dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=\n"
 
 
-class Done(Exception):
-    def __init__(self, kind, result):
-        super().__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture
-def run(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise Done("exit", kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs.update(failed=True, msg=msg)
-        raise Done("fail", kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
+def run():
     def _run(args):
-        with patch_module_args(args):
-            try:
-                wireguard_qr.main()
-            except Done as done:
-                return done.kind, done.result
-        raise AssertionError("main() returned")
+        kind, result, _warnings = run_module(wireguard_qr.main, args)
+        return kind, result
 
     return _run
 

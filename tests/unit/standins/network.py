@@ -1,19 +1,12 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Loopback stand-ins for the public_ip tests, and a guard that keeps tests off the network.
+"""Loopback network stand-ins for the unit tests (importable as standins.network).
 
-Importable as `_public_ip_standins` because tests/unit (the conftest's directory) is on
-sys.path. Test modules import `loopback_only` (an autouse fixture) to get the guard:
-
-- every socket connect/sendto to an address that is not 127.0.0.0/8 or ::1 raises
-  NonLoopbackTraffic (an OSError, so a source reports it as its error), and is recorded;
-- host names other than "localhost" are not resolved (a resolver query is traffic too);
-- `import miniupnpc` fails, so UPnP discovery (multicast from C code, which the socket
-  guard cannot see) can never run unless a test puts a fake module in place;
-- at teardown the test fails if anything was recorded.
-
-Stand-ins: DnsStandIn (UDP DNS answering A/AAAA/TXT), HttpEcho (HTTP or HTTPS with a test
-CA), TcpBlackHole (accepts and never answers); DnsStandIn(mode="silent") is the UDP one.
+DnsStandIn (UDP DNS answering A/AAAA/TXT), HttpEcho (HTTP or HTTPS with a test CA),
+TcpBlackHole (accepts and never answers); DnsStandIn(mode="silent") is the UDP one;
+make_test_ca() writes a CA and a server certificate for 127.0.0.1 and ::1.
+They listen on loopback only; the network guard (tests/unit/harness.py, autouse through
+tests/unit/conftest.py) refuses everything else.
 """
 
 from __future__ import annotations
@@ -24,93 +17,9 @@ import ipaddress
 import socket
 import ssl
 import struct
-import sys
 import threading
 
-import pytest
-
 _QTYPES = {1: "A", 28: "AAAA", 16: "TXT"}
-
-
-class NonLoopbackTraffic(OSError):
-    """A test tried to reach an address that is not loopback."""
-
-
-def _is_loopback(host):
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-class _Guard:
-    def __init__(self):
-        self.violations = []
-
-    def check(self, address, what):
-        if isinstance(address, tuple) and address and not _is_loopback(address[0]):
-            self.violations.append("%s %r" % (what, address))
-            raise NonLoopbackTraffic("test network guard: %s to %r refused (not loopback)" % (what, address))
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch):
-    guard = _Guard()
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_sendto = socket.socket.sendto
-    real_sendmsg = socket.socket.sendmsg
-    real_getaddrinfo = socket.getaddrinfo
-    real_gethostbyname = socket.gethostbyname
-
-    def connect(self, address):
-        guard.check(address, "connect")
-        return real_connect(self, address)
-
-    def connect_ex(self, address):
-        guard.check(address, "connect")
-        return real_connect_ex(self, address)
-
-    def sendto(self, data, *args):
-        guard.check(args[-1], "sendto")
-        return real_sendto(self, data, *args)
-
-    def sendmsg(self, buffers, ancdata=(), flags=0, address=None):
-        if address is not None:
-            guard.check(address, "sendmsg")
-        return real_sendmsg(self, buffers, ancdata, flags, *(() if address is None else (address,)))
-
-    def getaddrinfo(host, *args, **kwargs):
-        if host is not None and not _is_loopback(host) and not _is_ip(host):
-            guard.violations.append("resolve %r" % (host,))
-            raise NonLoopbackTraffic("test network guard: resolving %r refused" % (host,))
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def gethostbyname(host):
-        if not _is_loopback(host) and not _is_ip(host):
-            guard.violations.append("resolve %r" % (host,))
-            raise NonLoopbackTraffic("test network guard: resolving %r refused" % (host,))
-        return real_gethostbyname(host)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket.socket, "sendto", sendto)
-    monkeypatch.setattr(socket.socket, "sendmsg", sendmsg)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket, "gethostbyname", gethostbyname)
-    monkeypatch.setitem(sys.modules, "miniupnpc", None)
-    yield guard
-    assert not guard.violations, "a test tried to reach the network: %s" % guard.violations
-
-
-def _is_ip(host):
-    try:
-        ipaddress.ip_address(str(host).split("%")[0])
-        return True
-    except ValueError:
-        return False
 
 
 # --------------------------------------------------------------------------------------
