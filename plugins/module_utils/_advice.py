@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numbers
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import SECURITY_FLOOR
+
+_FLOOR = ".".join(str(part) for part in SECURITY_FLOOR)
 METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
 CLASSIFICATIONS = ("public", "nat", "cgnat", "double_nat", "unknown", "offline")
 SECURITY_PRIORITIES = ("low", "normal", "high")
@@ -167,7 +170,7 @@ def _port_forward(c, fwd, v6, p):
         v.reasons.append("This host holds the public address, so no router forward is involved.")
     else:
         v.needs += ["a static LAN address for the Jellyfin host (DHCP reservation)", "a port forward on the router"]
-    v.needs += ["a DDNS name, because home addresses change", "HTTPS, strong passwords and Jellyfin 10.11.7 or newer"]
+    v.needs += ["a DDNS name, because home addresses change", "HTTPS, strong passwords and Jellyfin %s or newer" % _FLOOR]
     if fwd is True:
         if c == "nat":
             v.reasons.append("The router's WAN address is the public address, so a port forward works.")

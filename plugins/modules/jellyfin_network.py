@@ -152,7 +152,7 @@ options:
     type: bool
   jellyfin_version:
     description:
-      - Version of the Jellyfin server, for example V(10.11.7).
+      - Version of the Jellyfin server, for example V(10.11.10).
       - Decides whether O(enable_upnp) is allowed and whether a new file gets C(EnableUPnP)
         (only before 10.11.0).
       - When older than 10.11.10 the module warns that CVE-2026-35031, CVE-2026-35033
@@ -197,7 +197,7 @@ EXAMPLES = r"""
       - 127.0.0.1
       - ::1
     base_url: /jellyfin
-    jellyfin_version: 10.11.7
+    jellyfin_version: 10.11.10
   notify: Restart Jellyfin
 
 - name: Count the WireGuard network as local
