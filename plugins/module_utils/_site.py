@@ -322,7 +322,7 @@ def summary(method, facts=None):
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
     tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
     openvpn_clients (names), jellyfin_version, choice (from choose()),
-    https (port_forward with Jellyfin's own HTTPS), exposure_warnings (from exposure(); when
+    https (port_forward with Jellyfin's own HTTPS), https_require (Jellyfin's RequireHttps), exposure_warnings (from exposure(); when
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
     (what this run closed of an earlier method, from port_forward state absent; returned as
     `closed`, printed but not saved, so that the saved summary stays the same on a re-run).
@@ -346,6 +346,15 @@ def summary(method, facts=None):
                             "jellyfin_remote_https: true, or use a reverse proxy or a VPN." % _PLAIN_HTTP)
         warnings.append(
             "Jellyfin itself faces the internet: keep it at %s or newer and use strong passwords." % _FLOOR_TEXT)
+        if f.get("https") and f.get("https_require"):
+            warnings.append(
+                "RequireHttps is on: Jellyfin redirects every plain HTTP request, LAN and loopback included, to "
+                "HTTPS on its HTTPS port, whose certificate names %s: LAN apps that use the server's LAN address on "
+                ":8096 then meet a name mismatch. Point them at https://%s:%s/ (with the name resolving at home), "
+                "or set jellyfin_https_require: false." % (host or "the public name", host or "<public name>",
+                                                             next((int(p["port"]) for p in f.get("ports") or []
+                                                                   if not str(p.get("description", "")).startswith("ACME")),
+                                                                  8920)))
         if not f.get("ddns_hostname"):
             notes.append("No DDNS name is set: the address changes when your ISP renews it (set ddns_provider and ddns_hostname).")
     elif method == "reverse_proxy":

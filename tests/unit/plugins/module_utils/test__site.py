@@ -311,3 +311,14 @@ def test_summary_lists_what_was_closed():
     out = _site.summary("tailscale", {"closed": ["router mapping of port 443", "unit jellyfin-remote-upnp-renew.timer"]})
     assert out["closed"] == ["router mapping of port 443", "unit jellyfin-remote-upnp-renew.timer"]
     assert _site.summary("tailscale")["closed"] == []
+
+
+def test_require_https_warns_that_lan_apps_are_redirected_too():
+    ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org"})["ports"]
+    out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True,
+                                         "https_require": True})
+    warning = next(w for w in out["warnings"] if w.startswith("RequireHttps is on"))
+    assert "LAN and loopback included" in warning and "https://home.example.org:8920/" in warning
+    assert "jellyfin_https_require: false" in warning
+    quiet = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
+    assert not any(w.startswith("RequireHttps") for w in quiet["warnings"])
