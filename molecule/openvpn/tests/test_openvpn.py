@@ -255,6 +255,34 @@ def test_a_removed_client_is_revoked_and_refused(lab, server, internet, phone):
         assert not [line for line in lines if line in output], path
 
 
+def test_the_host_timer_resigns_a_crl_close_to_expiry(server):
+    # The CRL is made to expire in 10 days (same entries, same key), then the timer's service
+    # runs under its hardening: it re-signs it for openvpn_crl_days with the same entries, and
+    # the role's next run (below) finds nothing to change.
+    crl = "/etc/openvpn/server/jellyfin-crl.pem"
+    unit = "jellyfin-remote-openvpn-crl-jellyfin"
+    assert server.service(unit + ".timer").is_enabled and server.service(unit + ".timer").is_running
+
+    def entries():
+        return re.findall(r"Serial Number: (\S+)", server.check_output("openssl crl -in %s -noout -text" % crl))
+
+    def days_left():
+        return int(server.check_output(
+            "echo $(( ($(date -d \"$(openssl crl -in %s -noout -nextupdate | cut -d= -f2)\" +%%s) - $(date +%%s)) / 86400 ))"
+            % crl))
+
+    revoked = entries()
+    server.check_output("python3 /usr/local/sbin/jellyfin-remote-openvpn-crl --crl %s "
+                        "--ca-key %s/private/ca.key --days 10 --min-days 400" % (crl, PKI))
+    assert days_left() <= 10
+    server.check_output("systemctl start %s.service" % unit)
+    journal = server.check_output("journalctl -u %s.service --no-pager -o cat" % unit)
+    assert "re-signed: %s" % crl in journal, journal
+    assert days_left() >= 360
+    assert entries() == revoked and revoked
+    assert server.file(crl).mode == 0o644
+
+
 def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
     recaps = re.findall(r"^server\s+: ok=.*$", output, re.M)
