@@ -19,10 +19,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _vpn_settings
+
+NAME_PATTERN = _vpn_settings.PEER_NAME_PATTERN
 _NAME = re.compile(NAME_PATTERN)
-# 43 base64 characters and '=': what `wg` prints for a 32-byte key.
-_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
 
 
 class WireGuardConfigError(Exception):
@@ -192,7 +192,10 @@ def format_endpoint(host, port):
         raise WireGuardConfigError("wireguard_endpoint_port: %r is not a port number" % (port,)) from None
     if not 0 < port < 65536:
         raise WireGuardConfigError("wireguard_endpoint_port: %d is not a port number (1-65535)" % port)
-    host = str(host).strip()
+    try:
+        host = _vpn_settings.check_host(str(host).strip(), "wireguard_endpoint_host", required=True)
+    except _vpn_settings.VpnSettingsError as exc:
+        raise WireGuardConfigError(str(exc)) from None
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     try:
@@ -204,7 +207,7 @@ def format_endpoint(host, port):
 
 
 def _check_key(value, what, peer):
-    if not isinstance(value, str) or not _KEY.match(value.strip()):
+    if not isinstance(value, str) or not _vpn_settings.is_key(value.strip()):
         # Never echo the value: it may be a secret.
         raise WireGuardConfigError("client %s: the %s is missing or not a WireGuard key (44 base64 characters)" % (peer, what))
     return value.strip()
@@ -224,6 +227,8 @@ def render_client_config(settings):
     if not isinstance(settings, dict):
         raise WireGuardConfigError("wireguard_client_config expects a dictionary of settings")
     name = settings.get("name") or "client"
+    if not _NAME.match(str(name)):
+        raise WireGuardConfigError("client %r: the name must be 1-63 letters, digits, '.', '_' or '-'" % (name,))
     private_key = _check_key(settings.get("private_key"), "private key", name)
     server_public_key = _check_key(settings.get("server_public_key"), "server's public key", name)
     addresses = list(settings.get("addresses") or [])
@@ -238,13 +243,16 @@ def render_client_config(settings):
         except ValueError:
             raise WireGuardConfigError("client %s: %r is not an IP address or network" % (name, value)) from None
     endpoint = format_endpoint(settings.get("endpoint_host"), settings.get("endpoint_port"))
+    try:
+        dns = _vpn_settings.check_dns(settings.get("dns") or [], "wireguard_client_dns", search_domains=True)
+    except _vpn_settings.VpnSettingsError as exc:
+        raise WireGuardConfigError(str(exc)) from None
     lines = [
         "# WireGuard client %s, written by homelab.jellyfin_remote.wireguard" % name,
         "[Interface]",
         "PrivateKey = %s" % private_key,
         "Address = %s" % _csv(addresses),
     ]
-    dns = settings.get("dns") or []
     if dns:
         lines.append("DNS = %s" % _csv(dns))
     if settings.get("mtu"):
@@ -263,7 +271,10 @@ def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None
     """What clients route into the tunnel: everything (full tunnel), the given list, or the
     server's own VPN addresses (the Jellyfin host) when the list is empty."""
     if full_tunnel:
-        return ["0.0.0.0/0", "::/0"] if network_ipv6 else ["0.0.0.0/0"]
+        # ::/0 also without an IPv6 VPN network: the client then sends its IPv6 traffic into
+        # the tunnel, where the server drops it (no peer's AllowedIPs holds an IPv6 source),
+        # instead of around the tunnel.
+        return ["0.0.0.0/0", "::/0"]
     if allowed_ips:
         out = []
         for value in allowed_ips:
@@ -288,3 +299,39 @@ def forward_destinations(allowed_ips, network_ipv4, network_ipv6=None):
             continue
         out["ipv4" if net.version == 4 else "ipv6"].append(str(net))
     return out
+
+
+def stale_peer_files(peers, stored_names, server_files=None):
+    """What to delete for peers that left or changed: {"server": [...], "controller": [...]}.
+
+    peers: wireguard_peers (normalized: name, public_key, psk).
+    stored_names: the peer names the server's configuration records. They come from the
+        server and are not trusted: a name that is not a valid peer name is ignored, so it
+        can never name a path on the controller or the server.
+    server_files: the file names in the server's clients directory (None: assume all exist).
+    Server entries are file names in the clients directory (<name>.key, .pub, .psk); controller
+    entries are the exported <name>.conf, .png, .txt.
+    - a peer no longer listed: its key, public key, PSK and exported files;
+    - a peer with its own public_key: the private/public key the role had made for it and its
+      exported files (it keeps its private key itself now);
+    - a peer with psk false: its PSK file.
+    """
+    wanted = {}
+    for peer in peers or []:
+        if isinstance(peer, dict) and isinstance(peer.get("name"), str) and _NAME.match(peer["name"]):
+            wanted[peer["name"]] = peer
+    server, controller = [], []
+    removed = sorted({n for n in stored_names or [] if isinstance(n, str) and _NAME.match(n)} - set(wanted))
+    for name in removed:
+        server += ["%s.key" % name, "%s.pub" % name, "%s.psk" % name]
+        controller += ["%s.conf" % name, "%s.png" % name, "%s.txt" % name]
+    for name, peer in wanted.items():
+        if peer.get("public_key"):
+            server += ["%s.key" % name, "%s.pub" % name]
+            controller += ["%s.conf" % name, "%s.png" % name, "%s.txt" % name]
+        if peer.get("psk") is False:
+            server.append("%s.psk" % name)
+    if server_files is not None:
+        present = set(server_files)
+        server = [f for f in server if f in present]
+    return {"server": server, "controller": controller}

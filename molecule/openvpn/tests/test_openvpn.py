@@ -8,6 +8,7 @@ The internet host plays the clients: its image has openvpn, and the lab gives it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from conftest import REPO, curl, denied_login_address, playbook
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
 PKI = "/etc/openvpn/server/jellyfin-pki"
+CLIENTS = PKI + "/clients"
 SERVER_VPN = "10.8.0.1"
 JELLYFIN_VPN_URL = "http://%s:8096" % SERVER_VPN
 PEM_BODY = re.compile(r"(?m)^[A-Za-z0-9+/=]{40,}$")
@@ -41,7 +43,7 @@ def converge(log_name, extra_vars=None):
     return proc.stdout + proc.stderr
 
 
-def connect(lab, internet, name, device, profile=None):
+def connect(lab, internet, name, device, profile=None, extra=""):
     """Copy a profile to the internet host and start openvpn there; return (connected, log)."""
     container = lab["hosts"]["internet"]["container"]
     src = profile or os.path.join(_export_dir(), "%s.ovpn" % name)
@@ -50,7 +52,7 @@ def connect(lab, internet, name, device, profile=None):
     subprocess.run(["podman", "cp", src, "%s:/root/%s.ovpn" % (container, name)], env=env, check=True)
     internet.check_output("chmod 0600 /root/%s.ovpn && rm -f /tmp/ovpn-%s.log" % (name, name))
     internet.check_output("openvpn --config /root/%s.ovpn --dev %s --daemon ovpn-%s --writepid /run/ovpn-%s.pid "
-                          "--log /tmp/ovpn-%s.log" % (name, device, name, name, name))
+                          "--log /tmp/ovpn-%s.log %s" % (name, device, name, name, name, extra))
     deadline = time.time() + 30
     log = ""
     while time.time() < deadline:
@@ -65,9 +67,26 @@ def disconnect(internet, name):
     internet.run("kill $(cat /run/ovpn-%s.pid) 2>/dev/null; rm -f /run/ovpn-%s.pid" % (name, name))
 
 
+@contextlib.contextmanager
+def listener(host, port):
+    """A throwaway HTTP server on every address of host (a stand-in for SSH, Samba, ...)."""
+    unit = "jfr-test-listener-%d" % port
+    host.check_output("systemd-run --unit %s python3 -m http.server %d --bind 0.0.0.0" % (unit, port))
+    try:
+        deadline = time.time() + 20
+        while host.run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'" % port).rc != 0:
+            assert time.time() < deadline, "the test listener on port %d did not start" % port
+            time.sleep(0.2)
+        yield
+    finally:
+        host.run("systemctl stop %s" % unit)
+
+
 @pytest.fixture(scope="module")
 def phone(lab, internet):
-    ok, log = connect(lab, internet, "phone", "tunphone")
+    # The phone renegotiates its TLS session every 10 s: the server, no longer root by then,
+    # must manage that (test_tls_renegotiation_works_after_the_privilege_drop).
+    ok, log = connect(lab, internet, "phone", "tunphone", extra="--reneg-sec 10")
     assert ok, log
     address = re.search(r"inet (10\.8\.0\.\d+)/", internet.check_output("ip -4 addr show dev tunphone")).group(1)
     yield address
@@ -78,7 +97,7 @@ def phone(lab, internet):
 
 @pytest.mark.parametrize("path, mode", [
     (PKI, 0o700), (PKI + "/private", 0o700), (PKI + "/private/ca.key", 0o600),
-    (PKI + "/private/jellyfin-server.key", 0o600), (PKI + "/private/phone.key", 0o600),
+    (PKI + "/private/jellyfin-server.key", 0o600), (CLIENTS, 0o700), (CLIENTS + "/phone.key", 0o600),
     (PKI + "/private/tls-crypt.key", 0o600), ("/etc/openvpn/server/jellyfin.conf", 0o600),
 ])
 def test_secret_files_are_private_on_the_server(server, path, mode):
@@ -116,6 +135,21 @@ def test_a_configuration_openvpn_rejects_is_not_installed(server):
     assert server.service("openvpn-server@jellyfin").is_running
 
 
+def test_openvpn_runs_as_nobody_after_start(server):
+    pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
+    assert server.check_output("ps -o user=,group= -p %s" % pid).split() == ["nobody", "nogroup"]
+
+
+def test_a_client_named_like_a_pki_file_is_refused_before_any_change(server):
+    ca = server.file(PKI + "/private/ca.key").sha256sum
+    proc = playbook(CONVERGE, "-e", json.dumps({"lab_openvpn_clients": ["phone", "ca"]}))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-2000:]
+    assert "openvpn_clients: 'ca' is the name of a file of the server's PKI" in output, output[-3000:]
+    assert not server.file(CLIENTS + "/ca.key").exists
+    assert server.file(PKI + "/private/ca.key").sha256sum == ca
+
+
 # -- the phone -----------------------------------------------------------------------------
 
 def test_jellyfin_answers_through_the_tunnel(internet, phone):
@@ -139,9 +173,34 @@ def test_a_lan_host_is_reached_through_the_tunnel(internet, lab, phone):
     assert internet.run("ping -c 1 -W 3 %s" % router_lan).rc == 0
 
 
-def test_jellyfin_counts_the_vpn_as_local(server, lab):
-    subnets = server.check_output("grep -o '<string>[^<]*</string>' /etc/jellyfin/network.xml")
-    assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets
+def test_vpn_clients_reach_jellyfin_but_no_other_port_of_the_server(internet, server, phone):
+    """Issue 18: a lost phone with its profile reaches Jellyfin on the host, not SSH or anything else."""
+    with listener(server, 9999):
+        assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+        blocked = internet.run("curl -sS -m 3 -o /dev/null http://%s:9999/" % SERVER_VPN)
+        assert blocked.rc == 28, (blocked.rc, blocked.stderr)  # dropped: a timeout, not a refusal
+        assert internet.run("ping -c 1 -W 3 %s" % SERVER_VPN).rc == 0  # ICMP still answered
+
+
+def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
+    """Issue 19: the role alone, openvpn_lan_subnets empty, lists the LAN it found before the VPN
+    range, so LAN clients stay local once LocalNetworkSubnets is not empty."""
+    xml = server.file("/etc/jellyfin/network.xml").content_string
+    section = re.search(r"<LocalNetworkSubnets>(.*?)</LocalNetworkSubnets>", xml, re.S)
+    assert section, xml
+    subnets = re.findall(r"<string>([^<]*)</string>", section.group(1))
+    assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets, subnets
+    assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.8.0.0/24"), subnets
+
+
+def test_tls_renegotiation_works_after_the_privilege_drop(internet, phone):
+    # The phone asked for a new TLS session every 10 s (--reneg-sec 10): a second completed
+    # handshake in its log, and the tunnel still carries traffic.
+    deadline = time.time() + 40
+    while internet.check_output("grep -c 'Control Channel: TLS' /tmp/ovpn-phone.log || true").strip() in ("", "0", "1"):
+        assert time.time() < deadline, internet.check_output("tail -n 30 /tmp/ovpn-phone.log")
+        time.sleep(1)
+    assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
 
 
 # -- revocation ----------------------------------------------------------------------------
@@ -156,14 +215,24 @@ def test_a_removed_client_is_revoked_and_refused(lab, server, internet, phone):
     disconnect(internet, "laptop")
     pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
     keys = {path: server.check_output("cat %s" % path) for path in
-            (PKI + "/private/ca.key", PKI + "/private/jellyfin-server.key", PKI + "/private/phone.key",
-             PKI + "/private/laptop.key", PKI + "/private/tls-crypt.key")}
+            (PKI + "/private/ca.key", PKI + "/private/jellyfin-server.key", CLIENTS + "/phone.key",
+             CLIENTS + "/laptop.key", PKI + "/private/tls-crypt.key")}
+
+    # Meanwhile the phone's files go back to the layout of earlier releases (key in private/,
+    # certificate in issued/, next to the server's): the same run moves them to clients/.
+    phone_files = {name: server.file("%s/%s" % (CLIENTS, name)).sha256sum for name in ("phone.key", "phone.crt")}
+    server.check_output("mv %s/phone.key %s/private/phone.key && mv %s/phone.crt %s/issued/phone.crt"
+                        % (CLIENTS, PKI, CLIENTS, PKI))
 
     output = converge("converge-revoke.log", {"lab_openvpn_clients": ["phone"]})
 
+    assert "moved phone.key" in output and "moved phone.crt" in output, output[-3000:]
+    assert {name: server.file("%s/%s" % (CLIENTS, name)).sha256sum for name in phone_files} == phone_files
+    assert not server.file(PKI + "/private/phone.key").exists and not server.file(PKI + "/issued/phone.crt").exists
+
     assert not os.path.exists(os.path.join(_export_dir(), "laptop.ovpn"))
-    assert not server.file(PKI + "/private/laptop.key").exists
-    assert not server.file(PKI + "/issued/laptop.crt").exists
+    assert not server.file(CLIENTS + "/laptop.key").exists
+    assert not server.file(CLIENTS + "/laptop.crt").exists
     revoked = server.check_output("ls %s/revoked" % PKI).split()
     assert len(revoked) == 1 and revoked[0].startswith("laptop-")
     serial = revoked[0][len("laptop-"):-len(".crt")]
@@ -186,7 +255,49 @@ def test_a_removed_client_is_revoked_and_refused(lab, server, internet, phone):
         assert not [line for line in lines if line in output], path
 
 
-def test_after_the_revocation_a_rerun_changes_nothing():
+def test_the_host_timer_resigns_a_crl_close_to_expiry(server):
+    # The CRL is made to expire in 10 days (same entries, same key), then the timer's service
+    # runs under its hardening: it re-signs it for openvpn_crl_days with the same entries, and
+    # the role's next run (below) finds nothing to change.
+    crl = "/etc/openvpn/server/jellyfin-crl.pem"
+    unit = "jellyfin-remote-openvpn-crl-jellyfin"
+    assert server.service(unit + ".timer").is_enabled and server.service(unit + ".timer").is_running
+
+    def entries():
+        return re.findall(r"Serial Number: (\S+)", server.check_output("openssl crl -in %s -noout -text" % crl))
+
+    def days_left():
+        return int(server.check_output(
+            "echo $(( ($(date -d \"$(openssl crl -in %s -noout -nextupdate | cut -d= -f2)\" +%%s) - $(date +%%s)) / 86400 ))"
+            % crl))
+
+    revoked = entries()
+    server.check_output("python3 /usr/local/sbin/jellyfin-remote-openvpn-crl --crl %s "
+                        "--ca-key %s/private/ca.key --days 10 --min-days 400" % (crl, PKI))
+    assert days_left() <= 10
+    server.check_output("systemctl start %s.service" % unit)
+    journal = server.check_output("journalctl -u %s.service --no-pager -o cat" % unit)
+    assert "re-signed: %s" % crl in journal, journal
+    assert days_left() >= 360
+    assert entries() == revoked and revoked
+    assert server.file(crl).mode == 0o644
+
+
+def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
     recaps = re.findall(r"^server\s+: ok=.*$", output, re.M)
     assert recaps and re.search(r"\bchanged=0\b", recaps[-1]), recaps[-1:] or output[-2000:]
+
+
+def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server):
+    # openvpn_renew_before_days beyond the certificates' lifetime: both are "close to expiry".
+    def serial(path):
+        return server.check_output("openssl x509 -in %s -noout -serial" % path)
+
+    paths = (PKI + "/issued/jellyfin-server.crt", CLIENTS + "/phone.crt")
+    before = {path: serial(path) for path in paths}
+    pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
+    converge("converge-renew.log", {"lab_openvpn_clients": ["phone"], "openvpn_renew_before_days": 2000})
+    assert all(serial(path) != before[path] for path in paths), before
+    assert server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin") != pid
+    assert server.service("openvpn-server@jellyfin").is_running

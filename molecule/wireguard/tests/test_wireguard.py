@@ -10,12 +10,14 @@ test re-run the converge playbook with ansible-playbook and the scenario's own i
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 import segno
@@ -82,6 +84,21 @@ def _fingerprint(text):
 def _wg_peers(server):
     out = server.check_output("wg show wg0 peers")
     return set(out.split())
+
+
+@contextlib.contextmanager
+def listener(host, port):
+    """A throwaway HTTP server on every address of host (a stand-in for SSH, Samba, ...)."""
+    unit = "jfr-test-listener-%d" % port
+    host.check_output("systemd-run --unit %s python3 -m http.server %d --bind 0.0.0.0" % (unit, port))
+    try:
+        deadline = time.time() + 20
+        while host.run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'" % port).rc != 0:
+            assert time.time() < deadline, "the test listener on port %d did not start" % port
+            time.sleep(0.2)
+        yield
+    finally:
+        host.run("systemctl stop %s" % unit)
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +203,26 @@ def test_the_server_forwards_only_to_allowed_destinations(internet, server, lab,
         internet.run("wg set wg0 peer %s allowed-ips %s" % (server_public, allowed))
 
 
+def test_vpn_clients_reach_jellyfin_but_no_other_port_of_the_server(internet, server, tunnel):
+    """Issue 18: a lost phone with its profile reaches Jellyfin on the host, not SSH or anything else."""
+    with listener(server, 9999):
+        assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+        blocked = internet.run("curl -sS -m 3 -o /dev/null http://%s:9999/" % SERVER_VPN)
+        assert blocked.rc == 28, (blocked.rc, blocked.stderr)  # dropped: a timeout, not a refusal
+        assert internet.run("ping -c 1 -W 3 %s" % SERVER_VPN).rc == 0  # ICMP still answered
+
+
+def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
+    """Issue 19: the role alone (no wireguard_lan_subnets) lists the LAN it found before the VPN
+    range, so LAN clients stay local once LocalNetworkSubnets is not empty."""
+    xml = server.file("/etc/jellyfin/network.xml").content_string
+    section = re.search(r"<LocalNetworkSubnets>(.*?)</LocalNetworkSubnets>", xml, re.S)
+    assert section, xml
+    subnets = re.findall(r"<string>([^<]*)</string>", section.group(1))
+    assert lab["subnets"]["lan"] in subnets and "10.13.13.0/24" in subnets, subnets
+    assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.13.13.0/24"), subnets
+
+
 # -- peers come and go -------------------------------------------------------------------------
 
 def test_a_second_peer_leaves_existing_keys_alone_and_can_be_removed(server, internet, tunnel):
@@ -212,6 +249,22 @@ def test_a_second_peer_leaves_existing_keys_alone_and_can_be_removed(server, int
     assert after == before
     # wg syncconf kept the phone's session: it still reaches Jellyfin without a new handshake setup.
     assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+
+    # Issue 20: the laptop switches to its own key pair and drops its PSK. The keys the role had
+    # made for it and its exported files go; the interface takes the new key, without a PSK.
+    own_public = internet.check_output("wg genkey | wg pubkey").strip()
+    converge("converge-own-key.log", {"wireguard_peers": [
+        {"name": "phone", "persistent_keepalive": 25}, {"name": "laptop", "public_key": own_public, "psk": False}]})
+    for suffix in ("key", "pub", "psk"):
+        assert not server.file("/etc/wireguard/clients/laptop.%s" % suffix).exists, suffix
+    for suffix in ("conf", "png", "txt"):
+        assert not os.path.exists(os.path.join(_export_dir(), "laptop.%s" % suffix)), suffix
+    assert _wg_peers(server) == {phone_public, own_public}
+    # Which peers have a PSK, without reading one out.
+    psk_set = dict(line.split() for line in server.check_output(
+        "wg show wg0 preshared-keys | awk '{print $1, ($2 == \"(none)\") ? \"no\" : \"yes\"}'").splitlines())
+    assert psk_set == {phone_public: "yes", own_public: "no"}
+    assert laptop_public not in server.file("/etc/wireguard/wg0.conf").content_string
 
     converge("converge-one-peer.log")
     assert _wg_peers(server) == {phone_public}

@@ -3,7 +3,8 @@ six whose only job on a re-run would be to find nothing to do.
 
 Prints JSON: kernel module present, packages missing, mode/owner of the managed paths and
 SHA-1 of the managed files (a hash of the configuration reveals no key), the unit's
-state, whether the firewall table is loaded, forwarding sysctls, and the peers recorded in the configuration (its
+state, whether the firewall table is loaded, forwarding sysctls, the file names in the
+clients directory, and the peers recorded in the configuration (its
 "# jellyfin_remote peer:" comment lines; no other line of that file is read out).
 Arguments: one JSON object (see tasks/main.yml).
 """
@@ -93,6 +94,12 @@ for key in args["sysctls"]:
     except OSError:
         value = None
     out["sysctl"][key] = {"value": value, "in_file": "%s=1" % key in lines}
+
+# Names only (the role deletes keys no longer used); no file in there is read.
+try:
+    out["client_files"] = sorted(os.listdir(args["clients_dir"]))
+except OSError:
+    out["client_files"] = []
 
 peers = []
 marker = "# jellyfin_remote peer: "

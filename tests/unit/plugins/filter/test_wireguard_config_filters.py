@@ -74,3 +74,20 @@ def test_vpn_server_plan_names_the_calling_roles_options():
         vpn_server_plan("10.8.0.0/24", "10.8.1.0/24", option_prefix="openvpn")
     with pytest.raises(AnsibleFilterError, match="openvpn_client_routes: 'bogus' is not an IP network"):
         vpn_server_plan("10.8.0.0/24", "", ["bogus"], option_prefix="openvpn")
+
+
+def test_vpn_filters_are_registered_and_raise_filter_errors():
+    from ansible_collections.homelab.jellyfin_remote.plugins.filter import (
+        local_network_subnets, vpn_settings_check, wireguard_stale_files)
+    assert "local_network_subnets" in local_network_subnets.FilterModule().filters()
+    assert "vpn_settings_check" in vpn_settings_check.FilterModule().filters()
+    assert "wireguard_stale_files" in wireguard_stale_files.FilterModule().filters()
+    with pytest.raises(AnsibleFilterError, match="wireguard_lan_subnets is empty"):
+        local_network_subnets.local_network_subnets(["10.13.13.0/24"], [], {}, "wireguard_lan_subnets")
+    assert local_network_subnets.local_network_subnets(["10.13.13.0/24"], ["192.168.1.0/24"]) == [
+        "192.168.1.0/24", "10.13.13.0/24"]
+    with pytest.raises(AnsibleFilterError, match="openvpn_clients: 'ca' is the name of a file"):
+        vpn_settings_check.vpn_settings_check({"openvpn_instance": "j", "openvpn_interface": "t",
+                                               "openvpn_clients": ["ca"]}, "openvpn")
+    assert wireguard_stale_files.wireguard_stale_files([], ["old", "../x"]) == {
+        "server": ["old.key", "old.pub", "old.psk"], "controller": ["old.conf", "old.png", "old.txt"]}

@@ -165,7 +165,8 @@ def test_render_client_config_needs_a_dict():
         ([], False, None, ["10.13.13.1/32"]),
         ([], False, "fd13::/64", ["10.13.13.1/32", "fd13::1/128"]),
         (["192.168.1.7/24"], False, None, ["192.168.1.0/24"]),
-        ([], True, None, ["0.0.0.0/0"]),
+        # Full tunnel without an IPv6 VPN network still takes ::/0, so IPv6 cannot leak around it.
+        ([], True, None, ["0.0.0.0/0", "::/0"]),
         ([], True, "fd13::/64", ["0.0.0.0/0", "::/0"]),
     ],
 )
@@ -177,3 +178,57 @@ def test_forward_destinations_leave_out_the_server():
     got = wc.forward_destinations(["10.13.13.1/32", "192.168.1.0/24", "fd13::1/128", "fd00:1::/64"],
                                   "10.13.13.0/24", "fd13::/64")
     assert got == {"ipv4": ["192.168.1.0/24"], "ipv6": ["fd00:1::/64"]}
+
+
+# -- values that would add lines to a configuration (issue 20) -------------------------------
+
+def _settings(**over):
+    base = dict(name="phone", private_key=KEY_A, addresses=["10.13.13.2/32"], server_public_key=KEY_B,
+                endpoint_host="vpn.example.org", endpoint_port=51820, allowed_ips=["10.13.13.1/32"])
+    base.update(over)
+    return base
+
+
+@pytest.mark.parametrize("over, message", [
+    (dict(dns=["10.13.13.1\nPostUp = touch /tmp/pwned"]), "wireguard_client_dns: .* is not an IP address or a search domain"),
+    (dict(dns=["1.1.1.1, 8.8.8.8"]), "wireguard_client_dns"),
+    (dict(endpoint_host="vpn.example.org\n[Interface]"), "wireguard_endpoint_host: .* neither a DNS name"),
+    (dict(endpoint_host="vpn.example.org:51820"), "wireguard_endpoint_host"),
+    (dict(name="phone\n"), "the name must be"),
+])
+def test_render_client_config_refuses_values_that_add_lines(over, message):
+    with pytest.raises(wc.WireGuardConfigError, match=message):
+        wc.render_client_config(_settings(**over))
+
+
+def test_render_client_config_accepts_search_domains_and_ipv6_endpoints():
+    text = wc.render_client_config(_settings(dns=["10.13.13.1", "fd13::1", "home.arpa"], endpoint_host="[2001:db8::1]"))
+    assert "DNS = 10.13.13.1, fd13::1, home.arpa\n" in text and "Endpoint = [2001:db8::1]:51820\n" in text
+
+
+@pytest.mark.parametrize("name", ["phone\n", "../x", "a\n[Interface]"])
+def test_a_peer_name_with_a_line_break_or_a_path_is_refused(name):
+    with pytest.raises(wc.WireGuardConfigError, match="peer name"):
+        wc.assign_addresses([{"name": name}])
+
+
+def test_stale_files_for_removed_peers_own_keys_and_psk_off():
+    peers = [{"name": "phone", "public_key": "", "psk": True},
+             {"name": "laptop", "public_key": KEY_A, "psk": True},
+             {"name": "tablet", "public_key": "", "psk": False}]
+    got = wc.stale_peer_files(peers, ["phone", "laptop", "tablet", "old"])
+    assert got["server"] == ["old.key", "old.pub", "old.psk", "laptop.key", "laptop.pub", "tablet.psk"]
+    assert got["controller"] == ["old.conf", "old.png", "old.txt", "laptop.conf", "laptop.png", "laptop.txt"]
+
+
+def test_stale_files_only_lists_server_files_that_exist():
+    peers = [{"name": "tablet", "public_key": "", "psk": False}]
+    assert wc.stale_peer_files(peers, ["tablet"], ["tablet.key", "tablet.pub"])["server"] == []
+    assert wc.stale_peer_files(peers, ["tablet"], ["tablet.psk"])["server"] == ["tablet.psk"]
+
+
+@pytest.mark.parametrize("stored", ["../../.config/x", "../x", "/etc/passwd", "a/b", "x\n", "", None, 7])
+def test_stale_files_ignore_names_from_the_server_that_are_not_peer_names(stored):
+    # A tampered server configuration must not name a path on the controller.
+    got = wc.stale_peer_files([], [stored])
+    assert got == {"server": [], "controller": []}
