@@ -19,6 +19,10 @@ import difflib
 import ipaddress
 import re
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._local_subnets import (
+    LocalSubnetsError,
+    local_network_subnets,
+)
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     SECURITY_FIXES,
     SECURITY_FLOOR,
@@ -165,7 +169,8 @@ def plan(method, settings=None):
     settings keys (all optional): port_forward_ports (list of {port, protocol, description}),
     acme_challenge (http-01 | dns-01), wireguard_listen_port, wireguard_networks (list),
     openvpn_port, openvpn_protocol, openvpn_networks (list),
-    lan_subnets (list), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
+    lan_subnets (list), host_facts (ansible_facts with the interfaces, to find the LAN when
+    lan_subnets is empty), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
     base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
     are missing is refused, naming the variables), https (bool: port_forward with Jellyfin's
     own HTTPS), https_domain, https_port (8920), https_challenge (http-01 | dns-01).
@@ -219,15 +224,14 @@ def plan(method, settings=None):
     else:  # cloudflare_tunnel: cloudflared connects to Jellyfin on loopback
         proxies = ["127.0.0.1"]
     if local:
-        # Jellyfin uses its interfaces' subnets as "local" only while the list is empty:
-        # once the VPN range is added, the LAN must be listed too or LAN clients turn remote.
-        lan = _networks(s.get("lan_subnets"), "jellyfin_remote_lan_subnets")
-        if not lan:
-            raise SiteError(
-                "jellyfin_remote_lan_subnets is empty and the home LAN could not be found from the host's "
-                "default route: set it (for example [192.168.1.0/24]), or set "
-                "jellyfin_remote_vpn_clients_local to false")
-        local = lan + [n for n in local if n not in lan]
+        # Jellyfin uses its interfaces' subnets as "local" only while the list is empty: once
+        # the VPN range is added, the LAN must be listed too or LAN clients turn remote.
+        try:
+            local = local_network_subnets(local, s.get("lan_subnets"), s.get("host_facts"),
+                                          lan_option="jellyfin_remote_lan_subnets",
+                                          off_option="jellyfin_remote_vpn_clients_local")
+        except LocalSubnetsError as exc:
+            raise SiteError(str(exc)) from None
     base_url = str(s.get("base_url") or "").strip()
     if base_url and not re.match(r"^/[A-Za-z0-9._~/-]*$", base_url):
         raise SiteError("jellyfin_remote_base_url must be a path such as /jellyfin, got %r" % base_url)

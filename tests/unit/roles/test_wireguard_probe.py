@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,7 @@ def host(tmp_path):
         "sysctls": ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"],
         "conf": str(conf),
         "nft_table": "jellyfin_remote_wg",
+        "clients_dir": str(etc / "wireguard" / "clients"),
     }
     return {"bin": bindir, "args": args, "conf": conf}
 
@@ -129,3 +131,14 @@ def test_without_systemctl_nft_and_modprobe(host, tmp_path):
     assert out["unit"] == {"enabled": False, "active": False}
     assert out["nft_table_loaded"] is False
     assert out["kernel_module"] is KERNEL_LOADED
+
+
+def test_client_file_names_are_listed_not_read(host):
+    clients = Path(host["args"]["clients_dir"])
+    clients.mkdir(parents=True)
+    (clients / "phone.key").write_text("PRIVATE-KEY-NOT-TO-BE-PRINTED\n")
+    (clients / "old.psk").write_text("PSK-NOT-TO-BE-PRINTED\n")
+    text, out = probe(host)
+    assert out["client_files"] == ["old.psk", "phone.key"]
+    assert "NOT-TO-BE-PRINTED" not in text
+    assert probe(host, clients_dir=str(clients / "absent"))[1]["client_files"] == []
