@@ -154,3 +154,13 @@ def fingerprint_diff(before, after):
         if gone or new:
             out[part] = {"gone": gone[:20], "new": new[:20]}
     return out
+
+
+def exposure(host, unit):
+    """systemd-analyze security's overall exposure level of unit (0 safest, 10 least safe), printed."""
+    out = host.run("systemd-analyze security --no-pager %s" % unit)
+    assert out.rc == 0, out.stderr
+    line = [line for line in out.stdout.splitlines() if "Overall exposure level" in line][-1]
+    level = float(line.split(":")[-1].split()[0])
+    print("systemd-analyze security: %s %.1f" % (unit, level))
+    return level

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import curl, denied_login_address, playbook
+from conftest import curl, denied_login_address, exposure, playbook
 
 NAME = "jellyfin.ddns.lab.test"
 SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # tests/lab/vars/services.yml
@@ -120,3 +120,16 @@ def test_a_port_no_longer_planned_is_unmapped_on_the_router(lab):
     server = lab["hosts"]["server"]["addresses"]["lan"]
     assert "dport 8097 dnat ip to %s:8096" % server in out, out
     assert "dport 8096 " not in out, out
+
+
+@pytest.mark.parametrize("unit", ["jellyfin-remote-upnp-renew.service", "jellyfin-remote-firewall.service"])
+def test_the_units_are_hardened(server, unit):
+    """Both were 9.3 / 9.6 (UNSAFE) before; seccomp and capability limits, no mount namespaces."""
+    assert exposure(server, unit) <= 4.0
+
+
+def test_the_renewal_runs_as_its_own_user(server):
+    user = server.user("jellyfin-remote-upnp")
+    assert user.exists and user.shell == "/usr/sbin/nologin"
+    out = server.run("systemctl show -p User --value jellyfin-remote-upnp-renew.service")
+    assert out.stdout.strip() == "jellyfin-remote-upnp"

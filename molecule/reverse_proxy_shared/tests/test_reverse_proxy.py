@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import curl, denied_login_address
+from conftest import curl, denied_login_address, exposure
 
 DOMAIN = "jellyfin.lab.test"
 URL = "https://%s" % DOMAIN
@@ -325,3 +325,9 @@ def test_forged_login_lines_ban_the_sender_never_the_named_address(internet, ser
         assert status == 200
     finally:
         server.run("fail2ban-client set jellyfin unbanip %s" % alt)
+
+
+@pytest.mark.skipif(SERVER_KIND != "nginx", reason="the error-log relay exists for nginx only")
+def test_the_error_log_relay_is_hardened(server):
+    # Root with CAP_CHOWN and CAP_DAC_OVERRIDE only (logrotate's file), seccomp, no namespaces.
+    assert exposure(server, "jellyfin-remote-nginx-errors.service") <= 4.5  # 6.5 before
