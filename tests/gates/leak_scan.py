@@ -236,6 +236,9 @@ def load_secrets(args):
             secrets["%s:%s" % (container, label)] = value
     for path in args.lab_vars or []:
         for label, value in lab_secrets(path).items():
+            if secrets.get(label, value) != value:
+                # The same variable in two lab vars files (e.g. each scenario's own auth key).
+                label = "%s@%s" % (label, os.path.basename(path))
             secrets[label] = value
     return secrets
 

@@ -13,10 +13,12 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
+from conftest import playbook
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(SCENARIO))
@@ -109,15 +111,40 @@ def test_known_proxies_has_loopback(server):
     assert "127.0.0.1" in [e.text for e in root.find("KnownProxies")]
 
 
-def test_apt_source_and_keyring(server):
+def _apt_keys(lab):
+    return os.path.join(REPO, ".cache", "lab", "%s-apt" % lab["lab"])
+
+
+def _key_sha256(lab, name):
+    with open(os.path.join(_apt_keys(lab), name + ".gpg"), "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def _fpr(lab, name):
+    with open(os.path.join(_apt_keys(lab), name + ".fpr"), encoding="ascii") as handle:
+        return handle.read().strip()
+
+
+def test_apt_source_and_keyring(server, lab):
     source = server.file("/etc/apt/sources.list.d/cloudflared.sources")
     fields = dict(line.split(": ", 1) for line in source.content_string.splitlines() if line and not line.startswith("#"))
     assert fields == {"Types": "deb", "URIs": "file:///srv/lab-apt/cloudflare/cloudflared", "Suites": "any",
                       "Components": "main", "Signed-By": "/usr/share/keyrings/cloudflare-main.gpg"}
-    with open(os.path.join(SCENARIO, "files", "lab-archive-keyring.gpg"), "rb") as handle:
-        expected = hashlib.sha256(handle.read()).hexdigest()
-    assert server.file("/usr/share/keyrings/cloudflare-main.gpg").sha256sum == expected
+    assert server.file("/usr/share/keyrings/cloudflare-main.gpg").sha256sum == _key_sha256(lab, "first")
     assert server.run("dpkg-query -W cloudflared").rc != 0
+
+
+def test_apt_accepted_the_signed_lab_repository(server):
+    # The role's check fetched the repository's index with the pinned key (apt verified InRelease).
+    lists = server.check_output("ls /var/lib/apt/lists/")
+    assert "_srv_lab-apt_cloudflare_cloudflared_dists_any_InRelease" in lists
+
+
+def test_defaults_pin_cloudflares_current_key():
+    with open(os.path.join(REPO, "roles", "cloudflare_tunnel", "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+    # The key Cloudflare rolled to in October 2025 (NO_PUBKEY 8A682D308D4E5E73 on hosts that lack it).
+    assert defaults["cloudflare_tunnel_apt_key_fingerprint"] == "CC94B39C77AE7342A68B89628A682D308D4E5E73"
 
 
 def test_defaults_point_at_cloudflares_repository():
@@ -141,6 +168,10 @@ def _rerun_converge(tmp_path, extra_vars):
         ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), os.path.join(SCENARIO, "converge.yml"),
          "-e", "@%s" % vars_file],
         capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def _rerun_repository(extra_vars):
+    return playbook(os.path.join(SCENARIO, "repository.yml"), "-e", json.dumps(extra_vars), timeout=300)
 
 
 def _snapshot(server):
@@ -189,6 +220,35 @@ def test_cert_pem_given_as_credentials_is_refused(server, tmp_path):
     assert proc.returncode != 0 and "is never deployed to the server" in out
     assert "ARGO TUNNEL TOKEN" not in server.file(CREDS).content_string
     assert not server.run("grep -rl 'BEGIN ARGO' /etc/cloudflared").stdout.strip()
+
+
+@needs_molecule
+def test_cloudflare_rotates_its_signing_key_under_the_same_name(server, lab):
+    """The lab repository rolls to its second key, as Cloudflare did in October 2025: the
+    keyring file keeps its name and gets the new key; the Release file is signed only by it."""
+    keyring = "/usr/share/keyrings/cloudflare-main.gpg"
+    subprocess.run([sys.executable, os.path.join(REPO, "tests", "lab", "apt_repo.py"), "publish", _apt_keys(lab),
+                    "--sign", "second", "--key", "second", "--container", lab["hosts"]["server"]["container"],
+                    "--dest", "/srv/lab-apt/cloudflare"], check=True, capture_output=True)
+    # A host that still pins the old key: apt rejects the repository, and the role says why and what to change.
+    proc = _rerun_repository({"cloudflare_tunnel_apt_key_fingerprint": _fpr(lab, "first")})
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0 and "apt rejects Cloudflare's repository" in out
+    assert "NO_PUBKEY" in out and "set cloudflare_tunnel_apt_key_fingerprint to it" in out
+    assert server.file(keyring).sha256sum == _key_sha256(lab, "first")
+    # The pin of the new key: the old file under the same name is replaced, and apt works again.
+    proc = _rerun_repository({"cloudflare_tunnel_apt_key_fingerprint": _fpr(lab, "second")})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "Keep Cloudflare's current signing key" in proc.stdout and "changed=1" in proc.stdout
+    assert server.file(keyring).sha256sum == _key_sha256(lab, "second")
+    # A wrong pin: the download does not hold it, the role refuses it and leaves the keyring alone.
+    wrong = "CC94B39C77AE7342A68B89628A682D308D4E5E73"
+    proc = _rerun_repository({"cloudflare_tunnel_apt_key_fingerprint": wrong})
+    out = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0
+    assert "has the fingerprint %s, not the pinned %s" % (_fpr(lab, "second"), wrong) in out
+    assert "set cloudflare_tunnel_apt_key_fingerprint to it" in out
+    assert server.file(keyring).sha256sum == _key_sha256(lab, "second")
 
 
 @needs_molecule

@@ -73,8 +73,10 @@ def leak_scan_lab_secrets():
         sys.path.pop(0)
     repo = os.path.dirname(os.path.dirname(os.path.dirname(SCRIPT)))
     found = {}
-    for name in ("services.yml", "site.yml"):
-        found.update(leak_scan.lab_secrets(os.path.join(repo, "tests", "lab", "vars", name)))
+    # The files tests/gates/molecule_scenario.sh passes with --lab-vars, merged as leak_scan does.
+    for name in ("services.yml", "site.yml", "tailscale.yml"):
+        for label, value in leak_scan.lab_secrets(os.path.join(repo, "tests", "lab", "vars", name)).items():
+            found["%s@%s" % (label, name) if found.get(label, value) != value else label] = value
     return found
 
 

@@ -9,6 +9,21 @@ re-implemented and no upstream code or text was copied. The verify tests use onl
 the real program also offers (exit codes, `tunnel ingress validate` output, the files it
 reads) plus the invocation log named below.
 
+Modelled behaviour, and where it was read (cloudflare/cloudflared 2026.8.2, commit d1df7985)
+  | behaviour                                                     | upstream file                                |
+  |---------------------------------------------------------------|----------------------------------------------|
+  | command tree, global = tunnel flags, urfave/cli parsing and   | cmd/cloudflared/main.go, tunnel/cmd.go       |
+  | env vars; unknown flag: help on stdout, exit 0 (runApp)       |                                              |
+  | token from TUNNEL_TOKEN / --token(-file); token JSON a/t/s    | cmd/cloudflared/tunnel/subcommands.go        |
+  | `tunnel [--config F] ingress validate|rule` and its output    | cmd/cloudflared/tunnel/ingress_subcommands.go|
+  | ingress rules: catch-all last, service forms, wildcards       | ingress/ingress.go                           |
+  | config search path, unused-keys warning                       | config/configuration.go                      |
+  | unit Type=notify with --no-autoupdate                         | cmd/cloudflared/linux_service.go             |
+  | apt repository (lab: tests/lab/apt_repo.py): suite `any`,     | release/index.html (commits 4faa03df,        |
+  | key file cloudflare-main.gpg; the signing key was rolled in   | 70658b86: rollover notice, new key kept      |
+  | October 2025 under the same file name; during a rollover the  | under the old name), release_pkgs.py         |
+  | Release file is signed by both keys, then by the new one only | (reprepro SignWith with two key ids)         |
+
 Implemented
   * Command tree: global flags, `tunnel` (with the tunnel flags), `tunnel run [UUID]`,
     `tunnel ingress validate [--json]`, `tunnel ingress rule URL`, `version` / --version /
@@ -44,8 +59,16 @@ Implemented
     token's SHA-256, the credentials path, the ingress rules and whether an origin
     certificate (cert.pem) was configured.
 
+  * The lab's apt repository for cloudflared (tests/lab/apt_repo.py, not this file): a
+    signed repository with an empty package index (InRelease and Release.gpg, signed by one
+    or two throwaway keys made per lab run) and the vendor's key file under the same name;
+    publishing it again with another key is Cloudflare's rotation. The fingerprint the role
+    pins by default (CC94B39C77AE7342A68B89628A682D308D4E5E73) is not in cloudflared's
+    source: it is the one users report after the rotation (apt's NO_PUBKEY 8A682D308D4E5E73).
+
 Not implemented
-  No Cloudflare edge: no connections, no QUIC/HTTP2 transport, no proxying of requests to
+  The apt repository holds no cloudflared package (the lab installs this file instead), and
+  its keys are not Cloudflare's. No Cloudflare edge: no connections, no QUIC/HTTP2 transport, no proxying of requests to
   the origin, no metrics server (/ready, /metrics), no DNS routes, no remote configuration.
   `tunnel login`, `create`, `list`, `route`, `delete`, `info`, `token`, `cleanup`,
   `service install`, `access`, `update`, quick tunnels and tunnel names (a name lookup

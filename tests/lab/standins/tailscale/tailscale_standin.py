@@ -4,11 +4,38 @@
 Python 3.11 stdlib only. Tailscale cannot be installed on the lab machines (no reachable
 package source), so the lab installs this one file twice, as /usr/bin/tailscale and
 /usr/sbin/tailscaled; it acts as the daemon when called by the name `tailscaled`. The
-command-line surface follows Tailscale's own CLI source (cmd/tailscale/cli: up.go, cli.go,
-serve_v2.go, status.go) as read for this project; the behaviour was re-implemented here and
-no upstream code or text was copied. The verify tests only use what the real programs also
-offer (flags, exit codes, `tailscale status --json`, `tailscale serve status --json`), plus
-two stand-in extras named below, so the same checks can be pointed at a real node.
+behaviour was re-implemented from a reading of Tailscale's source (table below); no upstream
+code or text was copied. The verify tests only use what the real programs also offer (flags,
+exit codes, `tailscale status --json`, `tailscale serve status --json`), plus the stand-in
+extras named below, so the same checks can be pointed at a real node.
+
+Modelled behaviour, and where it was read (tailscale/tailscale, tag v1.102.3 unless noted)
+  | behaviour                                                     | upstream file                                |
+  |---------------------------------------------------------------|----------------------------------------------|
+  | up/down/logout/status/ip/version flags, Go flag syntax,       | cmd/tailscale/cli/up.go, cli.go, status.go,  |
+  | --authkey rewritten to --auth-key, file: keys, --reset rule   | down.go, logout.go                           |
+  | tags: "tag:" may be left out and is added (since v1.98.0);    | cmd/tailscale/cli/up.go (prefsFromUpArgs),   |
+  | CheckTag's errors (prefix, empty, first letter, characters)   | tailcfg/tailcfg.go (CheckTag)                |
+  | BackendState after tailscaled starts: NoState until the       | ipn/ipnlocal/local.go (nextStateLocked),     |
+  | control server answers (for ever when it cannot be reached),  | ipn/backend.go (State values)                |
+  | then Starting for a logged-in node, then Running; a           |                                              |
+  | logged-out node goes NoState -> NeedsLogin; no addresses or   |                                              |
+  | name in status before the network map                        |                                              |
+  | status --json shape: Self, Peer (UserID, TailscaleIPs, Tags,  | ipn/ipnstate/ipnstate.go (Status,            |
+  | ShareeNode, AltSharerUserID), User (LoginName), CertDomains,  | PeerStatus), ipn/ipnlocal/local.go           |
+  | Self.CapMap and the deprecated Self.Capabilities list         | (populatePeerStatusLocked, Self's CapMap)    |
+  | a tagged node's UserID is the tailnet's "tagged-devices" user | tailcfg/tailcfg.go (Node.User comment),      |
+  |                                                               | cmd/pgproxy/pgproxy.go (tagged-devices)      |
+  | serve/funnel --https on a tailnet without HTTPS certificates  | cmd/tailscale/cli/serve_v2.go                |
+  | (no "https" capability): prints where an admin enables them,  | (runServeCombined), serve_legacy.go          |
+  | then exits 0 having applied nothing, or blocks until the      | (enableFeatureInteractive), funnel.go        |
+  | capability appears ("Success."); funnel checks first, even    | (verifyFunnelEnabled), tailcfg/tailcfg.go    |
+  | for `off`; funnel ports 443/8443/10000, "funnel" attribute    | (CapabilityHTTPS, NodeAttrFunnel)            |
+  | `serve status --json` prints null with no config (also after  | ipn/localapi/serve.go, cmd/tailscale/cli/    |
+  | logout, which deletes the profile), {} after the last `off`   | serve_legacy.go (runServeStatus),            |
+  |                                                               | ipn/ipnlocal/local.go (Logout)               |
+  | ServeConfig JSON: TCP, Web[host:port].Handlers[path].Proxy,   | ipn/serve.go                                 |
+  | AllowFunnel                                                   |                                              |
 
 Implemented
   * tailscaled: the flags of the Linux daemon (--state, --statedir, --socket, --port, --tun,
@@ -20,6 +47,13 @@ Implemented
     API on the unix socket (paths named after the real LocalAPI: /localapi/v0/status,
     prefs, start, logout, serve-config; the bodies are the stand-in's own), keeps its state
     as JSON in the --state file (0600), and tells systemd READY=1 (Type=notify).
+  * The simulated tailnet (what the coordination server would say) comes from a JSON file,
+    /etc/tailscale-standin/tailnet.json (TAILSCALE_STANDIN_TAILNET_FILE overrides), re-read
+    on every request: "https" on | off-exit | off-wait (default off-exit: HTTPS certificates
+    are off for a new tailnet), "funnel" (the policy grants the attribute), "control"
+    reachable | unreachable, "settle_seconds" (NoState then Starting after start, default
+    1.0), the owner's and the tagged-devices user IDs, "users" and "peers".
+    TAILSCALE_STANDIN_FUNNEL=0 in tailscaled's environment also withholds Funnel.
   * tailscale: root flag --socket; subcommands up, down, logout, status, ip, version, serve,
     funnel with the real flag sets (Linux). Go flag syntax, --authkey rewritten to
     --auth-key as the real CLI does, a flag given twice is an error, unknown flags exit 2
@@ -28,26 +62,25 @@ Implemented
     "failed to connect to local tailscaled; it doesn't appear to be running ...", exit 1.
   * up: --auth-key (literal or file:/path, trimmed), OAuth client secrets (tskey-client-...,
     which need --advertise-tags), --reset, --force-reauth, --timeout, --hostname,
-    --advertise-tags (each must start with "tag:"), --advertise-routes (CIDRs),
-    --advertise-exit-node, --exit-node (IP or auto:any; not checked against peers),
-    --exit-node-allow-lan-access (needs --exit-node), --accept-dns, --accept-routes,
-    --login-server, --shields-up, --ssh, --netfilter-mode, --operator, --snat-subnet-routes,
-    --stateful-filtering. Without --reset, a run that would silently revert a non-default
-    setting fails with the real CLI's "requires mentioning all non-default flags" error.
-    A logged-out node without a key prints an auth URL and waits for --timeout (forever
-    without it), then fails as the real CLI does. Keys containing "invalid" or "revoked"
-    are refused by the simulated control server ("backend error: invalid key: ...").
-  * status --json in the real shape (Version, TUN, BackendState NeedsLogin / Running /
-    Stopped, HaveNodeKey, AuthURL, TailscaleIPs, Self{ID, PublicKey, HostName, DNSName, OS,
-    UserID, TailscaleIPs, AllowedIPs, Tags, Online, ...}, Health, MagicDNSSuffix,
-    CurrentTailnet, CertDomains, Peer, User, ClientVersion); plain `status` prints one line.
-    Addresses are stable per state file: 100.64.0.0/10 and fd7a:115c:a1e0::/48.
+    --advertise-tags, --advertise-routes (CIDRs), --advertise-exit-node, --exit-node (IP or
+    auto:any; not checked against peers), --exit-node-allow-lan-access (needs --exit-node),
+    --accept-dns, --accept-routes, --login-server, --shields-up, --ssh, --netfilter-mode,
+    --operator, --snat-subnet-routes, --stateful-filtering. Without --reset, a run that would
+    silently revert a non-default setting fails with the real CLI's "requires mentioning all
+    non-default flags" error. A logged-out node without a key prints an auth URL and waits
+    for --timeout (forever without it), then fails as the real CLI does. Keys containing
+    "invalid" or "revoked" are refused by the simulated control server ("backend error:
+    invalid key: ...").
+  * status --json in the real shape (Version, TUN, BackendState NoState / Starting /
+    NeedsLogin / Running / Stopped, HaveNodeKey, AuthURL, TailscaleIPs, Self{ID, PublicKey,
+    HostName, DNSName, OS, UserID, TailscaleIPs, AllowedIPs, Tags, CapMap, Capabilities,
+    Online, ...}, Health, MagicDNSSuffix, CurrentTailnet, CertDomains (only with HTTPS on),
+    Peer, User, ClientVersion); plain `status` prints one line. Addresses are stable per
+    state file: 100.64.0.0/10 and fd7a:115c:a1e0::/48.
   * serve / funnel: --bg, --https, --http (serve only), --tcp, --tls-terminated-tcp,
     --set-path, --service, --yes, --tun; targets as port, host:port or URL; "off";
-    `status [--json]` prints the ServeConfig JSON (TCP, Web, AllowFunnel); `reset`.
-    Funnel only on ports 443, 8443, 10000 and only when the simulated node may use it
-    (TAILSCALE_STANDIN_FUNNEL=0 in tailscaled's environment forbids it).
-  * logout (ends the session, clears serve config and prefs), down (Stopped), ip [-4|-6|-1],
+    `status [--json]` prints the ServeConfig JSON (TCP, Web, AllowFunnel) or null; `reset`.
+  * logout (ends the session, drops serve config and prefs), down (Stopped), ip [-4|-6|-1],
     version [--json].
   * Stand-in extras for tests: every invocation of either program is appended as one JSON
     line to /var/log/tailscale-standin/invocations.jsonl (TAILSCALE_STANDIN_LOG overrides):
@@ -57,16 +90,21 @@ Implemented
     `login` event with the first 16 hex digits of the key's SHA-256, so a test can tell
     which key a login used without the key being stored.
 
-Not implemented
-  No networking at all: no WireGuard, no tun device, no DERP, no MagicDNS, no peers, no
-  control server (logins are simulated locally and always succeed for a well-formed key),
-  no HTTPS certificates and no listener behind `serve`/`funnel` (the config is stored and
-  reported, nothing is served). Not implemented subcommands (set, get, login, switch,
-  netcheck, ping, cert, ssh, lock, file, web, debug, ...) exit 1 with a message that says
-  so. Interactive login, QR codes, device approval (NeedsMachineAuth), tailnet lock, key
-  expiry, profiles, Taildrive, the real LocalAPI bodies and the real state file format
-  (the stand-in's state file is its own JSON) are not modelled. Messages that the real
-  programs print in several variants are approximated.
+Not implemented (not modelled)
+  No networking at all: no WireGuard, no tun device, no DERP, no MagicDNS, no control server
+  (logins are simulated locally and always succeed for a well-formed key), no HTTPS
+  certificates and no listener behind `serve`/`funnel` (the config is stored and reported,
+  nothing is served). Peers exist only as status entries from the tailnet file (never
+  reachable, never changing on their own). The text and link `serve` prints without HTTPS
+  come from the control server in the real program: the stand-in's wording is its own, and
+  the first entry of Self.Capabilities (a deprecation marker in the real output) is the
+  stand-in's own marker. The Funnel enable flow when HTTPS is on but the funnel attribute is
+  missing is approximated by the older CheckFunnelAccess error. Not implemented subcommands
+  (set, get, login, switch, netcheck, ping, cert, ssh, lock, file, web, debug, ...) exit 1
+  with a message that says so. Interactive login, QR codes, device approval
+  (NeedsMachineAuth), tailnet lock, key expiry, profiles, Taildrive, the real LocalAPI
+  bodies and the real state file format (the stand-in's state file is its own JSON) are not
+  modelled. Messages that the real programs print in several variants are approximated.
 """
 
 from __future__ import annotations
@@ -86,11 +124,25 @@ import threading
 import time
 import uuid
 
-VERSION = "1.90.9"
+VERSION = "1.102.3"
 DEFAULT_SOCKET = "/run/tailscale/tailscaled.sock"
 DEFAULT_STATE = "/var/lib/tailscale/tailscaled.state"
 DEFAULT_LOG = "/var/log/tailscale-standin/invocations.jsonl"
 DEFAULT_CONTROL = "https://controlplane.tailscale.com"
+DEFAULT_TAILNET_FILE = "/etc/tailscale-standin/tailnet.json"
+# The simulated tailnet when no tailnet file says otherwise: like a new tailnet, HTTPS
+# certificates are off (and `serve` then prints the enable link and exits 0).
+TAILNET_DEFAULTS = {
+    "https": "off-exit",        # on | off-exit | off-wait
+    "funnel": True,             # the policy file grants the funnel attribute (needs https on)
+    "control": "reachable",     # reachable | unreachable (a logged-in node stays in NoState)
+    "settle_seconds": 1.0,      # NoState, then Starting, for this long after tailscaled starts
+    "owner_user_id": 123456789,
+    "owner_login": "lab@example.test",
+    "tagged_user_id": 987654321,
+    "users": {},                # more user IDs -> login names, for peers
+    "peers": [],                # [{HostName, UserID, TailscaleIPs, Tags, ShareeNode, AltSharerUserID}]
+}
 KEY_RE = re.compile(r"tskey-[A-Za-z0-9-]+")
 NOT_IMPLEMENTED = {
     "set", "get", "login", "switch", "configure", "syspolicy", "netcheck", "dns", "metrics",
@@ -263,6 +315,7 @@ class Daemon:
         self.state_path = state_path
         self.lock = threading.Lock()
         self.state = self._load()
+        self.started = time.monotonic()
 
     def _load(self):
         try:
@@ -272,7 +325,7 @@ class Daemon:
             state = {}
         state.setdefault("prefs", default_prefs())
         state.setdefault("logged_in", False)
-        state.setdefault("serve_config", {})
+        state.setdefault("serve_config", None)
         state.setdefault("login_count", 0)
         state.setdefault("machine_seed", uuid.uuid4().hex)
         return state
@@ -286,9 +339,37 @@ class Daemon:
             json.dump(self.state, handle, indent=2, sort_keys=True)
         os.replace(tmp, self.state_path)
 
+    # -- the simulated control server's view of the tailnet (re-read on every request)
+    def tailnet_settings(self):
+        settings = dict(TAILNET_DEFAULTS)
+        try:
+            with open(os.environ.get("TAILSCALE_STANDIN_TAILNET_FILE", DEFAULT_TAILNET_FILE), encoding="utf-8") as handle:
+                settings.update(json.load(handle))
+        except (OSError, ValueError):
+            pass
+        if os.environ.get("TAILSCALE_STANDIN_FUNNEL") == "0":
+            settings["funnel"] = False
+        return settings
+
+    def capabilities(self):
+        """Self's node capabilities: https when the tailnet has HTTPS certificates on, funnel
+        when the policy file grants the attribute (and only with https)."""
+        settings = self.tailnet_settings()
+        caps = []
+        if settings.get("https") == "on":
+            caps.append("https")
+            if settings.get("funnel", True):
+                caps.append("funnel")
+        return caps
+
     # -- derived values
     def tailnet(self):
         return os.environ.get("TAILSCALE_STANDIN_TAILNET", "tail0a1b2c.ts.net")
+
+    def user_id(self):
+        """A tagged node belongs to the tailnet's tagged-devices user, not to the person who added it."""
+        settings = self.tailnet_settings()
+        return settings["tagged_user_id"] if self.state["prefs"].get("AdvertiseTags") else settings["owner_user_id"]
 
     def hostname(self):
         name = self.state["prefs"].get("Hostname") or socket.gethostname()
@@ -304,22 +385,46 @@ class Daemon:
         v6 = ipaddress.IPv6Address(int(ipaddress.IPv6Address("fd7a:115c:a1e0::")) | int.from_bytes(seed[3:7], "big"))
         return [str(v4), str(v6)]
 
-    def backend_state(self):
+    def settled_state(self):
         if not self.state["logged_in"]:
             return "NeedsLogin"
         return "Running" if self.state["prefs"]["WantRunning"] else "Stopped"
 
+    def backend_state(self):
+        """NoState until the first answer of the control server (for ever while it cannot be
+        reached), then Starting for a logged-in node until it has a path to its peers."""
+        settled = self.settled_state()
+        if settled == "Stopped":
+            return settled
+        settings = self.tailnet_settings()
+        if settings.get("control") == "unreachable":
+            return "NoState"
+        elapsed = time.monotonic() - self.started
+        window = float(settings.get("settle_seconds", 1.0))
+        if elapsed < window / 2:
+            return "NoState"
+        if elapsed < window and settled == "Running":
+            return "Starting"
+        return settled
+
+    def has_netmap(self):
+        return self.state["logged_in"] and self.backend_state() != "NoState"
+
     def status(self):
-        logged_in = self.state["logged_in"]
+        # Before the control server's first answer (NoState) there is no network map: no
+        # addresses, no name, no peers, as on a real node.
+        logged_in = self.has_netmap()
         prefs = self.state["prefs"]
+        settings = self.tailnet_settings()
         ips = self.addresses() if logged_in else None
+        caps = self.capabilities() if logged_in else []
         self_status = {
             "ID": ("n%sCNTRL" % self.state["machine_seed"][:10]) if logged_in else "",
             "PublicKey": "nodekey:%s" % (self.state.get("node_key") or "0" * 64),
             "HostName": self.hostname(),
             "DNSName": self.dns_name() if logged_in else "",
             "OS": "linux",
-            "UserID": 123456789 if logged_in else 0,
+            "UserID": self.user_id() if logged_in else 0,
             "TailscaleIPs": ips,
             "AllowedIPs": ([ips[0] + "/32", ips[1] + "/128"] + list(prefs["AdvertiseRoutes"])) if logged_in else None,
             "Addrs": None, "CurAddr": "", "Relay": "", "PeerRelay": "",
@@ -334,11 +439,42 @@ class Daemon:
             "PeerAPIURL": ["http://%s:0" % ips[0]] if logged_in else None,
             "InNetworkMap": logged_in, "InMagicSock": False, "InEngine": False,
         }
+        if caps:
+            # The real list starts with a deprecation marker entry; the stand-in's own marker.
+            self_status["Capabilities"] = ["standin:deprecated-use-CapMap"] + sorted(caps)
+            self_status["CapMap"] = {cap: None for cap in sorted(caps)}
         if logged_in and prefs["AdvertiseTags"]:
             self_status["Tags"] = list(prefs["AdvertiseTags"])
         if logged_in and prefs["AdvertiseRoutes"]:
             self_status["PrimaryRoutes"] = list(prefs["AdvertiseRoutes"])
         suffix = self.tailnet() if logged_in else ""
+        users = {}
+        peers = {}
+        if logged_in:
+            logins = {str(settings["owner_user_id"]): settings["owner_login"],
+                      str(settings["tagged_user_id"]): "tagged-devices"}
+            logins.update({str(k): v for k, v in (settings.get("users") or {}).items()})
+            users[str(self_status["UserID"])] = self_status["UserID"]
+            for index, peer in enumerate(settings.get("peers") or []):
+                key = "nodekey:%064x" % (index + 1)
+                entry = {
+                    "ID": "n%04dCNTRL" % (index + 1), "PublicKey": key, "HostName": peer.get("HostName", "peer%d" % index),
+                    "DNSName": "%s.%s." % (peer.get("HostName", "peer%d" % index), peer.get("Tailnet", suffix)),
+                    "OS": peer.get("OS", "linux"), "UserID": peer["UserID"],
+                    "TailscaleIPs": list(peer.get("TailscaleIPs") or []),
+                    "AllowedIPs": ["%s/%d" % (a, 128 if ":" in a else 32) for a in peer.get("TailscaleIPs") or []],
+                    "Online": peer.get("Online", True), "InNetworkMap": True, "InMagicSock": False, "InEngine": False,
+                }
+                for optional in ("Tags", "ShareeNode", "AltSharerUserID"):
+                    if peer.get(optional):
+                        entry[optional] = peer[optional]
+                peers[key] = entry
+                users[str(peer["UserID"])] = peer["UserID"]
+                if peer.get("AltSharerUserID"):
+                    users[str(peer["AltSharerUserID"])] = peer["AltSharerUserID"]
+            users = {uid: {"ID": raw, "LoginName": logins.get(uid, "user%s@example.test" % uid),
+                           "DisplayName": logins.get(uid, uid).split("@")[0], "ProfilePicURL": ""}
+                     for uid, raw in users.items()}
         return {
             "Version": "%s-tstandin" % VERSION,
             "TUN": True,
@@ -347,12 +483,13 @@ class Daemon:
             "AuthURL": "",
             "TailscaleIPs": ips,
             "Self": self_status,
-            "Health": [] if logged_in else ["You are logged out. The last login error was: (none)"],
+            "Health": [] if self.state["logged_in"] else ["You are logged out. The last login error was: (none)"],
             "MagicDNSSuffix": suffix,
-            "CurrentTailnet": {"Name": "lab@example.test", "MagicDNSSuffix": suffix, "MagicDNSEnabled": True} if logged_in else None,
-            "CertDomains": [self.dns_name().rstrip(".")] if logged_in else None,
-            "Peer": None,
-            "User": {"123456789": {"ID": 123456789, "LoginName": "lab@example.test", "DisplayName": "Lab", "ProfilePicURL": ""}} if logged_in else None,
+            "CurrentTailnet": {"Name": settings["owner_login"], "MagicDNSSuffix": suffix, "MagicDNSEnabled": True} if logged_in else None,
+            # Certificates can be had for the node's name only when the tailnet has HTTPS on.
+            "CertDomains": [self.dns_name().rstrip(".")] if logged_in and "https" in caps else None,
+            "Peer": peers or None,
+            "User": users or None,
             "ClientVersion": None,
         }
 
@@ -391,7 +528,8 @@ class Daemon:
 
     def logout(self):
         was = self.state["logged_in"]
-        self.state.update(logged_in=False, node_key="", serve_config={}, prefs=default_prefs())
+        # The profile is deleted with its serve config: `serve status --json` prints null again.
+        self.state.update(logged_in=False, node_key="", serve_config=None, prefs=default_prefs())
         self.save()
         if was:
             log_event({"program": "tailscaled", "event": "logout"})
@@ -431,8 +569,9 @@ def _handler_for(daemon):
                 if self.path == "/localapi/v0/serve-config":
                     return self._reply(200, daemon.state["serve_config"])
                 if self.path == "/localapi/v0/standin":
-                    return self._reply(200, {"funnel": os.environ.get("TAILSCALE_STANDIN_FUNNEL", "1") != "0",
-                                             "logged_in": daemon.state["logged_in"]})
+                    settings = daemon.tailnet_settings()
+                    return self._reply(200, {"funnel": "funnel" in daemon.capabilities(), "caps": daemon.capabilities(),
+                                             "https": settings.get("https"), "logged_in": daemon.state["logged_in"]})
             return self._reply(404, {"error": "not found"})
 
         def do_POST(self):
@@ -621,9 +760,15 @@ def _prefs_from_flags(v, status):
         raise CLIError("--exit-node-allow-lan-access can only be used with --exit-node")
     tags = []
     for tag in filter(None, v["advertise-tags"].split(",")):
+        if ":" not in tag:
+            tag = "tag:" + tag  # since 1.98 the prefix may be left out
         if not re.fullmatch(r"tag:[A-Za-z][A-Za-z0-9-]*", tag):
             if not tag.startswith("tag:"):
                 raise CLIError('tag: "%s": tags must start with \'tag:\'' % tag)
+            if tag == "tag:":
+                raise CLIError('tag: "%s": tag names must not be empty' % tag)
+            if not tag[4].isascii() or not tag[4].isalpha():
+                raise CLIError('tag: "%s": tag names must start with a letter, after \'tag:\'' % tag)
             raise CLIError('tag: "%s": tag names can only contain numbers, letters, or dashes' % tag)
         tags.append(tag)
     hostname = v["hostname"]
@@ -790,6 +935,38 @@ def _normalize_target(target):
     raise CLIError('invalid target "%s"' % target)
 
 
+class EarlyExit(Exception):
+    """The CLI ends here with this exit code (as os.Exit does in the real one)."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def _enable_feature_interactive(client, feature, needed, st):
+    """Serve and Funnel need capabilities the tailnet may not grant (HTTPS certificates are off
+    on new tailnets). As the real CLI does: if they are missing, print where an admin enables
+    them, then either end with exit 0 having applied nothing, or block until they appear."""
+    info = client.call("GET", "/localapi/v0/standin")
+    if all(cap in info["caps"] for cap in needed):
+        return
+    if info["https"] == "on":
+        return  # https is there and only the funnel attribute is missing: the caller says so
+    node = st["Self"].get("ID") or "node"
+    print("\nServe needs HTTPS certificates, which are not enabled for this tailnet."
+          "\nAn admin of the tailnet can enable them at:")
+    print("\n         https://login.tailscale.com/f/%s?node=%s\n" % (feature, node))
+    sys.stdout.flush()
+    if info["https"] != "off-wait":
+        raise EarlyExit(0)
+    while True:
+        time.sleep(0.5)
+        info = client.call("GET", "/localapi/v0/standin")
+        if all(cap in info["caps"] for cap in needed):
+            print("Success.")
+            return
+
+
 def cmd_serve(client, args, funnel):
     name = "funnel" if funnel else "serve"
     if args and args[0] in ("status", "reset", "drain", "clear"):
@@ -837,15 +1014,19 @@ def cmd_serve(client, args, funnel):
         raise CLIError("the stand-in implements only --https serve/funnel handlers")
     port = v["https"] or 443
     st = client.call("GET", "/localapi/v0/status")
-    if st["BackendState"] != "Running":
+    if st["BackendState"] not in ("Running", "Starting"):
         raise CLIError("error getting serve config: node is not running (BackendState %s)" % st["BackendState"])
     host = "%s:%d" % (st["Self"]["DNSName"].rstrip("."), port)
     sc = client.call("GET", "/localapi/v0/serve-config") or {}
     turn_off = rest[-1] == "off"
-    if funnel and not turn_off:
-        caps = client.call("GET", "/localapi/v0/standin")
-        if not caps["funnel"]:
+    if funnel:
+        # funnel checks its capabilities first, even to turn a port off.
+        _enable_feature_interactive(client, "funnel", ("https", "funnel"), st)
+        if "funnel" not in client.call("GET", "/localapi/v0/standin")["caps"]:
             raise CLIError("Funnel not available; \"funnel\" node attribute not set. See https://tailscale.com/s/no-funnel.")
+    elif not turn_off:
+        _enable_feature_interactive(client, "serve", ("https",), st)
+    if funnel and not turn_off:
         if port not in (443, 8443, 10000):
             raise CLIError("port %d is not allowed for funnel; allowed ports are: 443, 8443, 10000" % port)
     if turn_off:
@@ -929,6 +1110,8 @@ def tailscale_main(argv):
     except CLIError as exc:
         sys.stderr.write(_mask(str(exc)).rstrip("\n") + "\n")
         return 1
+    except EarlyExit as exc:
+        return exc.code
 
 
 def main(argv=None):
