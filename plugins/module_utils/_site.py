@@ -168,7 +168,8 @@ def plan(method, settings=None):
 
     settings keys (all optional): port_forward_ports (list of {port, protocol, description}),
     acme_challenge (http-01 | dns-01), wireguard_listen_port, wireguard_networks (list),
-    openvpn_port, openvpn_protocol, openvpn_networks (list),
+    openvpn_port, openvpn_protocol, openvpn_networks (list), tailscale_networks (list: the
+    tailscale role's tailscale_jellyfin_local_subnets; None for the whole tailnet ranges),
     lan_subnets (list), host_facts (ansible_facts with the interfaces, to find the LAN when
     lan_subnets is empty), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
     base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
@@ -220,7 +221,9 @@ def plan(method, settings=None):
     elif method == "tailscale":
         proxies = ["127.0.0.1"]  # tailscale serve proxies on loopback
         if s.get("vpn_clients_local", True):
-            local = list(TAILSCALE_NETWORKS)
+            # The owner's own node addresses when the tailscale role read them, else the ranges.
+            given = s.get("tailscale_networks")
+            local = list(TAILSCALE_NETWORKS) if given is None else _networks(given, "tailscale_jellyfin_local_subnets")
     else:  # cloudflare_tunnel: cloudflared connects to Jellyfin on loopback
         proxies = ["127.0.0.1"]
     if local:

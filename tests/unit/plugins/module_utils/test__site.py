@@ -322,3 +322,13 @@ def test_require_https_warns_that_lan_apps_are_redirected_too():
     assert "jellyfin_https_require: false" in warning
     quiet = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
     assert not any(w.startswith("RequireHttps") for w in quiet["warnings"])
+
+
+def test_tailscale_local_subnets_are_the_owners_own_nodes_when_known():
+    own = _site.plan("tailscale", {"lan_subnets": ["192.168.1.0/24"],
+                                   "tailscale_networks": ["100.101.102.103/32", "fd7a:115c:a1e0::1234/128"]})
+    assert own["local_network_subnets"] == ["192.168.1.0/24", "100.101.102.103/32", "fd7a:115c:a1e0::1234/128"]
+    whole = _site.plan("tailscale", {"lan_subnets": ["192.168.1.0/24"], "tailscale_networks": None})
+    assert whole["local_network_subnets"] == ["192.168.1.0/24", "100.64.0.0/10", "fd7a:115c:a1e0::/48"]
+    with pytest.raises(_site.SiteError, match="tailscale_jellyfin_local_subnets"):
+        _site.plan("tailscale", {"lan_subnets": ["192.168.1.0/24"], "tailscale_networks": ["nonsense"]})
