@@ -165,13 +165,16 @@ def test_nothing_is_opened_for_the_outside(server, lab):
 
 
 @cgnat_only
-def test_cgnat_summary_and_jellyfin_settings(summary, network_xml, lab):
+def test_cgnat_summary_and_jellyfin_settings(summary, network_xml, lab, server):
     assert summary["urls"] and summary["urls"][0].startswith("https://jellyfin.")
     assert any("CGNAT" in line for line in summary["why"])
     assert "127.0.0.1" in network_xml["known_proxies"]
-    # VPN clients count as local, and the LAN stays local with them.
-    assert "100.64.0.0/10" in network_xml["local_subnets"]
+    # The owner's own tailnet nodes count as local (not the whole 100.64.0.0/10, which holds
+    # nodes others share in), and the LAN stays local with them.
+    assert "100.64.0.0/10" not in network_xml["local_subnets"]
     assert network_xml["local_subnets"][0] == lab["subnets"]["lan"]
+    own = json.loads(server.check_output("tailscale status --json"))["Self"]["TailscaleIPs"]
+    assert network_xml["local_subnets"][1:] == ["%s/%d" % (ip, 128 if ":" in ip else 32) for ip in own]
 
 
 # Safe by default: the site playbook refuses an unsafe Jellyfin before it changes anything.
