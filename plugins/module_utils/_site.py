@@ -354,14 +354,14 @@ def summary(method, facts=None):
         warnings.append(
             "Jellyfin itself faces the internet: keep it at %s or newer and use strong passwords." % _FLOOR_TEXT)
         if f.get("https") and f.get("https_require"):
+            https_port = next((int(p["port"]) for p in f.get("ports") or []
+                               if not str(p.get("description", "")).startswith("ACME")), 8920)
             warnings.append(
                 "RequireHttps is on: Jellyfin redirects every plain HTTP request, LAN and loopback included, to "
                 "HTTPS on its HTTPS port, whose certificate names %s: LAN apps that use the server's LAN address on "
                 ":8096 then meet a name mismatch. Point them at https://%s:%s/ (with the name resolving at home), "
-                "or set jellyfin_https_require: false." % (host or "the public name", host or "<public name>",
-                                                             next((int(p["port"]) for p in f.get("ports") or []
-                                                                   if not str(p.get("description", "")).startswith("ACME")),
-                                                                  8920)))
+                "or set jellyfin_https_require: false."
+                % (host or "the public name", host or "<public name>", https_port))
         if not f.get("ddns_hostname"):
             notes.append("No DDNS name is set: the address changes when your ISP renews it (set ddns_provider and ddns_hostname).")
     elif method == "reverse_proxy":
