@@ -119,8 +119,11 @@ for kind in module filter; do
   dir=$installed/plugins/$kind
   [ "$kind" = module ] && dir=$installed/plugins/modules
   names=()
-  for f in "$dir"/*.py; do
-    base=$(basename "$f" .py)
+  # A module per file; a filter file may hold several filters, each documented in <name>.yml.
+  pattern='*.py'
+  [ "$kind" = filter ] && pattern='*.yml'
+  for f in "$dir"/$pattern; do
+    base=$(basename "$f"); base=${base%.*}
     [ "$base" = __init__ ] || names+=("$fqcn.$base")
   done
   [ ${#names[@]} -gt 0 ] || continue
