@@ -273,7 +273,7 @@ def exposure(method, info, settings=None):
         errors.append(
             "Jellyfin's startup wizard is not finished (/System/Info/Public says StartupWizardCompleted: %s): "
             "until it is, anyone who reaches the server can create its first administrator. Finish the wizard "
-            "from the home network (%s) and run again." % (
+            "in Jellyfin's web interface from the home network (on this host: %s) and run again." % (
                 str(info.get("StartupWizardCompleted")).lower(), url.rstrip("/") + "/web/"))
     version = info.get("Version") if info else None
     parsed = _version_tuple(version)

@@ -214,7 +214,8 @@ def test_an_unsafe_jellyfin_is_refused_before_anything_changes(server, lab):
             server.run("mv -f %s.jfr-saved %s" % (path, path))
         restart_jellyfin(server)
     # Whitespace and the callback's quoting (YAML doubles an apostrophe) made plain.
-    text = " ".join(proc.stdout.replace("\\n", " ").split()).replace("''", "'")
+    output = proc.stdout + proc.stderr  # ansible-core 2.19 writes task errors to stderr
+    text = " ".join(output.replace("\\n", " ").split()).replace("''", "'")
     assert proc.returncode != 0, text[-3000:]
     for needle in ("jellyfin_remote_methd is not a variable of homelab.jellyfin_remote (did you mean "
                    "jellyfin_remote_method?)",
