@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import REPO, curl, denied_login_address, playbook
+from conftest import REPO, curl, denied_login_address, exposure, playbook
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
@@ -301,3 +301,8 @@ def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(serv
     assert all(serial(path) != before[path] for path in paths), before
     assert server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin") != pid
     assert server.service("openvpn-server@jellyfin").is_running
+
+
+def test_the_crl_refresh_unit_is_hardened(server):
+    # Root for the CA key, without any capability, behind a system-call filter: 3.6 measured.
+    assert exposure(server, "jellyfin-remote-openvpn-crl-jellyfin.service") <= 4.0
