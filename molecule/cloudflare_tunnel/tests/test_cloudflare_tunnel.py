@@ -66,6 +66,12 @@ def test_tunnel_unit_runs_restarts_on_failure_and_is_enabled(server, unit):
     assert server.check_output("systemctl show -p User --value %s" % unit) == "cloudflared"
 
 
+@pytest.mark.parametrize("unit", [TOKEN_UNIT, NAMED_UNIT])
+def test_tunnel_unit_is_hardened(server, unit):
+    # No capability, a system-call filter, no namespaces: 8.4 EXPOSED before, 2.4 now.
+    assert exposure(server, unit) <= 3.0
+
+
 def test_token_reaches_cloudflared_through_the_environment(server):
     run = _runs(server, "token")[-1]
     assert run["token_sha256_16"] == _fp(FIRST_TOKEN)
@@ -261,8 +267,3 @@ def test_state_absent_removes_the_tunnels(server, tmp_path):
     for path in (ENV_FILE, CONFIG, CREDS):
         assert not server.file(path).exists
 
-
-@pytest.mark.parametrize("unit", [TOKEN_UNIT, NAMED_UNIT])
-def test_tunnel_unit_is_hardened(server, unit):
-    # No capability, a system-call filter, no namespaces: 8.4 EXPOSED before, 2.4 now.
-    assert exposure(server, unit) <= 3.0
