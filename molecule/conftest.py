@@ -8,11 +8,14 @@ to run the same assertions against a real Jellyfin.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -164,3 +167,30 @@ def exposure(host, unit):
     level = float(line.split(":")[-1].split()[0])
     print("systemd-analyze security: %s %.1f" % (unit, level))
     return level
+
+
+@contextlib.contextmanager
+def listener(host, *ports):
+    """Throwaway HTTP servers on every address of host (stand-ins for SSH, Samba, ...), one per
+    port, stopped on leaving."""
+    units = ["jfr-test-listener-%d" % port for port in ports]
+    try:
+        for unit, port in zip(units, ports):
+            host.check_output("systemd-run --unit %s python3 -m http.server %d --bind 0.0.0.0" % (unit, port))
+        for port in ports:
+            deadline = time.time() + 20
+            while host.run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'" % port).rc != 0:
+                assert time.time() < deadline, "the test listener on port %d did not start" % port
+                time.sleep(0.2)
+        yield
+    finally:
+        for unit in units:
+            host.run("systemctl stop %s" % unit)
+
+
+def local_network_subnets(host):
+    """Jellyfin's LocalNetworkSubnets entries, as network.xml on host holds them."""
+    xml = host.file("/etc/jellyfin/network.xml").content_string
+    section = re.search(r"<LocalNetworkSubnets>(.*?)</LocalNetworkSubnets>", xml, re.S)
+    assert section, xml
+    return re.findall(r"<string>([^<]*)</string>", section.group(1))

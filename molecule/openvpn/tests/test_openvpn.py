@@ -8,7 +8,6 @@ The internet host plays the clients: its image has openvpn, and the lab gives it
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import REPO, curl, denied_login_address, exposure, playbook
+from conftest import REPO, curl, denied_login_address, exposure, listener, local_network_subnets, playbook
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
@@ -66,20 +65,6 @@ def connect(lab, internet, name, device, profile=None, extra=""):
 def disconnect(internet, name):
     internet.run("kill $(cat /run/ovpn-%s.pid) 2>/dev/null; rm -f /run/ovpn-%s.pid" % (name, name))
 
-
-@contextlib.contextmanager
-def listener(host, port):
-    """A throwaway HTTP server on every address of host (a stand-in for SSH, Samba, ...)."""
-    unit = "jfr-test-listener-%d" % port
-    host.check_output("systemd-run --unit %s python3 -m http.server %d --bind 0.0.0.0" % (unit, port))
-    try:
-        deadline = time.time() + 20
-        while host.run("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'" % port).rc != 0:
-            assert time.time() < deadline, "the test listener on port %d did not start" % port
-            time.sleep(0.2)
-        yield
-    finally:
-        host.run("systemctl stop %s" % unit)
 
 
 @pytest.fixture(scope="module")
@@ -185,10 +170,7 @@ def test_vpn_clients_reach_jellyfin_but_no_other_port_of_the_server(internet, se
 def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
     """Issue 19: the role alone, openvpn_lan_subnets empty, lists the LAN it found before the VPN
     range, so LAN clients stay local once LocalNetworkSubnets is not empty."""
-    xml = server.file("/etc/jellyfin/network.xml").content_string
-    section = re.search(r"<LocalNetworkSubnets>(.*?)</LocalNetworkSubnets>", xml, re.S)
-    assert section, xml
-    subnets = re.findall(r"<string>([^<]*)</string>", section.group(1))
+    subnets = local_network_subnets(server)
     assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets, subnets
     assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.8.0.0/24"), subnets
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import curl, playbook
+from conftest import curl, listener, playbook
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,13 +21,8 @@ def reaches(internet, address, port):
 @pytest.fixture(scope="module")
 def listeners(server):
     """A stand-in SSH port (22) and a service the owner never meant to publish (9999)."""
-    for port in (22, 9999):
-        server.run("systemd-run --unit jfr-listen-%d python3 -m http.server %d --bind 0.0.0.0" % (port, port))
-    for port in (22, 9999):
-        assert server.run("for i in $(seq 50); do ss -ltn | grep -q ':%d ' && exit 0; sleep 0.1; done; exit 1" % port).rc == 0
-    yield
-    for port in (22, 9999):
-        server.run("systemctl stop jfr-listen-%d" % port)
+    with listener(server, 22, 9999):
+        yield
 
 
 def test_the_host_holds_the_public_address_and_drops_the_rest(server, lab):

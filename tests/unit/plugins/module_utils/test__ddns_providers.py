@@ -9,7 +9,6 @@ the network guard (tests/unit/conftest.py) refuses anything else.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest

@@ -182,13 +182,6 @@ def test_forward_destinations_leave_out_the_server():
 
 # -- values that would add lines to a configuration (issue 20) -------------------------------
 
-def _settings(**over):
-    base = dict(name="phone", private_key=KEY_A, addresses=["10.13.13.2/32"], server_public_key=KEY_B,
-                endpoint_host="vpn.example.org", endpoint_port=51820, allowed_ips=["10.13.13.1/32"])
-    base.update(over)
-    return base
-
-
 @pytest.mark.parametrize("over, message", [
     (dict(dns=["10.13.13.1\nPostUp = touch /tmp/pwned"]), "wireguard_client_dns: .* is not an IP address or a search domain"),
     (dict(dns=["1.1.1.1, 8.8.8.8"]), "wireguard_client_dns"),
