@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -68,6 +69,24 @@ def playbook(path, *args, log=None, timeout=900):
         with open(os.path.join(ephemeral, log), "w", encoding="utf-8") as handle:
             handle.write(proc.stdout + proc.stderr)
     return proc
+
+
+def converge(scenario_dir, extra_vars=None, *args, log=None, timeout=900):
+    """Run the scenario's converge.yml again (see playbook()), with extra_vars from a 0600 file
+    that is removed afterwards (they may hold keys: never on the command line)."""
+    vars_args = []
+    handle = None
+    if extra_vars:
+        handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8")
+        with handle:
+            os.fchmod(handle.fileno(), 0o600)
+            json.dump(extra_vars, handle)
+        vars_args = ["-e", "@%s" % handle.name]
+    try:
+        return playbook(os.path.join(scenario_dir, "converge.yml"), *vars_args, *args, log=log, timeout=timeout)
+    finally:
+        if handle is not None:
+            os.unlink(handle.name)
 
 
 def _host(lab, role):
@@ -156,6 +175,36 @@ def fingerprint_diff(before, after):
         new = sorted(set(after[part]) - set(before[part]))
         if gone or new:
             out[part] = {"gone": gone[:20], "new": new[:20]}
+    return out
+
+
+HOST_STATE = os.path.join(REPO, "tests", "lab", "playbooks", "files", "host_state.py")
+
+
+def host_state(host):
+    """The content-based picture of tests/lab/playbooks/files/host_state.py (files no package
+    owns, accounts, nft ruleset, active units), to compare with one taken before converge."""
+    with open(HOST_STATE, encoding="utf-8") as handle:
+        return json.loads(host.check_output("python3 -c %s" % shlex.quote(handle.read())))
+
+
+def state_diff(before, after, package_artefacts=None):
+    """What differs between two host_state() pictures, per part (empty when equal). Packages
+    are left aside (removal keeps them installed): package_artefacts maps a package installed
+    since `before` to the files and accounts its own scripts and service made (they may stay)."""
+    out = {}
+    allowed = set()
+    for package in set(after.get("packages", [])) - set(before.get("packages", [])):
+        allowed.update((package_artefacts or {}).get(package, ()))
+    files_b, files_a = before["files"], after["files"]
+    files = {"gone": sorted(set(files_b) - set(files_a)), "new": sorted(set(files_a) - set(files_b) - allowed),
+             "changed": sorted(p for p in set(files_b) & set(files_a) if files_b[p] != files_a[p])}
+    if any(files.values()):
+        out["files"] = files
+    for part in ("users", "nft", "units"):
+        gone, new = sorted(set(before[part]) - set(after[part])), sorted(set(after[part]) - set(before[part]) - allowed)
+        if gone or new:
+            out[part] = {"gone": gone, "new": new}
     return out
 
 

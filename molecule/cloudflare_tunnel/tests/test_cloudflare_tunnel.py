@@ -12,13 +12,14 @@ import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
-from conftest import exposure, playbook
+from conftest import converge, exposure, playbook
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(SCENARIO))
@@ -161,21 +162,6 @@ def test_defaults_point_at_cloudflares_repository():
     assert defaults["cloudflare_tunnel_accept_video_terms"] is False
 
 
-def _rerun_converge(tmp_path, extra_vars):
-    """Run converge.yml again against Molecule's inventory; the vars go in a 0600 file."""
-    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
-    vars_file = tmp_path / "extra.json"
-    vars_file.touch(mode=0o600)
-    vars_file.write_text(json.dumps(extra_vars))
-    env = dict(os.environ)
-    if os.path.exists(os.path.join(ephemeral, "ansible.cfg")):
-        env["ANSIBLE_CONFIG"] = os.path.join(ephemeral, "ansible.cfg")
-    return subprocess.run(
-        ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), os.path.join(SCENARIO, "converge.yml"),
-         "-e", "@%s" % vars_file],
-        capture_output=True, text=True, env=env, timeout=600, check=False)
-
-
 def _rerun_repository(extra_vars):
     return playbook(os.path.join(SCENARIO, "repository.yml"), "-e", json.dumps(extra_vars), timeout=300)
 
@@ -194,7 +180,7 @@ needs_molecule = pytest.mark.skipif("MOLECULE_EPHEMERAL_DIRECTORY" not in os.env
 @needs_molecule
 def test_without_the_terms_acknowledgement_nothing_changes(server, tmp_path):
     before = _snapshot(server)
-    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_accept_video_terms": False,
+    proc = converge(SCENARIO, {"cloudflare_tunnel_accept_video_terms": False,
                                       "cloudflare_tunnel_token": _token("refusedTokenSecret")})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -208,7 +194,7 @@ def test_without_the_terms_acknowledgement_nothing_changes(server, tmp_path):
 def test_a_new_token_is_applied_on_the_next_run(server, tmp_path):
     new_token = _token("secondLabTokenSecret")
     pid_before, named_pid_before = _main_pid(server, TOKEN_UNIT), _main_pid(server, NAMED_UNIT)
-    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_token": new_token})
+    proc = converge(SCENARIO, {"cloudflare_tunnel_token": new_token})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert new_token not in proc.stdout and new_token not in proc.stderr
     assert _main_pid(server, TOKEN_UNIT) != pid_before
@@ -221,7 +207,7 @@ def test_a_new_token_is_applied_on_the_next_run(server, tmp_path):
 @needs_molecule
 def test_cert_pem_given_as_credentials_is_refused(server, tmp_path):
     pem = "-----BEGIN ARGO TUNNEL TOKEN-----\nbm90IGEgcmVhbCBjZXJ0aWZpY2F0ZQ==\n-----END ARGO TUNNEL TOKEN-----\n"
-    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_credentials": pem})
+    proc = converge(SCENARIO, {"cloudflare_tunnel_credentials": pem})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "is never deployed to the server" in out
     assert "ARGO TUNNEL TOKEN" not in server.file(CREDS).content_string
@@ -259,11 +245,15 @@ def test_cloudflare_rotates_its_signing_key_under_the_same_name(server, lab):
 
 @needs_molecule
 def test_state_absent_removes_the_tunnels(server, tmp_path):
-    proc = _rerun_converge(tmp_path, {"cloudflare_tunnel_state": "absent"})
+    proc = converge(SCENARIO, {"cloudflare_tunnel_state": "absent"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     for unit in (TOKEN_UNIT, NAMED_UNIT):
         assert not server.service(unit).is_running
         assert not server.file("/etc/systemd/system/%s.service" % unit).exists
     for path in (ENV_FILE, CONFIG, CREDS):
         assert not server.file(path).exists
+    assert "cloudflare_tunnel: closed on server:" in proc.stdout and "the tunnel is down" in proc.stdout
+    again = converge(SCENARIO, {"cloudflare_tunnel_state": "absent"})
+    assert again.returncode == 0 and re.search(r"server\s+:.*\bchanged=0\b", again.stdout), again.stdout[-3000:]
+    assert "nothing was open" in again.stdout
 

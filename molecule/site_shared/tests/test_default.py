@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import testinfra
 
-from conftest import REPO, curl, denied_login_address, fingerprint, fingerprint_diff, playbook
+from conftest import (REPO, curl, denied_login_address, fingerprint, fingerprint_diff, host_state, playbook,
+                      state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -231,8 +232,23 @@ def test_an_unsafe_jellyfin_is_refused_before_anything_changes(server, lab):
 
 
 
-# Switching method closes the old doors: reverse_proxy (80/443 forwarded by UPnP, renewal
-# timer, host table, ddclient) -> tailscale (no port). Last in this file: it changes the lab.
+# Switching method closes the old doors, and removal returns the server to where it was:
+# reverse_proxy (converge: 80/443 forwarded by UPnP, Caddy, fail2ban, DDNS) -> wireguard
+# (51820/udp) -> tailscale (no port) -> jellyfin_remote_state: absent. Last in this file, in
+# this order: each step starts from the one before.
+
+WIREGUARD = ("-e", "jellyfin_remote_method=wireguard")
+# What the packages the roles installed made themselves, and may stay with them (removal keeps
+# packages): caddy's postinst makes its account with a home (useradd's skeleton files), and
+# Caddy saves its running configuration there when it starts.
+PACKAGE_ARTEFACTS = {
+    "caddy": ["caddy", "/var/lib/caddy/.bashrc", "/var/lib/caddy/.profile", "/var/lib/caddy/.bash_logout",
+              "/var/lib/caddy/.config/caddy/autosave.json"],
+}
+# Removal with every role's keys wiped too, so that nothing the collection made may remain.
+WIPE_KEYS = ("-e", '{"jellyfin_remote_state": "absent", "reverse_proxy_wipe_keys": true, "wireguard_wipe_keys": true}')
+TAILSCALE = ("-e", "jellyfin_remote_method=tailscale")
+
 
 def router_mappings(lab):
     out = subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet",
@@ -241,37 +257,91 @@ def router_mappings(lab):
     return re.findall(r"dport (\d+) dnat ip to ([\d.]+):(\d+)", out.stdout)
 
 
+def flat(proc):
+    """A run's output on one line (ansible-core 2.19 writes task errors to stderr)."""
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def assert_unchanged_rerun(*args, log):
+    again = playbook(CONVERGE, *args, log=log)
+    assert again.returncode == 0 and re.search(r"\bchanged=0\b", recap_line(again.stdout) or ""), flat(again)[-3000:]
+
+
+def saved_summary():
+    with open(os.path.join(EPHEMERAL, "reports", "server-summary.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def known_proxies(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    return [e.text for e in root.findall("KnownProxies/string")]
+
+
 @nat_only
-def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, internet, lab):
+def test_switching_from_the_proxy_to_wireguard_closes_80_and_443(server, internet, lab):
     assert {m[0] for m in router_mappings(lab)} == {"80", "443"}
+    assert known_proxies(server) == ["127.0.0.1"]
     before = fingerprint(server)
-    check = playbook(CONVERGE, "--check", "-e", "jellyfin_remote_method=tailscale", log="switch-check.log")
-    text = " ".join(check.stdout.split())
+    check = playbook(CONVERGE, "--check", *WIREGUARD, log="switch-wireguard-check.log")
+    text = flat(check)
     assert check.returncode == 0, text[-3000:]
-    assert "port_forward: closed on server (check mode: would close):" in text
-    for what in ("router mapping of port 80", "router mapping of port 443", "jellyfin-remote-upnp-renew.timer",
-                 "nftables table inet jellyfin_remote_port_forward", "ddclient (stopped, disabled)"):
-        assert what in text, what
+    assert "Switching from reverse_proxy to wireguard: closing reverse_proxy; Jellyfin settings put back: " \
+           "known_proxies" in text, text[-3000:]
+    assert "reverse_proxy: closed on server (check mode: would close):" in text
     assert fingerprint_diff(before, fingerprint(server)) == {}
     assert {m[0] for m in router_mappings(lab)} == {"80", "443"}
 
-    switch = playbook(CONVERGE, "-e", "jellyfin_remote_method=tailscale", log="switch.log")
-    assert switch.returncode == 0, switch.stdout[-3000:]
-    with open(os.path.join(EPHEMERAL, "reports", "server-summary.json"), encoding="utf-8") as handle:
-        summary = json.load(handle)
-    assert summary["method"] == "tailscale"
-    printed = " ".join(switch.stdout.split())
-    assert "Closed, of what an earlier method opened:" in printed
-    assert "- router mapping of port 443" in printed and "- ddclient (stopped, disabled)" in printed
+    switch = playbook(CONVERGE, *WIREGUARD, log="switch-wireguard.log")
+    text = flat(switch)
+    assert switch.returncode == 0, text[-3000:]
+    assert saved_summary()["method"] == "wireguard"
+    assert "Closed, of what an earlier method opened:" in text
+    assert {(m[0], m[2]) for m in router_mappings(lab)} == {("51820", "51820")}
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    for url in ("https://%s/" % router, "http://%s/" % router):
+        assert internet.run("curl -sS -m 5 -k -o /dev/null %s" % url).rc != 0, url
+    for port in (80, 443):
+        assert not server.socket("tcp://0.0.0.0:%d" % port).is_listening, port
+    assert not server.service("caddy").is_running and not server.service("caddy").is_enabled
+    assert "jellyfin" not in server.run("fail2ban-client status").stdout
+    assert known_proxies(server) == []
+    assert server.run("wg show wg0").rc == 0
+    assert_unchanged_rerun(*WIREGUARD, log="switch-wireguard-again.log")
+
+
+@nat_only
+def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, internet, lab):
+    assert {m[0] for m in router_mappings(lab)} == {"51820"}
+    switch = playbook(CONVERGE, *TAILSCALE, log="switch-tailscale.log")
+    text = flat(switch)
+    assert switch.returncode == 0, text[-3000:]
+    assert saved_summary()["method"] == "tailscale"
+    assert "Closed, of what an earlier method opened:" in text
+    assert "- router mapping of port 51820" in text and "- ddclient (stopped, disabled)" in text
     assert router_mappings(lab) == []
     assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
     assert server.run("nft list table inet jellyfin_remote_port_forward").rc != 0
+    assert server.run("nft list table inet jellyfin_remote_wireguard").rc != 0
+    assert server.run("ip link show wg0").rc != 0
     assert not server.service("ddclient").is_running and not server.service("ddclient").is_enabled
     assert not server.file("/etc/ddclient.conf").exists  # it held the DDNS password
-    router = lab["hosts"]["router"]["addresses"]["wan"]
-    assert internet.run("curl -sS -m 5 -k -o /dev/null https://%s/" % router).rc != 0
     serve = json.loads(server.check_output("tailscale serve status --json"))
     assert "127.0.0.1:8096" in json.dumps(serve)
+    assert_unchanged_rerun(*TAILSCALE, log="switch-tailscale-again.log")
 
-    again = playbook(CONVERGE, "-e", "jellyfin_remote_method=tailscale", log="switch-again.log")
-    assert again.returncode == 0 and re.search(r"\bchanged=0\b", recap_line(again.stdout) or ""), again.stdout[-3000:]
+
+@nat_only
+def test_removal_returns_the_server_to_where_it_was(server, lab):
+    with open(os.path.join(EPHEMERAL, "pre-converge-server.json"), encoding="utf-8") as handle:
+        before = json.load(handle)
+    removal = playbook(CONVERGE, *WIPE_KEYS, log="absent.log")
+    text = flat(removal)
+    assert removal.returncode == 0, text[-3000:]
+    assert "Removing everything homelab.jellyfin_remote set up" in text
+    assert "tailnet login of this node (logged out)" in text
+    assert router_mappings(lab) == []
+    assert state_diff(before["state"], host_state(server), PACKAGE_ARTEFACTS) == {}
+    assert server.file("/etc/jellyfin/network.xml").content_string == before["network_xml"]
+    assert not server.file("/var/lib/jellyfin-remote/state.json").exists
+    assert not os.path.exists(os.path.join(EPHEMERAL, "reports", "server-summary.json"))
+    assert_unchanged_rerun(*WIPE_KEYS, log="absent-again.log")
