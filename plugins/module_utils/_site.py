@@ -33,8 +33,76 @@ METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflar
 
 # Tailscale hands out addresses from these ranges (the CGNAT range and its IPv6 ULA).
 TAILSCALE_NETWORKS = ("100.64.0.0/10", "fd7a:115c:a1e0::/48")
+
+# The method table: what each method opens and sets up, in one place. plan() takes the ports
+# and Jellyfin's settings from it, summary() says what is open, closing() what a switch closes.
+# - roles: the roles the site playbook applies, in order of creation (removal runs their
+#   state absent in reverse). "port_forward_https" is port_forward with jellyfin_remote_https.
+# - ports: what the router forwards and the host firewall opens; "option" names the role
+#   variable that changes the port and "default" is that role's default (a unit test holds
+#   them against roles/*/defaults/main.yml); "acme" ports are open only for the HTTP-01 challenge.
+# - units, tables, files: what runs and what is written on the host (by the roles above;
+#   ddclient only with DDNS); records: what the method publishes in DNS.
+# - known_proxies: what Jellyfin is told about the proxy in front of it; local: the VPN whose
+#   client addresses Jellyfin counts as local (with jellyfin_remote_vpn_clients_local).
+# - internet: Jellyfin itself is reachable from the internet (tailscale only with Funnel).
+_PORT_FORWARD_HOST = {
+    "units": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service (with DDNS)"],
+    "tables": ["inet jellyfin_remote_port_forward"],
+    "records": ["A/AAAA of ddns_hostname (with ddns_provider)"],
+}
+METHOD_TABLE = {
+    "port_forward": dict(
+        _PORT_FORWARD_HOST, roles=["port_forward"], internet=True, known_proxies=[], local=None,
+        ports=[{"option": "jellyfin_remote_port_forward_ports", "setting": "port_forward_ports", "default": 8096,
+                "protocol": "tcp", "description": "Jellyfin HTTP"}],
+        files=["/etc/jellyfin-remote/upnp-mappings.json"]),
+    "port_forward_https": dict(
+        _PORT_FORWARD_HOST, roles=["port_forward", "jellyfin_https"], internet=True, known_proxies=[], local=None,
+        ports=[{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 (certbot standalone)", "acme": True},
+               {"option": "jellyfin_https_port", "setting": "https_port", "default": 8920, "protocol": "tcp",
+                "description": "Jellyfin HTTPS"}],
+        files=["/etc/jellyfin-remote/upnp-mappings.json", "certbot lineage of the HTTPS name",
+               "Jellyfin's PKCS#12 certificate"]),
+    "reverse_proxy": dict(
+        _PORT_FORWARD_HOST, roles=["port_forward", "reverse_proxy"], internet=True, known_proxies=["127.0.0.1"],
+        local=None,
+        ports=[{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 and redirect to HTTPS", "acme": True},
+               {"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}],
+        units=_PORT_FORWARD_HOST["units"] + ["caddy.service or nginx.service", "fail2ban.service"],
+        files=["/etc/jellyfin-remote/upnp-mappings.json", "the proxy's site", "fail2ban jail jellyfin-remote"]),
+    "wireguard": dict(
+        _PORT_FORWARD_HOST, roles=["port_forward", "wireguard"], internet=False, known_proxies=[], local="wireguard",
+        ports=[{"option": "wireguard_listen_port", "default": 51820, "protocol": "udp", "description": "WireGuard"}],
+        units=_PORT_FORWARD_HOST["units"] + ["wg-quick@wg0.service"],
+        tables=_PORT_FORWARD_HOST["tables"] + ["inet jellyfin_remote_wireguard"],
+        files=["/etc/jellyfin-remote/upnp-mappings.json", "/etc/wireguard/wg0.conf",
+               "/etc/sysctl.d/90-jellyfin-remote-wireguard.conf"]),
+    "openvpn": dict(
+        _PORT_FORWARD_HOST, roles=["port_forward", "openvpn"], internet=False, known_proxies=[], local="openvpn",
+        ports=[{"option": "openvpn_port", "default": 1194, "protocol": "udp", "protocol_option": "openvpn_protocol",
+                "description": "OpenVPN"}],
+        units=_PORT_FORWARD_HOST["units"] + ["openvpn-server@jellyfin.service",
+                                             "jellyfin-remote-openvpn-crl-jellyfin.timer"],
+        tables=_PORT_FORWARD_HOST["tables"] + ["inet jellyfin_remote_openvpn"],
+        files=["/etc/jellyfin-remote/upnp-mappings.json", "/etc/openvpn/server/jellyfin.conf",
+               "/etc/sysctl.d/90-jellyfin-remote-openvpn.conf"]),
+    "tailscale": dict(
+        roles=["tailscale"], internet=False, known_proxies=["127.0.0.1"], local="tailscale", ports=[],
+        units=["tailscaled.service"], tables=[], files=["/var/lib/tailscale/.jellyfin_remote_auth_key"],
+        records=["the node's name on the tailnet (MagicDNS)"]),
+    "cloudflare_tunnel": dict(
+        roles=["cloudflare_tunnel"], internet=True, known_proxies=["127.0.0.1"], local=None, ports=[],
+        units=["cloudflared-jellyfin.service"], tables=[], files=["/etc/cloudflared/cloudflared-jellyfin.yml"],
+        records=["the tunnel's public hostname (in Cloudflare's DNS)"]),
+}
+# Every role the site playbook may apply, in the order removal closes them (reverse of creation).
+CLOSE_ORDER = ("cloudflare_tunnel", "tailscale", "openvpn", "wireguard", "reverse_proxy", "jellyfin_https",
+               "port_forward")
+# Jellyfin's settings the site playbook sets (jellyfin_network options).
+JELLYFIN_SETTINGS = ("known_proxies", "local_network_subnets", "base_url", "enable_remote_access")
 # Methods that put Jellyfin itself on the internet (tailscale only with Funnel).
-INTERNET_FACING = ("port_forward", "reverse_proxy", "cloudflare_tunnel")
+INTERNET_FACING = tuple(m for m in METHODS if METHOD_TABLE[m]["internet"])
 _FLOOR_TEXT = ".".join(str(part) for part in SECURITY_FLOOR)
 _PLAIN_HTTP = (
     "port_forward without jellyfin_remote_https serves Jellyfin over plain HTTP: passwords and access "
@@ -191,41 +259,40 @@ def plan(method, settings=None):
     if https and method != "port_forward":
         raise SiteError("jellyfin_remote_https is for the port_forward method (Jellyfin's own HTTPS); "
                         "the %s method brings its own encryption: set jellyfin_remote_https to false" % method)
-    if method == "port_forward" and https:
-        if not s.get("https_domain"):
-            raise SiteError("jellyfin_remote_https needs the name clients use from outside for the certificate: "
-                            "set jellyfin_remote_domain or ddns_hostname. Nothing was changed.")
-        # Jellyfin's own HTTPS port instead of 8096; port 80 only while certbot answers HTTP-01.
-        ports = [_port({"port": s.get("https_port", 8920), "protocol": "tcp", "description": "Jellyfin HTTPS"},
-                       "jellyfin_https_port")]
-        if s.get("https_challenge", "http-01") != "dns-01":
-            ports.insert(0, {"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 (certbot standalone)"})
-    elif method == "port_forward":
-        ports = [_port(p, "jellyfin_remote_port_forward_ports") for p in s.get("port_forward_ports") or
-                 [{"port": 8096, "protocol": "tcp", "description": "Jellyfin HTTP"}]]
-    elif method == "reverse_proxy":
-        ports = [{"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}]
-        if s.get("acme_challenge", "http-01") != "dns-01":
-            ports.insert(0, {"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 and redirect to HTTPS"})
-        proxies = list(s.get("known_proxies") or ["127.0.0.1"])
-    elif method == "wireguard":
-        ports = [_port({"port": s.get("wireguard_listen_port", 51820), "protocol": "udp",
-                        "description": "WireGuard"}, "wireguard_listen_port")]
-        if s.get("vpn_clients_local", True):
-            local = _networks(s.get("wireguard_networks"), "wireguard_network_ipv4/ipv6")
-    elif method == "openvpn":
-        ports = [_port({"port": s.get("openvpn_port", 1194), "protocol": s.get("openvpn_protocol", "udp"),
-                        "description": "OpenVPN"}, "openvpn_port")]
-        if s.get("vpn_clients_local", True):
-            local = _networks(s.get("openvpn_networks") or ["10.8.0.0/24"], "openvpn_network_ipv4/ipv6")
-    elif method == "tailscale":
-        proxies = ["127.0.0.1"]  # tailscale serve proxies on loopback
-        if s.get("vpn_clients_local", True):
-            # The owner's own node addresses when the tailscale role read them, else the ranges.
-            given = s.get("tailscale_networks")
-            local = list(TAILSCALE_NETWORKS) if given is None else _networks(given, "tailscale_jellyfin_local_subnets")
-    else:  # cloudflare_tunnel: cloudflared connects to Jellyfin on loopback
-        proxies = ["127.0.0.1"]
+    if method == "port_forward" and https and not s.get("https_domain"):
+        raise SiteError("jellyfin_remote_https needs the name clients use from outside for the certificate: "
+                        "set jellyfin_remote_domain or ddns_hostname. Nothing was changed.")
+    entry = method_facts(method, https)
+    challenge = s.get("https_challenge" if https else "acme_challenge") or "http-01"
+    for port in entry["ports"]:
+        if port.get("acme") and challenge == "dns-01":
+            continue  # the certificate comes by DNS-01: port 80 stays closed
+        if port.get("setting") == "port_forward_ports":
+            ports += [_port(p, port["option"]) for p in s.get("port_forward_ports") or
+                      [{"port": port["default"], "protocol": port["protocol"], "description": port["description"]}]]
+            continue
+        number = port.get("port")
+        if number is None:
+            given = s.get(port.get("setting") or port["option"])
+            number = port["default"] if given is None or given == "" else given
+        protocol = port["protocol"]
+        if port.get("protocol_option"):
+            protocol = s.get(port["protocol_option"]) or protocol
+        ports.append(_port({"port": number, "protocol": protocol, "description": port["description"]},
+                           port.get("option", "port")))
+    if method == "reverse_proxy":
+        proxies = list(s.get("known_proxies") or entry["known_proxies"])
+    else:
+        proxies = list(entry["known_proxies"])
+    vpn = entry["local"] if s.get("vpn_clients_local", True) else None
+    if vpn == "wireguard":
+        local = _networks(s.get("wireguard_networks"), "wireguard_network_ipv4/ipv6")
+    elif vpn == "openvpn":
+        local = _networks(s.get("openvpn_networks") or ["10.8.0.0/24"], "openvpn_network_ipv4/ipv6")
+    elif vpn == "tailscale":
+        # The owner's own node addresses when the tailscale role read them, else the ranges.
+        given = s.get("tailscale_networks")
+        local = list(TAILSCALE_NETWORKS) if given is None else _networks(given, "tailscale_jellyfin_local_subnets")
     if local:
         # Jellyfin uses its interfaces' subnets as "local" only while the list is empty: once
         # the VPN range is added, the LAN must be listed too or LAN clients turn remote.
@@ -240,6 +307,71 @@ def plan(method, settings=None):
         raise SiteError("jellyfin_remote_base_url must be a path such as /jellyfin, got %r" % base_url)
     return {"ports": ports, "known_proxies": proxies, "local_network_subnets": local,
             "base_url": base_url.rstrip("/")}
+
+
+def method_facts(method, https=False):
+    """The method table's entry for method (port_forward with https: Jellyfin's own HTTPS), a copy."""
+    if method not in METHODS:
+        raise SiteError("jellyfin_remote_method must be auto or one of %s, got %r" % (", ".join(METHODS), method))
+    entry = METHOD_TABLE["port_forward_https" if method == "port_forward" and https else method]
+    return {key: list(value) if isinstance(value, list) else value for key, value in entry.items()}
+
+
+def _recorded_roles(recorded):
+    roles = (recorded or {}).get("roles") or []
+    return [role for role in CLOSE_ORDER if role in roles]
+
+
+def closing(recorded, method=None, https=False, planned=None):
+    """What a run closes before it applies method (None: jellyfin_remote_state absent, close all).
+
+    recorded: the host record's site section from an earlier run ({} or None when there is none);
+    planned: the new plan (its known_proxies, local_network_subnets, base_url). Returns dict
+    roles (to run with state absent, in CLOSE_ORDER), restore (Jellyfin settings the earlier
+    method set and the new one does not: back to the owner's values), previous (the recorded
+    method or None). Without a record, port_forward is still closed for a method that opens no
+    port: it reads what it left on the host, so a setup from before the record is closed too.
+    """
+    recorded = recorded if isinstance(recorded, dict) else {}
+    if method is None:
+        return {"roles": list(CLOSE_ORDER), "restore": list(JELLYFIN_SETTINGS), "previous": recorded.get("method")}
+    wanted = method_facts(method, https)["roles"]
+    roles = [role for role in _recorded_roles(recorded) if role not in wanted]
+    if "port_forward" not in wanted and "port_forward" not in roles:
+        roles.append("port_forward")
+    told = recorded.get("jellyfin") or {}
+    planned = planned if isinstance(planned, dict) else {}
+    restore = [name for name in JELLYFIN_SETTINGS if told.get(name) and not planned.get(name)]
+    return {"roles": [role for role in CLOSE_ORDER if role in roles], "restore": restore,
+            "previous": recorded.get("method")}
+
+
+def site_record(method, https=False, planned=None, facts=None, recorded=None):
+    """The site section of the host record.
+
+    With recorded (the section an earlier run left) the result is the one written before any
+    change: the new method, and the roles of both (an interrupted run then leaves a record
+    that names everything it may have set up). Without it, the one written after a successful
+    run: method, roles, ports, DDNS name, what Jellyfin was told. facts keys: ddns_hostname,
+    domain, enable_remote_access (bool: the run turned EnableRemoteAccess on).
+    """
+    entry = method_facts(method, https)
+    if recorded is not None:
+        out = dict(recorded) if isinstance(recorded, dict) else {}
+        roles = set(_recorded_roles(out)) | set(entry["roles"])
+        out.update(method=method, https=bool(https),
+                   roles=[role for role in reversed(CLOSE_ORDER) if role in roles])
+        return out
+    planned = planned if isinstance(planned, dict) else {}
+    f = facts if isinstance(facts, dict) else {}
+    told = {name: planned.get(name) for name in ("known_proxies", "local_network_subnets", "base_url")
+            if planned.get(name)}
+    if f.get("enable_remote_access"):
+        told["enable_remote_access"] = True
+    return {"method": method, "https": bool(https), "roles": entry["roles"],
+            "ports": [{"port": p["port"], "protocol": p["protocol"]} for p in planned.get("ports") or []],
+            "ddns_hostname": str(f.get("ddns_hostname") or ""), "domain": str(f.get("domain") or ""),
+            "jellyfin": told}
 
 
 def _version_tuple(version):
@@ -333,7 +465,8 @@ def summary(method, facts=None):
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
     (what this run closed of an earlier method, from port_forward state absent; returned as
     `closed`, printed but not saved, so that the saved summary stays the same on a re-run).
-    plain_http in the result is true for port_forward without HTTPS: the summary's first line.
+    plain_http in the result is true for port_forward without HTTPS: the summary's first line;
+    opened says what the method keeps open and running (from the method table).
     """
     if method not in METHODS:
         raise SiteError("unknown method %r" % (method,))
@@ -411,7 +544,16 @@ def summary(method, facts=None):
     if f.get("remote_access_enabled"):
         notes.append("EnableRemoteAccess was off; it was turned on (jellyfin_remote_enable_remote_access).")
     choice = f.get("choice") or {}
+    entry = method_facts(method, f.get("https"))
+    opened = []
+    if f.get("ports"):
+        opened.append("router and host firewall: %s" % ", ".join(
+            "%s/%s" % (p["port"], p.get("protocol", "tcp")) for p in f["ports"]))
+    opened += ["units: %s" % ", ".join(entry["units"])] if entry["units"] else []
+    opened += ["nftables: %s" % ", ".join(entry["tables"])] if entry["tables"] else []
+    opened += ["DNS: %s" % ", ".join(entry["records"])] if entry.get("records") else []
     return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,
+            "opened": opened,
             "files": files, "warnings": warnings, "notes": notes,
             "closed": [str(item) for item in f.get("closed") or []],
             "why": list(choice.get("why") or []),
