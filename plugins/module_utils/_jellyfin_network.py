@@ -33,6 +33,16 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._settings_record import (
+    KEPT,
+    RESTORED,
+    UNKNOWN,
+    RecordError,
+    note_change,
+    restore_value,
+    validate_entries,
+)
+
 MASK = "********"
 ROOT = "NetworkConfiguration"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -578,6 +588,133 @@ def apply_settings(document, scalars, lists, list_mode):
             if document.set_value(name, merged):
                 changed.append(name)
     return changed
+
+
+# --------------------------------------------------------------------------------------
+# What the collection changed, and putting it back (record kept by _settings_record)
+# --------------------------------------------------------------------------------------
+
+# How each element is recorded: CertificatePassword is a secret, never recorded by value.
+RECORD_KINDS = {
+    s.name: "secret" if s.name == "CertificatePassword" else ("list" if s.kind == "list" else "scalar") for s in SETTINGS
+}
+ELEMENT_OPTIONS = {name: option for option, name in OPTION_ELEMENTS.items()}
+
+
+# The host record refuses keys that name a secret: a secret's entry (which says only whether
+# the owner had one) is kept under another name.
+RECORD_KEYS = {name: name + "Presence" if kind == "secret" else name for name, kind in RECORD_KINDS.items()}
+RECORD_NAMES = {key: name for name, key in RECORD_KEYS.items()}
+RECORD_SECTION = "jellyfin_network"
+
+
+def recorded_entries(sections, path, where):
+    """The entries (element name -> entry) the host record's sections hold for the file at
+    path; {} when none. Raises RecordError naming where (the record's path)."""
+    section = sections.get(RECORD_SECTION)
+    if section is None:
+        return {}
+    files = section.get("files") if isinstance(section, dict) else None
+    if not isinstance(files, dict):
+        raise RecordError("%s: the section %s has no 'files' mapping; repair or remove the record and run again."
+                          % (where, RECORD_SECTION))
+    data = files.get(path) or {}
+    settings = data.get("settings") if isinstance(data, dict) else None
+    if settings is None:
+        return {}
+    if isinstance(settings, dict):
+        settings = {RECORD_NAMES.get(key, key): entry for key, entry in settings.items()}
+    return validate_entries(settings, RECORD_KINDS, where)
+
+
+def record_section(sections, path, entries):
+    """The section's new data with path's entries (None when no file is left in it)."""
+    section = sections.get(RECORD_SECTION) or {}
+    files = dict(section.get("files") or {})
+    if entries:
+        files[path] = {"settings": {RECORD_KEYS[name]: entry for name, entry in entries.items()}}
+    else:
+        files.pop(path, None)
+    return {"files": files} if files else None
+
+
+def snapshot(document):
+    """Every setting's value as Jellyfin reads it now (element name -> value)."""
+    return {name: document.value(name) for name in ORDER}
+
+
+def note_changes(entries, before, document):
+    """Record in entries (element name -> entry) the settings whose value changed since the
+    snapshot before; returns their names in file order."""
+    changed = []
+    for name in ORDER:
+        after = document.value(name)
+        if after != before[name]:
+            note_change(entries, name, RECORD_KINDS[name], before[name], after, key=canonical_entry)
+            changed.append(name)
+    return changed
+
+
+class Restoration:
+    """One recorded setting put back (or left): element name, outcome, value before and after."""
+
+    __slots__ = ("name", "outcome", "before", "after")
+
+    def __init__(self, name, outcome, before, after):
+        self.name = name
+        self.outcome = outcome
+        self.before = before
+        self.after = after
+
+    def shown(self, value):
+        return (MASK if value else "") if RECORD_KINDS[self.name] == "secret" else value
+
+    def result(self):
+        """The module's return value for it (a secret masked)."""
+        return dict(setting=self.name, option=ELEMENT_OPTIONS.get(self.name), outcome=self.outcome,
+                    before=self.shown(self.before), after=self.shown(self.after), text=self.text())
+
+    def text(self):
+        """One line for the role's list of what was closed."""
+        if RECORD_KINDS[self.name] == "list":
+            before = {canonical_entry(entry) for entry in self.before}
+            after = {canonical_entry(entry) for entry in self.after}
+            gone = [entry for entry in self.before if canonical_entry(entry) not in after]
+            back = [entry for entry in self.after if canonical_entry(entry) not in before]
+            parts = (["removed %s" % ", ".join(gone)] if gone else []) + (["put back %s" % ", ".join(back)] if back else [])
+            return "Jellyfin setting %s: %s" % (self.name, "; ".join(parts))
+        return "Jellyfin setting %s: back to %r" % (self.name, self.shown(self.after))
+
+    def warning(self, path):
+        """The warning for a setting that could not be put back, else None."""
+        if self.outcome == KEPT:
+            return (
+                "%s: %s was changed after this collection set it; it is left as it is now (%r)."
+                % (path, self.name, self.before)
+            )
+        if self.outcome == UNKNOWN:
+            return (
+                "%s: %s held a password of the owner's before this collection changed it; passwords are never "
+                "recorded, so it was left as it is. Set the password of the owner's certificate again if it is used."
+                % (path, self.name)
+            )
+        return None
+
+
+def restore_settings(document, entries, names):
+    """Put the recorded settings among names back to their originals in document and drop
+    their entries. Returns a Restoration per recorded setting, in file order."""
+    done = []
+    for name in ORDER:
+        if name not in names or name not in entries:
+            continue
+        entry = entries.pop(name)
+        current = document.value(name)
+        value, outcome = restore_value(entry, RECORD_KINDS[name], current, key=canonical_entry)
+        if outcome == RESTORED:
+            document.set_value(name, value)
+        done.append(Restoration(name, outcome, current, document.value(name)))
+    return done
 
 
 def result_values(document):
