@@ -442,25 +442,20 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     LIST_MODES,
     LIST_OPTIONS,
     OPTION_ELEMENTS,
-    ORDER,
-    RECORD_KEYS,
-    RECORD_SECTION,
     SECURITY_FIXES,
     SECURITY_FLOOR,
     UPNP_REMOVED_IN,
     NetworkFileError,
+    NetworkXml,
     NetworkXmlError,
     RecordError,
-    apply_settings,
     current_attributes,
     file_diff,
-    note_changes,
+    plan_settings,
     read_network_xml,
-    record_section,
     recorded_entries,
-    restore_settings,
     result_values,
-    snapshot,
+    store_record,
     target_attributes,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
@@ -592,10 +587,8 @@ def _check_version(module, params):
 
 def _write_record(module, record_path, sections, path, entries):
     """Store path's entries in the host record (or drop them); True when the record changed."""
-    data = record_section(sections, path, entries)
     try:
-        return _host_record.update(record_path, RECORD_SECTION, data, "absent" if data is None else "present",
-                                   module.check_mode)["changed"]
+        return store_record(record_path, NetworkXml, sections, path, entries, module.check_mode)
     except _host_record.HostRecordError as exc:
         module.fail_json(msg="record_path: %s." % exc)
 
@@ -649,16 +642,11 @@ def main():
     data, document, created = found.data, found.document, found.created
 
     old_password = document.value("CertificatePassword")
-    before = snapshot(document)
+    restore = set(NetworkXml.ORDER) if absent else {OPTION_ELEMENTS[option] for option in params["restore"]}
     try:
-        restore = set(ORDER) if absent else {OPTION_ELEMENTS[option] for option in params["restore"]}
-        restorations = restore_settings(document, entries, restore)
-        applied = snapshot(document)
-        apply_settings(document, scalars, lists, params["list_mode"])
+        changed_elements, restorations = plan_settings(document, entries, restore, scalars, lists, params["list_mode"])
     except NetworkXmlError as exc:
         module.fail_json(msg="path: %s cannot be used: %s." % (path, exc))
-    note_changes(entries, applied, document)
-    changed_elements = [name for name in ORDER if document.value(name) != before[name]]
     for restoration in restorations:
         if restoration.warning(path):
             module.warn(restoration.warning(path))
@@ -691,7 +679,7 @@ def main():
 
     result = dict(changed=changed or record_changed, path=path, created=created, changed_settings=changed_elements,
                   network=result_values(document), restored=[restoration.result() for restoration in restorations],
-                  recorded={RECORD_KEYS[name]: entry for name, entry in entries.items()})
+                  recorded={NetworkXml.RECORD_KEYS[name]: entry for name, entry in entries.items()})
     if module._diff:
         secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
         result["diff"] = file_diff(path, created, data, new_data, content_changed, secrets)

@@ -394,14 +394,14 @@ def test_the_record_section_keeps_a_password_entry_under_a_name_the_host_record_
     keys = list(section["files"]["/etc/jellyfin/network.xml"]["settings"])
     assert sorted(keys) == ["BaseUrl", "CertificatePasswordPresence"]
     assert not any(SECRET_KEY.search(key) for key in keys)
-    read = jn.recorded_entries({jn.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", "state.json")
+    read = jn.recorded_entries({NetworkXml.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", "state.json")
     assert read == entries
     assert jn.recorded_entries({}, "/etc/jellyfin/network.xml", "state.json") == {}
-    assert jn.record_section({jn.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", {}) is None
+    assert jn.record_section({NetworkXml.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", {}) is None
 
 
 def test_a_section_without_files_is_named():
     with pytest.raises(jn.RecordError) as info:
-        jn.recorded_entries({jn.RECORD_SECTION: {"file": {}}}, "/etc/jellyfin/network.xml", "state.json")
+        jn.recorded_entries({NetworkXml.RECORD_SECTION: {"file": {}}}, "/etc/jellyfin/network.xml", "state.json")
     assert str(info.value) == ("state.json: the section jellyfin_network has no 'files' mapping; repair or remove "
                                "the record and run again.")
