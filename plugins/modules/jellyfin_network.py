@@ -304,7 +304,9 @@ changed_settings:
   elements: str
   sample: [KnownProxies, LocalNetworkSubnets]
 network:
-  description: The managed settings as they are (or in check mode would be) after the task.
+  description:
+    - The managed settings as they are (or in check mode would be) after the task.
+    - "{} when O(state=absent) had nothing recorded to put back (the file is then not read)."
   returned: always
   type: dict
   contains:
