@@ -33,6 +33,17 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_record
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._settings_record import (
+    KEPT,
+    RESTORED,
+    UNKNOWN,
+    RecordError,
+    note_change,
+    restore_value,
+    validate_entries,
+)
+
 MASK = "********"
 ROOT = "NetworkConfiguration"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -286,8 +297,30 @@ def _format(setting, value):
     return value
 
 
-class NetworkXml:
-    """A parsed network.xml."""
+class JellyfinXml:
+    """A parsed settings file of Jellyfin (an XmlSerializer document). Subclasses name the file
+    (FILE, ROOT), the settings this collection manages in it (SETTINGS, in declaration order),
+    the module option of each (OPTIONS: element -> option), old names Jellyfin ignores (OBSOLETE),
+    secrets (SECRETS), the host record's section (RECORD_SECTION) and what Jellyfin does with a
+    value it cannot read (DISCARDED). Every other element is kept as it is."""
+
+    FILE = ROOT = DISCARDED = RECORD_SECTION = ""
+    SETTINGS = ()
+    OBSOLETE = ()
+    OPTIONS = {}
+    SECRETS = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.SETTING = {s.name: s for s in cls.SETTINGS}
+        cls.ORDER = tuple(s.name for s in cls.SETTINGS)
+        cls.RECORD_KINDS = {
+            s.name: "secret" if s.name in cls.SECRETS else ("list" if s.kind == "list" else "scalar") for s in cls.SETTINGS
+        }
+        # The host record refuses keys that name a secret: a secret's entry (which says only
+        # whether the owner had one) is kept under another name.
+        cls.RECORD_KEYS = {name: name + "Presence" if kind == "secret" else name for name, kind in cls.RECORD_KINDS.items()}
+        cls.RECORD_NAMES = {key: name for name, key in cls.RECORD_KEYS.items()}
 
     def __init__(self, root, style, namespaces=None):
         self.root = root
@@ -299,7 +332,7 @@ class NetworkXml:
     def parse(cls, data):
         """Parse bytes. Raises NetworkXmlError with the parser's message."""
         if not isinstance(data, bytes):
-            raise TypeError("NetworkXml.parse takes bytes")
+            raise TypeError("%s.parse takes bytes" % cls.__name__)
         bom = data.startswith(codecs.BOM_UTF8)
         body = data[len(codecs.BOM_UTF8):] if bom else data
         try:
@@ -330,9 +363,9 @@ class NetworkXml:
             root = parser.close()
         except ET.ParseError as exc:
             raise NetworkXmlError("not well-formed XML: %s" % exc) from None
-        if root.tag != ROOT:
+        if root.tag != cls.ROOT:
             raise NetworkXmlError(
-                "the root element is <%s>, expected <%s>; this is not Jellyfin's network.xml" % (root.tag, ROOT)
+                "the root element is <%s>, expected <%s>; this is not Jellyfin's %s" % (root.tag, cls.ROOT, cls.FILE)
             )
 
         newline = "\r\n" if "\r\n" in text else "\n"
@@ -345,26 +378,8 @@ class NetworkXml:
                 indent = ""
         style = Style(bom, declaration, prolog, epilog, newline, indent, pretty)
         document = cls(root, style, target.namespaces)
-        for setting in SETTINGS:
+        for setting in cls.SETTINGS:
             document.value(setting.name)  # reject values Jellyfin could not read
-        return document
-
-    @classmethod
-    def new(cls, version=None):
-        """A file as Jellyfin would create it: every element at its default, in order.
-        EnableUPnP only for a known version before 10.11.0."""
-        root = ET.Element(ROOT)
-        for setting in SETTINGS:
-            if setting.name == "EnableUPnP" and (version is None or tuple(version) >= UPNP_REMOVED_IN):
-                continue
-            element = ET.SubElement(root, setting.name)
-            if setting.kind == "list":
-                for entry in setting.default:
-                    ET.SubElement(element, "string").text = entry
-            else:
-                element.text = _format(setting, setting.default) or None
-        document = cls(root, Style(), {root: [("xsi", XSI), ("xsd", XSD)]})
-        document._layout(root, 0)
         return document
 
     def _elements(self, name):
@@ -384,7 +399,7 @@ class NetworkXml:
 
     def value(self, name):
         """The value Jellyfin uses: from the file, or the default when the element is absent."""
-        setting = SETTING[name]
+        setting = self.SETTING[name]
         element = self.element(name)
         if element is None:
             return list(setting.default) if setting.kind == "list" else setting.default
@@ -399,28 +414,28 @@ class NetworkXml:
                 return True
             if word in ("false", "0"):
                 return False
-            raise NetworkXmlError("<%s> holds %r; expected true or false (case-sensitive)%s" % (name, text, _DISCARDED))
+            raise NetworkXmlError("<%s> holds %r; expected true or false (case-sensitive)%s" % (name, text, self.DISCARDED))
         if setting.kind == "int":
             if re.fullmatch(r"[+-]?[0-9]+", word) and -(2**31) <= int(word) < 2**31:
                 return int(word)
-            raise NetworkXmlError("<%s> holds %r; expected a whole number%s" % (name, text, _DISCARDED))
+            raise NetworkXmlError("<%s> holds %r; expected a whole number%s" % (name, text, self.DISCARDED))
         if setting.kind == "baseurl":
             return normalize_base_url(text)
         return text
 
     def obsolete_elements(self):
-        """Pre-10.7 element names present in the file (Jellyfin ignores them)."""
-        return [name for name in OBSOLETE_ELEMENTS if self._elements(name)]
+        """Old element names present in the file (Jellyfin ignores them)."""
+        return [name for name in self.OBSOLETE if self._elements(name)]
 
     # ------------------------------------------------------------------ changing
     def _insert_index(self, name):
         children = list(self.root)
-        position = ORDER.index(name)
-        for before in reversed(ORDER[:position]):
+        position = self.ORDER.index(name)
+        for before in reversed(self.ORDER[:position]):
             element = self.element(before)
             if element is not None:
                 return children.index(element) + 1
-        for after in ORDER[position + 1:]:
+        for after in self.ORDER[position + 1:]:
             element = self.element(after)
             if element is not None:
                 return children.index(element)
@@ -432,7 +447,7 @@ class NetworkXml:
         An absent element whose default already equals the value is left absent, as
         Jellyfin reads it the same way.
         """
-        setting = SETTING[name]
+        setting = self.SETTING[name]
         if setting.kind == "list":
             value = list(value)
         elif setting.kind == "baseurl":
@@ -550,6 +565,37 @@ class NetworkXml:
         return text.replace("\n", self.style.newline) if self.style.newline != "\n" else text
 
 
+class NetworkXml(JellyfinXml):
+    """A parsed network.xml."""
+
+    FILE = "network.xml"
+    ROOT = ROOT
+    SETTINGS = SETTINGS
+    OBSOLETE = OBSOLETE_ELEMENTS
+    OPTIONS = {name: option for option, name in OPTION_ELEMENTS.items()}
+    SECRETS = ("CertificatePassword",)
+    RECORD_SECTION = "jellyfin_network"
+    DISCARDED = _DISCARDED
+
+    @classmethod
+    def new(cls, version=None):
+        """A file as Jellyfin would create it: every element at its default, in order.
+        EnableUPnP only for a known version before 10.11.0."""
+        root = ET.Element(cls.ROOT)
+        for setting in cls.SETTINGS:
+            if setting.name == "EnableUPnP" and (version is None or tuple(version) >= UPNP_REMOVED_IN):
+                continue
+            element = ET.SubElement(root, setting.name)
+            if setting.kind == "list":
+                for entry in setting.default:
+                    ET.SubElement(element, "string").text = entry
+            else:
+                element.text = _format(setting, setting.default) or None
+        document = cls(root, Style(), {root: [("xsi", XSI), ("xsd", XSD)]})
+        document._layout(root, 0)
+        return document
+
+
 def mask_secrets(text, secrets=()):
     """Replace the content of <CertificatePassword> (and any other trace of the given
     secrets) by MASK, for diffs and messages."""
@@ -569,7 +615,7 @@ def apply_settings(document, scalars, lists, list_mode):
     Returns the element names whose content changed.
     """
     changed = []
-    for name in ORDER:
+    for name in document.ORDER:
         if name in scalars:
             if document.set_value(name, scalars[name]):
                 changed.append(name)
@@ -578,6 +624,124 @@ def apply_settings(document, scalars, lists, list_mode):
             if document.set_value(name, merged):
                 changed.append(name)
     return changed
+
+
+# --------------------------------------------------------------------------------------
+# What the collection changed, and putting it back (record kept by _settings_record)
+# --------------------------------------------------------------------------------------
+
+def recorded_entries(sections, path, where, schema=None):
+    """The entries (element name -> entry) the host record's sections hold for the file at
+    path (schema: the document class, NetworkXml by default); {} when none. Raises RecordError
+    naming where (the record's path)."""
+    schema = schema or NetworkXml
+    section = sections.get(schema.RECORD_SECTION)
+    if section is None:
+        return {}
+    files = section.get("files") if isinstance(section, dict) else None
+    if not isinstance(files, dict):
+        raise RecordError("%s: the section %s has no 'files' mapping; repair or remove the record and run again."
+                          % (where, schema.RECORD_SECTION))
+    data = files.get(path) or {}
+    settings = data.get("settings") if isinstance(data, dict) else None
+    if settings is None:
+        return {}
+    if isinstance(settings, dict):
+        settings = {schema.RECORD_NAMES.get(key, key): entry for key, entry in settings.items()}
+    return validate_entries(settings, schema.RECORD_KINDS, where)
+
+
+def record_section(sections, path, entries, schema=None):
+    """The section's new data with path's entries (None when no file is left in it)."""
+    schema = schema or NetworkXml
+    section = sections.get(schema.RECORD_SECTION) or {}
+    files = dict(section.get("files") or {})
+    if entries:
+        files[path] = {"settings": {schema.RECORD_KEYS[name]: entry for name, entry in entries.items()}}
+    else:
+        files.pop(path, None)
+    return {"files": files} if files else None
+
+
+def snapshot(document):
+    """Every managed setting's value as Jellyfin reads it now (element name -> value)."""
+    return {name: document.value(name) for name in document.ORDER}
+
+
+def note_changes(entries, before, document):
+    """Record in entries (element name -> entry) the settings whose value changed since the
+    snapshot before; returns their names in file order."""
+    changed = []
+    for name in document.ORDER:
+        after = document.value(name)
+        if after != before[name]:
+            note_change(entries, name, document.RECORD_KINDS[name], before[name], after, key=canonical_entry)
+            changed.append(name)
+    return changed
+
+
+class Restoration:
+    """One recorded setting put back (or left): element, its kind and option, outcome, values."""
+
+    __slots__ = ("name", "kind", "option", "outcome", "before", "after")
+
+    def __init__(self, document, name, outcome, before):
+        self.name = name
+        self.kind = document.RECORD_KINDS[name]
+        self.option = document.OPTIONS.get(name)
+        self.outcome = outcome
+        self.before = before
+        self.after = document.value(name)
+
+    def shown(self, value):
+        return (MASK if value else "") if self.kind == "secret" else value
+
+    def result(self):
+        """The module's return value for it (a secret masked)."""
+        return dict(setting=self.name, option=self.option, outcome=self.outcome,
+                    before=self.shown(self.before), after=self.shown(self.after), text=self.text())
+
+    def text(self):
+        """One line for the role's list of what was closed."""
+        if self.kind == "list":
+            before = {canonical_entry(entry) for entry in self.before}
+            after = {canonical_entry(entry) for entry in self.after}
+            gone = [entry for entry in self.before if canonical_entry(entry) not in after]
+            back = [entry for entry in self.after if canonical_entry(entry) not in before]
+            parts = (["removed %s" % ", ".join(gone)] if gone else []) + (["put back %s" % ", ".join(back)] if back else [])
+            return "Jellyfin setting %s: %s" % (self.name, "; ".join(parts))
+        return "Jellyfin setting %s: back to %r" % (self.name, self.shown(self.after))
+
+    def warning(self, path):
+        """The warning for a setting that could not be put back, else None."""
+        if self.outcome == KEPT:
+            return (
+                "%s: %s was changed after this collection set it; it is left as it is now (%r)."
+                % (path, self.name, self.before)
+            )
+        if self.outcome == UNKNOWN:
+            return (
+                "%s: %s held a password of the owner's before this collection changed it; passwords are never "
+                "recorded, so it was left as it is. Set the password of the owner's certificate again if it is used."
+                % (path, self.name)
+            )
+        return None
+
+
+def restore_settings(document, entries, names):
+    """Put the recorded settings among names back to their originals in document and drop
+    their entries. Returns a Restoration per recorded setting, in file order."""
+    done = []
+    for name in document.ORDER:
+        if name not in names or name not in entries:
+            continue
+        entry = entries.pop(name)
+        current = document.value(name)
+        value, outcome = restore_value(entry, document.RECORD_KINDS[name], current, key=canonical_entry)
+        if outcome == RESTORED:
+            document.set_value(name, value)
+        done.append(Restoration(document, name, outcome, current))
+    return done
 
 
 def result_values(document):
@@ -616,6 +780,12 @@ class NetworkFile:
 
 def read_network_xml(path, version):
     """Read and parse path, or start a new document for version when it does not exist."""
+    return read_settings_file(path, NetworkXml, version)
+
+
+def read_settings_file(path, schema, version=None):
+    """Read and parse path as a schema (a JellyfinXml class). A missing file starts a new
+    document when the schema can make one (new()), else is refused."""
     data = None
     try:
         with open(path, "rb") as handle:
@@ -623,7 +793,12 @@ def read_network_xml(path, version):
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise NetworkFileError("path: cannot read %s: %s. Give the path of network.xml, a regular file." % (path, exc.strerror or exc))
+        raise NetworkFileError("path: cannot read %s: %s. Give the path of %s, a regular file." % (path, exc.strerror or exc, schema.FILE))
+    if data is None and not hasattr(schema, "new"):
+        raise NetworkFileError(
+            "path: %s does not exist. Jellyfin writes %s when it starts; start Jellyfin once (or give the path of "
+            "its configuration directory's %s), then run again." % (path, schema.FILE, schema.FILE)
+        )
     if data is None:
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
@@ -631,9 +806,9 @@ def read_network_xml(path, version):
                 "path: %r cannot be created: its directory %s does not exist. Install Jellyfin first "
                 "or give the path of its configuration directory." % (path, parent)
             )
-        return NetworkFile(None, NetworkXml.new(version), True, [])
+        return NetworkFile(None, schema.new(version), True, [])
     try:
-        document = NetworkXml.parse(data)
+        document = schema.parse(data)
     except NetworkXmlError as exc:
         raise NetworkFileError(
             "path: %s cannot be used: %s. The file was left unchanged; repair it or move it away and run again." % (path, exc)
@@ -647,6 +822,26 @@ def read_network_xml(path, version):
             % (path, ", ".join(obsolete))
         )
     return NetworkFile(data, document, False, warnings)
+
+
+def store_record(record_path, schema, sections, path, entries, check_mode):
+    """Keep path's entries in the host record (or drop them when there are none); True when the
+    record changed. Raises _host_record.HostRecordError."""
+    data = record_section(sections, path, entries, schema)
+    state = "absent" if data is None else "present"
+    return _host_record.update(record_path, schema.RECORD_SECTION, data, state, check_mode)["changed"]
+
+
+def plan_settings(document, entries, restore, scalars, lists, list_mode):
+    """Change document: first put back the recorded settings named in restore (element names),
+    then apply scalars and lists; entries (the file's record) follow. Returns (the names whose
+    value changed in file order, the Restorations)."""
+    before = snapshot(document)
+    restorations = restore_settings(document, entries, restore)
+    applied = snapshot(document)
+    apply_settings(document, scalars, lists, list_mode)
+    note_changes(entries, applied, document)
+    return [name for name in document.ORDER if document.value(name) != before[name]], restorations
 
 
 def current_attributes(path, created):

@@ -21,6 +21,10 @@ description:
     written.
   - A missing file is created with Jellyfin's defaults for every element, in Jellyfin's order.
   - The file is replaced atomically; it never exists with a wider mode than the final one.
+  - Every setting it changes is recorded in the host record (section C(jellyfin_network), see
+    M(homelab.jellyfin_remote.host_record)), the value the setting had before the first change (the
+    owner's original) and what was set; for a list, the entries added and removed. Later runs keep
+    the first original. O(state=absent) and O(restore) put the settings back from it.
 author:
   - jellyfin_remote developers (!UNKNOWN)
 extends_documentation_fragment:
@@ -43,6 +47,41 @@ options:
       - Its parent directory must exist.
     type: path
     default: /etc/jellyfin/network.xml
+  state:
+    description:
+      - V(present) applies the settings given (and O(restore)), recording what it changes.
+      - V(absent) puts every setting this collection changed back to its recorded original, then
+        drops the file's record. For a list only the entries the collection added are removed (and
+        the owner's entries it removed come back); entries the owner added since stay. A setting the
+        owner changed after the collection set it stays as the owner set it, with a warning. No
+        setting option and no O(restore) may be given with it. Without a record nothing is changed
+        (the file is not even read).
+    type: str
+    choices: [present, absent]
+    default: present
+  restore:
+    description:
+      - Settings, by option name, that are no longer wanted; each goes back to its recorded
+        original (the rules of O(state=absent)) in the same write as the settings given.
+      - They are put back first, then the settings given are applied; an option named here and
+        given too ends with the given value (for a list, the owner's entries plus the given ones,
+        without the entries the collection added before).
+      - A name without a record changes nothing.
+    type: list
+    elements: str
+    choices: [base_url, enable_https, require_https, certificate_path, certificate_password, internal_http_port,
+              internal_https_port, public_http_port, public_https_port, auto_discovery, enable_upnp, enable_ipv4,
+              enable_ipv6, enable_remote_access, local_network_subnets, local_network_addresses, known_proxies,
+              remote_ip_filter, remote_ip_filter_mode]
+    default: []
+  record_path:
+    description:
+      - The host record file; this module keeps its section C(jellyfin_network) in it, one entry per
+        network.xml path.
+      - The record holds values and list entries, never a password; for the certificate password
+        only whether the owner had one (an owner's password cannot be put back, a warning says so).
+    type: path
+    default: /var/lib/jellyfin-remote/state.json
   list_mode:
     description:
       - How every list option given in the task (O(known_proxies), O(local_network_subnets),
@@ -184,7 +223,12 @@ notes:
     leaves them in place.
   - When a setting changes in a hand-written file, the whole file is written in Jellyfin's layout
     (with the file's own indentation unit and newlines).
+  - The record is written before network.xml when settings are set, and dropped after network.xml
+    is written back when they are put back, so an interrupted run leaves a record that a later
+    O(state=absent) can still use.
 seealso:
+  - module: homelab.jellyfin_remote.host_record_info
+    description: Reads the record (section C(jellyfin_network)).
   - name: Jellyfin networking documentation
     description: What each network setting does.
     link: https://jellyfin.org/docs/general/networking/
@@ -211,6 +255,18 @@ EXAMPLES = r"""
     known_proxies:
       - 192.168.1.5
     list_mode: absent
+
+- name: The proxy is gone and WireGuard comes, so put KnownProxies back and count the VPN as local
+  homelab.jellyfin_remote.jellyfin_network:
+    restore: [known_proxies, base_url]
+    local_network_subnets:
+      - 10.13.13.0/24
+  notify: Restart Jellyfin
+
+- name: Put back every setting this collection changed
+  homelab.jellyfin_remote.jellyfin_network:
+    state: absent
+  notify: Restart Jellyfin
 
 - name: Set exactly these proxies, HTTPS from Jellyfin itself
   homelab.jellyfin_remote.jellyfin_network:
@@ -248,7 +304,9 @@ changed_settings:
   elements: str
   sample: [KnownProxies, LocalNetworkSubnets]
 network:
-  description: The managed settings as they are (or in check mode would be) after the task.
+  description:
+    - The managed settings as they are (or in check mode would be) after the task.
+    - "{} when O(state=absent) had nothing recorded to put back (the file is then not read)."
   returned: always
   type: dict
   contains:
@@ -320,6 +378,45 @@ network:
       description: V(deny) when C(IsRemoteIPFilterBlacklist) is true, else V(allow).
       type: str
       sample: allow
+restored:
+  description:
+    - The recorded settings that O(state=absent) or O(restore) dealt with, in the file's order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    setting:
+      description: The element, for example C(KnownProxies).
+      type: str
+    option:
+      description: The module option for it, for example C(known_proxies).
+      type: str
+    outcome:
+      description:
+        - V(restored) (put back), V(unchanged) (it already held the original), V(kept) (the owner changed it
+          after the collection did, so it was left as it is, with a warning), V(unknown) (an owner's password,
+          never recorded, so left as it is, with a warning).
+      type: str
+    before:
+      description: The value before the task (a password as C(********)).
+      type: raw
+    after:
+      description: The value after the task (a password as C(********)).
+      type: raw
+    text:
+      description: One line saying what was put back, for a list of what was closed.
+      type: str
+      sample: "Jellyfin setting KnownProxies: removed 192.168.1.10"
+recorded:
+  description:
+    - What the record holds for this file after the task (or in check mode would hold), by element;
+      {} when nothing is recorded.
+    - A scalar as C({original, set}), a list as C({original, added, removed}); the certificate password
+      as C(CertificatePasswordPresence) C({original_empty}) only.
+  returned: always
+  type: dict
+  sample: {"KnownProxies": {"original": [], "added": ["192.168.1.10"], "removed": []},
+           "BaseUrl": {"original": "", "set": "/jellyfin"}}
 diff:
   description: The file text before and after, certificate password masked; with C(--diff) only.
   returned: when diff mode is on
@@ -339,9 +436,10 @@ diff:
       type: str
 """
 
+import os
 import stat
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file, _host_record
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     LIST_MODES,
     LIST_OPTIONS,
@@ -350,12 +448,16 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     SECURITY_FLOOR,
     UPNP_REMOVED_IN,
     NetworkFileError,
+    NetworkXml,
     NetworkXmlError,
-    apply_settings,
+    RecordError,
     current_attributes,
     file_diff,
+    plan_settings,
     read_network_xml,
+    recorded_entries,
     result_values,
+    store_record,
     target_attributes,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
@@ -383,6 +485,9 @@ BOOL_OPTIONS = ("enable_https", "require_https", "enable_remote_access", "enable
 def argument_spec():
     spec = dict(
         path=dict(type="path", default="/etc/jellyfin/network.xml"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        restore=dict(type="list", elements="str", choices=list(OPTION_ELEMENTS), default=[]),
+        record_path=dict(type="path", default=_host_record.DEFAULT_PATH),
         list_mode=dict(type="str", choices=list(LIST_MODES), default="present"),
         remote_ip_filter_mode=dict(type="str", choices=["allow", "deny"]),
         base_url=dict(type="str"),
@@ -457,22 +562,12 @@ def _resolve_mode(module, mode, current):
         )
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
-        add_file_common_args=True,
-        required_by={"enable_upnp": "jellyfin_version"},
-    )
-    params = module.params
-    path = params["path"]
-
+def _check_version(module, params):
+    """The server version (a tuple or None); refuses enable_upnp where Jellyfin has no UPnP."""
     try:
         version = parse_version("jellyfin_version", params["jellyfin_version"]) if params["jellyfin_version"] else None
-        scalars, lists = desired_settings(params)
     except ValidationError as exc:
         module.fail_json(msg=str(exc))
-
     if params["enable_upnp"] is not None and version is None:
         module.fail_json(
             msg="enable_upnp: needs jellyfin_version: expected the server version, for example 10.10.7. "
@@ -489,6 +584,56 @@ def main():
             "Jellyfin %s is older than %s, which fixes %s. Update the server before it is exposed to the internet."
             % (params["jellyfin_version"], _version_text(SECURITY_FLOOR), SECURITY_FIXES)
         )
+    return version
+
+
+def _write_record(module, record_path, sections, path, entries):
+    """Store path's entries in the host record (or drop them); True when the record changed."""
+    try:
+        return store_record(record_path, NetworkXml, sections, path, entries, module.check_mode)
+    except _host_record.HostRecordError as exc:
+        module.fail_json(msg="record_path: %s." % exc)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        add_file_common_args=True,
+        required_by={"enable_upnp": "jellyfin_version"},
+    )
+    params = module.params
+    path, record_path, absent = params["path"], params["record_path"], params["state"] == "absent"
+
+    try:
+        scalars, lists = desired_settings(params)
+    except ValidationError as exc:
+        module.fail_json(msg=str(exc))
+    if absent and (scalars or lists or params["restore"]):
+        given = sorted(option for option, name in OPTION_ELEMENTS.items() if name in scalars or name in lists)
+        module.fail_json(
+            msg="state: absent puts back every recorded setting and takes no settings and no restore, but got %s. "
+            "Remove them, or use state present with restore to put back some settings and set others."
+            % ", ".join(given + (["restore"] if params["restore"] else []))
+        )
+    version = _check_version(module, params)
+
+    try:
+        sections = _host_record.read(record_path)
+        entries = recorded_entries(sections, path, record_path)
+    except (_host_record.HostRecordError, RecordError) as exc:
+        module.fail_json(msg="record_path: %s" % exc)
+    if absent and not os.path.exists(path):
+        # Nothing recorded (never set up), or network.xml went with Jellyfin: nothing to put back.
+        if entries:
+            module.warn("%s does not exist: the recorded settings (%s) cannot be put back; their record is dropped."
+                        % (path, ", ".join(sorted(entries))))
+        module.exit_json(changed=_write_record(module, record_path, sections, path, {}), path=path, created=False,
+                         changed_settings=[], network={}, restored=[], recorded={})
+    if absent and not entries:
+        # Nothing this collection changed is recorded for this file: nothing to put back.
+        module.exit_json(changed=False, path=path, created=False, changed_settings=[], network={}, restored=[],
+                         recorded={})
 
     try:
         found = read_network_xml(path, version)
@@ -499,10 +644,14 @@ def main():
     data, document, created = found.data, found.document, found.created
 
     old_password = document.value("CertificatePassword")
+    restore = set(NetworkXml.ORDER) if absent else {OPTION_ELEMENTS[option] for option in params["restore"]}
     try:
-        changed_elements = apply_settings(document, scalars, lists, params["list_mode"])
+        changed_elements, restorations = plan_settings(document, entries, restore, scalars, lists, params["list_mode"])
     except NetworkXmlError as exc:
         module.fail_json(msg="path: %s cannot be used: %s." % (path, exc))
+    for restoration in restorations:
+        if restoration.warning(path):
+            module.warn(restoration.warning(path))
     content_changed = created or bool(changed_elements)
     new_data = document.to_bytes() if content_changed else data
 
@@ -511,6 +660,9 @@ def main():
     wanted = (_resolve_mode(module, params["mode"], current_mode),) + _resolve_ids(module, params["owner"], params["group"])
     mode, uid, gid = target_attributes(created, (current_mode, current_uid, current_gid), wanted)
 
+    # Setting: the record first (an interrupted run still knows the originals). Putting back:
+    # the record last (an interrupted run can put back again).
+    record_changed = False if absent else _write_record(module, record_path, sections, path, entries)
     file_args = module.load_file_common_arguments(params)
     changed = False
     if content_changed:
@@ -524,9 +676,12 @@ def main():
             module.set_fs_attributes_if_different(file_args, True)
     else:
         changed = module.set_fs_attributes_if_different(file_args, False)
+    if absent:
+        record_changed = _write_record(module, record_path, sections, path, {})
 
-    result = dict(changed=changed, path=path, created=created, changed_settings=list(changed_elements),
-                  network=result_values(document))
+    result = dict(changed=changed or record_changed, path=path, created=created, changed_settings=changed_elements,
+                  network=result_values(document), restored=[restoration.result() for restoration in restorations],
+                  recorded={NetworkXml.RECORD_KEYS[name]: entry for name, entry in entries.items()})
     if module._diff:
         secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
         result["diff"] = file_diff(path, created, data, new_data, content_changed, secrets)

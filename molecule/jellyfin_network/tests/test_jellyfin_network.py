@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import time
@@ -9,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import testinfra
 
-from conftest import curl, denied_login_address, playbook
+from conftest import REPO, curl, denied_login_address, fingerprint, fingerprint_diff, playbook
 
 FORGED = "198.51.100.77"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,6 +18,7 @@ NETWORK_XML = "/etc/jellyfin/network.xml"
 PLAYBACK = "/Items/0123456789abcdef0123456789abcdef/PlaybackInfo"
 AUTH = 'Authorization: MediaBrowser Client="verify", Device="testinfra", DeviceId="verify1", Version="1.0"'
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+HOST_RECORD = "/var/lib/jellyfin-remote/state.json"
 
 
 def _network_xml(server):
@@ -108,3 +110,56 @@ def test_a_value_jellyfin_cannot_read_fails_the_role_clearly(server):
         assert server.check_output("systemctl show -p MainPID --value jellyfin") == pid
     finally:
         server.run("mv /root/network.xml.verify %s" % NETWORK_XML)
+
+
+# ---------------------------------------------------------------- jellyfin_network_state: absent (last: it changes the lab)
+def _standin_defaults():
+    """network.xml as Jellyfin (the stand-in) wrote it on its first start, before converge."""
+    path = os.path.join(REPO, "tests", "lab", "standins", "jellyfin", "jellyfin_standin.py")
+    spec = importlib.util.spec_from_file_location("jellyfin_standin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.DEFAULT_NETWORK_XML
+
+
+def _absent(log, *args):
+    proc = playbook(os.path.join(SCENARIO, "converge.yml"), "-e", "jellyfin_network_state=absent", *args, log=log)
+    output = ANSI.sub("", proc.stdout + proc.stderr)
+    assert proc.returncode == 0, output[-3000:]
+    recap = re.search(r"^server\s*:.*$", output, re.M)
+    assert recap, output[-2000:]
+    return output, recap.group(0)
+
+
+def _jellyfin_pid(server):
+    return server.check_output("systemctl show -p MainPID --value jellyfin")
+
+
+def test_absent_in_check_mode_changes_nothing_and_lists_what_it_would_put_back(server, lab):
+    before, pid = fingerprint(server), _jellyfin_pid(server)
+    output, _ = _absent("absent-check.log", "--check")
+    assert "jellyfin_network: closed on server (check mode: would close):" in output, output[-3000:]
+    assert "Jellyfin setting KnownProxies: removed %s" % lab["hosts"]["server"]["addresses"]["lan"] in output
+    assert "Jellyfin setting LocalNetworkSubnets: removed %s" % lab["subnets"]["lan"] in output
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    assert _jellyfin_pid(server) == pid
+
+
+def test_absent_puts_network_xml_back_to_its_pre_converge_content(server, internet, jellyfin_url):
+    assert server.file(HOST_RECORD).exists
+    pid = _jellyfin_pid(server)
+    _absent("absent.log")
+    assert server.file(NETWORK_XML).content_string == _standin_defaults()
+    f = server.file(NETWORK_XML)
+    assert (f.user, f.group, f.mode) == ("jellyfin", "jellyfin", 0o644)
+    assert not server.file(HOST_RECORD).exists  # its one section, this role's, was dropped
+    assert _jellyfin_pid(server) != pid  # restarted once, to read the file back
+    assert curl(internet, jellyfin_url + "/health") == (200, "Healthy")
+
+
+def test_absent_again_changes_nothing(server):
+    pid = _jellyfin_pid(server)
+    output, recap = _absent("absent-again.log")
+    assert re.search(r"\bchanged=0\b", recap), recap
+    assert "nothing was open" in output
+    assert _jellyfin_pid(server) == pid

@@ -56,7 +56,8 @@ WG_CONF = "[Interface]\nPrivateKey = %s\nAddress = 10.8.0.2/32\n\n[Peer]\nPublic
 
 # Valid arguments to start from; "{tmp}" becomes the case's temp directory.
 BASE_ARGS = {
-    "jellyfin_network": {"path": "{tmp}/network.xml"},
+    "jellyfin_network": {"path": "{tmp}/network.xml", "record_path": "{tmp}/state.json"},
+    "jellyfin_system": {"path": "{tmp}/system.xml", "record_path": "{tmp}/state.json"},
     "public_ip": {"timeout": 0.05, "wan_source": "none"},
     "ddns_update": {"provider": "duckdns", "hostname": "home.example.org", "token": "fuzz-token-0123456789", "address": ["203.0.113.7"], "timeout": 0.05, "max_retries": 0},
     "upnp_port_mapping": {"external_port": 8096, "discovery_delay_ms": 100},

@@ -352,3 +352,56 @@ def test_file_diff_masks_the_certificate_password():
     assert jn.file_diff("/j/network.xml", True, None, new, True, [])["before"] == ""
     same = jn.file_diff("/j/network.xml", False, old, old, False, ["old-secret"])
     assert same["before"] == same["after"]
+
+
+# ---------------------------------------------------------------- record and put back
+def test_note_changes_then_restore_settings_give_the_file_back():
+    document = NetworkXml.parse(J1011)
+    entries = {}
+    before = jn.snapshot(document)
+    apply_settings(document, {"BaseUrl": "/media", "CertificatePassword": "pfx-secret-42"}, {"KnownProxies": ["::1"]}, "present")
+    assert jn.note_changes(entries, before, document) == ["BaseUrl", "CertificatePassword", "KnownProxies"]
+    assert entries == {
+        "BaseUrl": {"original": "/jellyfin", "set": "/media"},
+        "CertificatePassword": {"original_empty": True},
+        "KnownProxies": {"original": ["127.0.0.1"], "added": ["::1"], "removed": []},
+    }
+    done = jn.restore_settings(document, entries, set(ORDER))
+    assert entries == {} and document.to_bytes() == J1011
+    assert [r.result() for r in done] == [
+        {"setting": "BaseUrl", "option": "base_url", "outcome": "restored", "before": "/media", "after": "/jellyfin",
+         "text": "Jellyfin setting BaseUrl: back to '/jellyfin'"},
+        {"setting": "CertificatePassword", "option": "certificate_password", "outcome": "restored", "before": MASK,
+         "after": "", "text": "Jellyfin setting CertificatePassword: back to ''"},
+        {"setting": "KnownProxies", "option": "known_proxies", "outcome": "restored", "before": ["127.0.0.1", "::1"],
+         "after": ["127.0.0.1"], "text": "Jellyfin setting KnownProxies: removed ::1"},
+    ]
+
+
+def test_restore_settings_only_the_names_given():
+    document = NetworkXml.parse(J1011)
+    entries = {"BaseUrl": {"original": "", "set": "/jellyfin"}, "EnableIPv6": {"original": True, "set": False}}
+    done = jn.restore_settings(document, entries, {"BaseUrl", "KnownProxies"})
+    assert [r.name for r in done] == ["BaseUrl"] and document.value("BaseUrl") == "" and document.value("EnableIPv6") is False
+    assert entries == {"EnableIPv6": {"original": True, "set": False}}
+
+
+def test_the_record_section_keeps_a_password_entry_under_a_name_the_host_record_accepts():
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._host_record import SECRET_KEY
+
+    entries = {"CertificatePassword": {"original_empty": True}, "BaseUrl": {"original": "", "set": "/x"}}
+    section = jn.record_section({}, "/etc/jellyfin/network.xml", entries)
+    keys = list(section["files"]["/etc/jellyfin/network.xml"]["settings"])
+    assert sorted(keys) == ["BaseUrl", "CertificatePasswordPresence"]
+    assert not any(SECRET_KEY.search(key) for key in keys)
+    read = jn.recorded_entries({NetworkXml.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", "state.json")
+    assert read == entries
+    assert jn.recorded_entries({}, "/etc/jellyfin/network.xml", "state.json") == {}
+    assert jn.record_section({NetworkXml.RECORD_SECTION: section}, "/etc/jellyfin/network.xml", {}) is None
+
+
+def test_a_section_without_files_is_named():
+    with pytest.raises(jn.RecordError) as info:
+        jn.recorded_entries({NetworkXml.RECORD_SECTION: {"file": {}}}, "/etc/jellyfin/network.xml", "state.json")
+    assert str(info.value) == ("state.json: the section jellyfin_network has no 'files' mapping; repair or remove "
+                               "the record and run again.")

@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -18,15 +19,30 @@ with open(os.path.join(FIXTURES, "network-10.9.xml"), "rb") as _handle:
     J109 = _handle.read()
 
 
+RECORD = {}
+
+
+@pytest.fixture(autouse=True)
+def record_path(tmp_path):
+    """Every run records in the test's own host record, never in /var/lib/jellyfin-remote."""
+    RECORD["path"] = str(tmp_path / "record" / "state.json")
+    yield RECORD["path"]
+    RECORD.clear()
+
+
+def _args(args):
+    return dict(args, record_path=args.get("record_path", RECORD["path"]))
+
+
 def run(args, check=False, diff=False):
-    kind, result, warnings = run_module(jellyfin_network.main, args, check, diff)
+    kind, result, warnings = run_module(jellyfin_network.main, _args(args), check, diff)
     assert kind == "exit", result
     result["warnings_seen"] = warnings
     return result
 
 
 def fail(args):
-    kind, result, warnings = run_module(jellyfin_network.main, args)
+    kind, result, warnings = run_module(jellyfin_network.main, _args(args))
     assert kind == "fail", result
     result["warnings_seen"] = warnings
     return result
@@ -318,4 +334,218 @@ def test_enable_upnp_written_by_jellyfin_12_is_not_drift(existing):
 def test_owner_and_group_errors_name_the_option(existing, option, value, message):
     """The same resolver as wireguard_keypair's (_atomic_file), so the same messages; nothing written."""
     assert fail({"path": str(existing), "known_proxies": ["10.0.0.2"], option: value})["msg"] == message
+    assert existing.read_bytes() == J1011
+
+
+# ---------------------------------------------------------------- record and put back (state, restore)
+def _record(path):
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)["sections"]["jellyfin_network"]["files"]
+
+
+def _edit(path, old, new):
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new))
+
+
+def test_first_change_records_the_owners_original(existing, record_path):
+    result = run({"path": str(existing), "known_proxies": ["10.0.0.2"], "base_url": "/media"})
+    expected = {
+        "BaseUrl": {"original": "/jellyfin", "set": "/media"},
+        "KnownProxies": {"original": ["127.0.0.1"], "added": ["10.0.0.2"], "removed": []},
+    }
+    assert result["recorded"] == expected
+    assert _record(record_path) == {str(existing): {"settings": expected}}
+    st = os.stat(record_path)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, os.getuid())
+
+
+def test_later_runs_keep_the_first_original(existing, record_path):
+    run({"path": str(existing), "base_url": "/media"})
+    _edit(existing, b"<BaseUrl>/media<", b"<BaseUrl>/owner<")  # the owner, by hand
+    run({"path": str(existing), "base_url": "/media2"})
+    assert _record(record_path)[str(existing)]["settings"]["BaseUrl"] == {"original": "/jellyfin", "set": "/media2"}
+    mtime = os.stat(record_path).st_mtime_ns
+    again = run({"path": str(existing), "base_url": "/media2"})
+    assert again["changed"] is False and os.stat(record_path).st_mtime_ns == mtime
+
+
+def test_absent_puts_the_file_back_byte_for_byte_and_drops_the_record(existing, record_path):
+    run({"path": str(existing), "known_proxies": ["10.0.0.2"], "local_network_subnets": ["10.8.0.0/24"],
+         "base_url": "/media", "enable_remote_access": False, "internal_http_port": 8097})
+    assert existing.read_bytes() != J1011
+    result = run({"path": str(existing), "state": "absent"})
+    assert result["changed"] is True
+    assert existing.read_bytes() == J1011
+    assert not os.path.exists(record_path)
+    assert result["changed_settings"] == ["BaseUrl", "InternalHttpPort", "EnableRemoteAccess", "LocalNetworkSubnets",
+                                          "KnownProxies"]
+    assert [r["text"] for r in result["restored"]] == [
+        "Jellyfin setting BaseUrl: back to '/jellyfin'",
+        "Jellyfin setting InternalHttpPort: back to 8096",
+        "Jellyfin setting EnableRemoteAccess: back to True",
+        "Jellyfin setting LocalNetworkSubnets: removed 10.8.0.0/24",
+        "Jellyfin setting KnownProxies: removed 10.0.0.2",
+    ]
+    assert {r["outcome"] for r in result["restored"]} == {"restored"}
+    assert _mode(existing) == 0o644
+    second = run({"path": str(existing), "state": "absent"})
+    assert (second["changed"], second["restored"]) == (False, [])
+
+
+def test_absent_keeps_the_entries_the_owner_added_since(existing):
+    run({"path": str(existing), "known_proxies": ["10.0.0.2"]})
+    _edit(existing, b"<string>10.0.0.2</string>\n", b"<string>10.0.0.2</string>\n    <string>10.0.0.9</string>\n")
+    result = run({"path": str(existing), "state": "absent"})
+    assert result["network"]["known_proxies"] == ["127.0.0.1", "10.0.0.9"]
+
+
+def test_absent_puts_back_the_owners_entries_the_collection_removed(existing):
+    run({"path": str(existing), "local_network_subnets": ["10.8.0.0/24"], "list_mode": "exact"})
+    assert run({"path": str(existing), "state": "absent"})["network"]["local_network_subnets"] == [
+        "192.168.1.0/24", "10.13.13.0/24"]
+    assert existing.read_bytes() == J1011
+
+
+def test_absent_leaves_a_scalar_the_owner_changed_since_and_says_so(existing, record_path):
+    run({"path": str(existing), "base_url": "/media", "known_proxies": ["10.0.0.2"]})
+    _edit(existing, b"<BaseUrl>/media<", b"<BaseUrl>/owner<")
+    result = run({"path": str(existing), "state": "absent"})
+    assert result["network"]["base_url"] == "/owner"
+    assert result["network"]["known_proxies"] == ["127.0.0.1"]
+    assert result["warnings_seen"] == [
+        "%s: BaseUrl was changed after this collection set it; it is left as it is now ('/owner')." % existing]
+    assert [(r["setting"], r["outcome"]) for r in result["restored"]] == [("BaseUrl", "kept"), ("KnownProxies", "restored")]
+    assert not os.path.exists(record_path)
+    assert run({"path": str(existing), "state": "absent"})["changed"] is False
+
+
+def test_absent_in_check_mode_changes_nothing(existing, record_path):
+    run({"path": str(existing), "known_proxies": ["10.0.0.2"], "base_url": "/media"})
+    data, record = existing.read_bytes(), open(record_path, "rb").read()
+    stamps = (os.stat(existing).st_mtime_ns, os.stat(record_path).st_mtime_ns)
+    result = run({"path": str(existing), "state": "absent"}, check=True, diff=True)
+    assert result["changed"] is True
+    assert result["network"]["known_proxies"] == ["127.0.0.1"] and result["network"]["base_url"] == "/jellyfin"
+    assert result["diff"]["after"] == J1011.decode()
+    assert (existing.read_bytes(), open(record_path, "rb").read()) == (data, record)
+    assert (os.stat(existing).st_mtime_ns, os.stat(record_path).st_mtime_ns) == stamps
+
+
+def test_check_mode_records_nothing(existing, record_path):
+    result = run({"path": str(existing), "known_proxies": ["10.0.0.2"]}, check=True)
+    assert result["changed"] is True and result["recorded"]["KnownProxies"]["added"] == ["10.0.0.2"]
+    assert not os.path.exists(record_path) and existing.read_bytes() == J1011
+
+
+def test_restore_puts_some_back_and_sets_others_in_one_write(existing, record_path):
+    run({"path": str(existing), "known_proxies": ["10.0.0.2"], "base_url": "/media"})
+    inode = os.stat(existing).st_ino
+    result = run({"path": str(existing), "restore": ["known_proxies", "enable_https"],
+                  "local_network_subnets": ["10.8.0.0/24"]}, diff=True)
+    assert result["changed"] is True
+    assert result["changed_settings"] == ["LocalNetworkSubnets", "KnownProxies"]
+    assert result["network"]["known_proxies"] == ["127.0.0.1"] and result["network"]["base_url"] == "/media"
+    assert [r["text"] for r in result["restored"]] == ["Jellyfin setting KnownProxies: removed 10.0.0.2"]
+    assert set(_record(record_path)[str(existing)]["settings"]) == {"BaseUrl", "LocalNetworkSubnets"}
+    assert os.stat(existing).st_ino != inode  # written once, atomically
+    assert run({"path": str(existing), "restore": ["known_proxies"], "local_network_subnets": ["10.8.0.0/24"]},
+               check=True)["changed"] is False
+    run({"path": str(existing), "state": "absent"})
+    assert existing.read_bytes() == J1011
+
+
+def test_restore_and_given_replaces_the_collections_entries(existing, record_path):
+    run({"path": str(existing), "known_proxies": ["10.0.0.2"]})
+    _edit(existing, b"<string>10.0.0.2</string>\n", b"<string>10.0.0.2</string>\n    <string>10.0.0.9</string>\n")
+    result = run({"path": str(existing), "restore": ["known_proxies"], "known_proxies": ["10.0.0.3"]})
+    assert result["network"]["known_proxies"] == ["127.0.0.1", "10.0.0.9", "10.0.0.3"]
+    assert result["recorded"]["KnownProxies"]["added"] == ["10.0.0.3"]
+    assert run({"path": str(existing), "restore": ["known_proxies"], "known_proxies": ["10.0.0.3"]},
+               check=True)["changed"] is False
+
+
+def test_restore_in_check_mode_changes_nothing(existing, record_path):
+    run({"path": str(existing), "base_url": "/media"})
+    record = open(record_path, "rb").read()
+    result = run({"path": str(existing), "restore": ["base_url"]}, check=True)
+    assert result["changed"] is True and result["network"]["base_url"] == "/jellyfin" and result["recorded"] == {}
+    assert open(record_path, "rb").read() == record and b"<BaseUrl>/media<" in existing.read_bytes()
+
+
+def test_setting_back_to_the_original_by_hand_of_the_collection_forgets_it(existing, record_path):
+    """jellyfin_https's own removal gives the old values through the options: nothing stays recorded."""
+    run({"path": str(existing), "enable_https": True})
+    result = run({"path": str(existing), "enable_https": False})
+    assert result["recorded"] == {} and not os.path.exists(record_path)
+
+
+def test_no_password_in_the_record_and_an_empty_one_comes_back(existing, record_path):
+    args = {"path": str(existing), "enable_https": True, "certificate_path": "/etc/jellyfin/jellyfin.pfx",
+            "certificate_password": "pfx-secret-42"}
+    result = run(args)
+    text = open(record_path, encoding="utf-8").read()
+    assert "pfx-secret-42" not in text and "pfx-secret-42" not in repr(result)
+    assert _record(record_path)[str(existing)]["settings"]["CertificatePasswordPresence"] == {"original_empty": True}
+    result = run({"path": str(existing), "state": "absent"}, diff=True)
+    assert "pfx-secret-42" not in repr(result)
+    assert existing.read_bytes() == J1011
+
+
+def test_an_owners_password_is_never_recorded_and_left_with_a_warning(existing, record_path):
+    _edit(existing, b"<CertificatePassword />", b"<CertificatePassword>owners-pw-77</CertificatePassword>")
+    run({"path": str(existing), "certificate_password": "pfx-secret-42"})
+    assert "owners-pw-77" not in open(record_path, encoding="utf-8").read()
+    result = run({"path": str(existing), "state": "absent"})
+    assert "owners-pw-77" not in repr(result) and "pfx-secret-42" not in repr(result)
+    assert result["restored"][0]["outcome"] == "unknown" and result["restored"][0]["before"] == "********"
+    assert "passwords are never recorded" in result["warnings_seen"][0]
+    assert b"<CertificatePassword>pfx-secret-42<" in existing.read_bytes()
+    assert not os.path.exists(record_path)
+
+
+def test_absent_takes_no_settings(existing):
+    assert fail({"path": str(existing), "state": "absent", "known_proxies": ["10.0.0.2"], "restore": ["base_url"]})[
+        "msg"] == (
+        "state: absent puts back every recorded setting and takes no settings and no restore, but got known_proxies, "
+        "restore. Remove them, or use state present with restore to put back some settings and set others.")
+
+
+def test_absent_on_a_host_never_set_up(tmp_path, record_path):
+    result = run({"path": str(tmp_path / "no-jellyfin" / "network.xml"), "state": "absent"}, check=True)
+    assert (result["changed"], result["restored"]) == (False, [])
+    assert run({"path": str(tmp_path / "no-jellyfin" / "network.xml"), "state": "absent"})["changed"] is False
+    assert not os.path.exists(record_path)
+
+
+def test_absent_when_network_xml_went_drops_the_record(existing, record_path):
+    run({"path": str(existing), "base_url": "/media"})
+    os.unlink(existing)
+    result = run({"path": str(existing), "state": "absent"})
+    assert result["changed"] is True and not os.path.exists(existing) and not os.path.exists(record_path)
+    assert result["warnings_seen"] == [
+        "%s does not exist: the recorded settings (BaseUrl) cannot be put back; their record is dropped." % existing]
+
+
+def test_the_record_keeps_other_sections_and_files(existing, record_path, tmp_path):
+    other = tmp_path / "other.xml"
+    other.write_bytes(J1011)
+    run({"path": str(other), "base_url": "/other"})
+    run({"path": str(existing), "base_url": "/media"})
+    assert set(_record(record_path)) == {str(other), str(existing)}
+    run({"path": str(existing), "state": "absent"})
+    assert set(_record(record_path)) == {str(other)}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{", "record_path: the host record %s is not JSON"),
+    ('{"format": 1, "sections": {"jellyfin_network": {"files": {"%s": {"settings": {"BaseUrl": {"set": "/x"}}}}}}}',
+     "record_path: %s: the record of BaseUrl is {'set': '/x'}; expected original and set; repair or remove the record"),
+])
+def test_a_record_that_cannot_be_read_fails_clearly(existing, record_path, content, message):
+    os.makedirs(os.path.dirname(record_path))
+    with open(record_path, "w", encoding="utf-8") as handle:
+        handle.write(content.replace("%s", str(existing)))
+    assert fail({"path": str(existing), "state": "absent"})["msg"].startswith(message % record_path)
     assert existing.read_bytes() == J1011
