@@ -14,6 +14,7 @@ whose names say they hold one (SECRET_KEY). Plain Python, no AnsibleModule.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -86,7 +87,7 @@ def _plain(data, where):
 def _write(path, sections):
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700)
+        os.mkdir(directory, mode=0o700)  # its own directory only: the parent (/var/lib) must exist
     text = json.dumps({"format": FORMAT, "sections": sections}, indent=2, sort_keys=True) + "\n"
     write_atomic(path, text.encode("utf-8"), mode=0o600)
 
@@ -116,13 +117,14 @@ def update(path, section, data=None, state="present", check_mode=False):
             if new:
                 _write(path, new)
             else:
-                os.unlink(path)
                 try:
+                    os.unlink(path)
                     os.rmdir(os.path.dirname(os.path.abspath(path)))
-                except OSError:
-                    pass  # other files live there: leave the directory
-        except FileNotFoundError:
-            pass
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    if exc.errno != errno.ENOTEMPTY:
+                        raise  # ENOTEMPTY: other files live there, the directory stays
         except OSError as exc:
             raise HostRecordError("cannot write the host record %s: %s" % (path, exc.strerror or exc)) from None
 

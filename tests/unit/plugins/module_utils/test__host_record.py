@@ -107,3 +107,10 @@ def test_a_damaged_record_is_named_and_left_alone(path, content, message):
     assert path in str(info.value)
     with open(path, encoding="utf-8") as handle:
         assert handle.read() == content
+
+
+def test_only_its_own_directory_is_made(tmp_path):
+    path = str(tmp_path / "missing" / "jellyfin-remote" / "state.json")
+    with pytest.raises(hr.HostRecordError, match="cannot write the host record"):
+        hr.update(path, "site", {"method": "x"})
+    assert not os.path.exists(tmp_path / "missing")
