@@ -29,7 +29,12 @@ SECRET_KEY = re.compile(r"(password|passphrase|secret|token|private_?key|psk|cre
 
 
 class HostRecordError(ValueError):
-    """A record that cannot be read or written as asked; the message says what to change."""
+    """A record that cannot be read or written as asked; the message says what to change.
+    option is "path" when the file is at fault (a module names its own option for it)."""
+
+    def __init__(self, message, option=None):
+        super().__init__(message)
+        self.option = option
 
 
 def read(path=DEFAULT_PATH):
@@ -39,19 +44,20 @@ def read(path=DEFAULT_PATH):
             text = handle.read()
     except FileNotFoundError:
         return {}
-    except OSError as exc:
-        raise HostRecordError("cannot read the host record %s: %s" % (path, exc.strerror or exc)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
+        raise HostRecordError("cannot read the host record %r: %s" % (path, getattr(exc, "strerror", None) or exc),
+                              "path") from None
     try:
         content = json.loads(text)
     except ValueError as exc:
         raise HostRecordError(
             "the host record %s is not JSON (%s): it was changed by hand or cut short; move it aside and run "
-            "again (removal then falls back to the inventory's names)" % (path, exc)) from None
+            "again (removal then falls back to the inventory's names)" % (path, exc), "path") from None
     if not isinstance(content, dict) or not isinstance(content.get("sections"), dict):
-        raise HostRecordError("the host record %s has no 'sections' object; move it aside and run again" % path)
+        raise HostRecordError("the host record %s has no 'sections' object; move it aside and run again" % path, "path")
     if content.get("format") != FORMAT:
         raise HostRecordError("the host record %s has format %r, this collection reads format %d; move it aside "
-                              "or use the collection version that wrote it" % (path, content.get("format"), FORMAT))
+                              "or use the collection version that wrote it" % (path, content.get("format"), FORMAT), "path")
     return content["sections"]
 
 
@@ -126,7 +132,7 @@ def update(path, section, data=None, state="present", check_mode=False):
                     if exc.errno != errno.ENOTEMPTY:
                         raise  # ENOTEMPTY: other files live there, the directory stays
         except OSError as exc:
-            raise HostRecordError("cannot write the host record %s: %s" % (path, exc.strerror or exc)) from None
+            raise HostRecordError("cannot write the host record %s: %s" % (path, exc.strerror or exc), "path") from None
 
     def text(value):
         return "" if value is None else json.dumps(value, indent=2, sort_keys=True) + "\n"

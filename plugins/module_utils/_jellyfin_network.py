@@ -792,8 +792,9 @@ def read_settings_file(path, schema, version=None):
             data = handle.read()
     except FileNotFoundError:
         pass
-    except OSError as exc:
-        raise NetworkFileError("path: cannot read %s: %s. Give the path of %s, a regular file." % (path, exc.strerror or exc, schema.FILE))
+    except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
+        raise NetworkFileError("path: cannot read %r: %s. Give the path of %s, a regular file."
+                               % (path, getattr(exc, "strerror", None) or exc, schema.FILE))
     if data is None and not hasattr(schema, "new"):
         raise NetworkFileError(
             "path: %s does not exist. Jellyfin writes %s when it starts; start Jellyfin once (or give the path of "

@@ -99,7 +99,7 @@ def main():
     try:
         result = _host_record.update(p["path"], p["section"], p["data"], p["state"], check_mode=module.check_mode)
     except _host_record.HostRecordError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg="%s: %s" % (exc.option, exc) if exc.option else str(exc))
     if not module._diff:
         result.pop("diff")
     module.exit_json(**result)

@@ -70,7 +70,7 @@ def main():
     try:
         record = _host_record.read(module.params["path"])
     except _host_record.HostRecordError as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg="%s: %s" % (exc.option, exc) if exc.option else str(exc))
     section = record.get(module.params["section"]) if module.params["section"] else None
     module.exit_json(changed=False, record=record, section=section or {})
 

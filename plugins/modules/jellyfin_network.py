@@ -554,6 +554,8 @@ def _resolve_mode(module, mode, current):
     except ValueError:
         pass
     try:
+        if not isinstance(mode, str):
+            raise ValueError("a mode is a string or a number, got %s" % type(mode).__name__)
         return module._symbolic_mode_to_octal(_Stat(current or 0), mode)
     except ValueError as exc:
         module.fail_json(
@@ -663,7 +665,9 @@ def main():
     # Setting: the record first (an interrupted run still knows the originals). Putting back:
     # the record last (an interrupted run can put back again).
     record_changed = False if absent else _write_record(module, record_path, sections, path, entries)
-    file_args = module.load_file_common_arguments(params)
+    # Owner, group and mode as resolved above (an empty owner means "not given", a bad mode was
+    # refused): core's own parser would trip over the raw values.
+    file_args = module.load_file_common_arguments(dict(params, mode=mode, owner=uid, group=gid))
     changed = False
     if content_changed:
         changed = True
