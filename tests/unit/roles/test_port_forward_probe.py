@@ -14,20 +14,15 @@ import hashlib
 import json
 import os
 import pwd
-import subprocess
 import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-PROBE = os.path.join(REPO, "roles", "port_forward", "files", "probe.py")
+import probes
+from probes import stub
+
+PROBE = probes.probe_path("port_forward")
 ME = pwd.getpwuid(os.getuid()).pw_name
-
-
-def _stub(bindir, name, body):
-    path = bindir / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
 
 
 @pytest.fixture
@@ -37,12 +32,12 @@ def host(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
     # dpkg-query -W -f FORMAT PKG...: a line per known package; an unknown one on stderr.
-    _stub(bindir, "dpkg-query", 'shift 3\nfor p in "$@"; do case "$p" in python3-miniupnpc) echo "python3-miniupnpc:amd64 installed";; '
+    stub(bindir, "dpkg-query", 'shift 3\nfor p in "$@"; do case "$p" in python3-miniupnpc) echo "python3-miniupnpc:amd64 installed";; '
           'python3-dnspython) echo "python3-dnspython not-installed";; '
           '*) echo "dpkg-query: no packages found matching $p" >&2;; esac; done\n')
-    _stub(bindir, "systemctl", 'case "$1 $2" in "is-enabled "*) echo enabled;; "is-active fw.service") echo active;; '
+    stub(bindir, "systemctl", 'case "$1 $2" in "is-enabled "*) echo enabled;; "is-active fw.service") echo active;; '
           '"is-active "*) echo inactive; exit 3;; esac\n')
-    _stub(bindir, "nft", '[ "$4" = jellyfin_remote_port_forward ] && exit 0; echo "Error: No such file or directory" >&2; exit 1\n')
+    stub(bindir, "nft", '[ "$4" = jellyfin_remote_port_forward ] && exit 0; echo "Error: No such file or directory" >&2; exit 1\n')
     etc = tmp_path / "etc"
     etc.mkdir()
     nft = etc / "port-forward.nft"
@@ -64,13 +59,7 @@ def host(tmp_path):
 
 
 def probe(host, path=None, **changes):
-    args = dict(host["args"], **changes)
-    env = dict(os.environ, PATH=path if path is not None else "%s:/usr/bin:/bin" % host["bin"])
-    with open(PROBE, encoding="utf-8") as handle:
-        source = handle.read()
-    proc = subprocess.run([sys.executable, "-c", source, json.dumps(args)], capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return probes.run(PROBE, dict(host["args"], **changes), host["bin"], path)[1]
 
 
 def test_reports_everything_the_role_decides_on(host):
