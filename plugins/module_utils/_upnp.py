@@ -12,6 +12,10 @@ plain Exception whose text is the error's name ("Action Failed" for 501,
 "ConflictInMappingEntry" for 718, ...).
 
 - ensure(): add, check or remove one mapping; returns a result dict or raises UpnpError.
+- ensure_many(): the same for several mappings after one discovery (each SSDP search waits
+  discovery_delay_ms, about 2 s, so a loop of ensure() calls paid it once per port).
+- connect() and ensure_one(): the two halves both use.
+- plan_mappings(): the port_forward role's list for ensure_many (filter port_forward_upnp_mappings).
 - UpnpError.kind: no_igd, cgnat, conflict, refused, failed.
 """
 
@@ -71,13 +75,13 @@ def manual_instructions(protocol, external_port, internal_client, internal_port)
     )
 
 
-def no_igd_message(detail, delay_ms, multicast_interface, protocol, external_port, internal_client, internal_port):
+def no_igd_message(detail, delay_ms, multicast_interface, instructions):
     via = " on %s" % multicast_interface if multicast_interface else ""
     return (
         "No UPnP Internet Gateway Device answered%s within %d ms (%s): the router has UPnP switched "
         "off or does not support it, or discovery_delay_ms is too short. Switch UPnP IGD on in the "
         "router and run again, or forward the port yourself. %s"
-        % (via, delay_ms, detail, manual_instructions(protocol, external_port, internal_client, internal_port))
+        % (via, delay_ms, detail, instructions)
     )
 
 
@@ -218,8 +222,26 @@ def _add(client, external_port, protocol, internal_client, internal_port, descri
         )
 
 
-def ensure(
+def connect(client, discovery_delay_ms, allow_ranges=()):
+    """Discover the IGD once and read what every mapping needs. Returns a dict: igd, lan_address,
+    external_ip, problem (why nothing can be forwarded to, or None); raises UpnpError (config
+    for a bad allow_ranges, no_igd with discover()'s short reason).
+    """
+    ranges = parse_ranges(allow_ranges)
+    igd = discover(client, discovery_delay_ms)
+    lan_address = getattr(client, "lanaddr", None) or None
+    try:
+        raw_external = client.externalipaddress()
+        external_ip, problem = classify_external(raw_external, ranges)
+    except Exception as exc:
+        external_ip, problem = None, "the router did not tell its external address (%s)" % exc
+    return {"igd": igd if isinstance(igd, str) else None, "lan_address": lan_address,
+            "external_ip": external_ip, "problem": problem}
+
+
+def ensure_one(
     client,
+    session,
     external_port,
     protocol="TCP",
     internal_port=None,
@@ -229,51 +251,19 @@ def ensure(
     min_lease_remaining=None,
     state="present",
     force=False,
-    discovery_delay_ms=2000,
-    multicast_interface=None,
-    allow_ranges=(),
     check_mode=False,
 ):
-    """Bring one mapping to state. Returns the result dict; raises UpnpError.
-
-    multicast_interface only names the interface in messages: the client was made with it.
-
-    Check mode only reads (discovery, external address, the current mapping) and predicts
-    `changed` exactly.
-    """
+    """Bring one mapping to state on the IGD that connect() found. Returns changed, previous,
+    mapping (and warning); raises UpnpError."""
     protocol = protocol.upper()
     internal_port = external_port if internal_port is None else internal_port
     if min_lease_remaining is None:
         min_lease_remaining = lease_duration // 2
-    ranges = parse_ranges(allow_ranges)
-    try:
-        igd = discover(client, discovery_delay_ms)
-    except UpnpError as exc:
-        raise UpnpError(
-            "no_igd",
-            no_igd_message(str(exc), discovery_delay_ms, multicast_interface, protocol, external_port,
-                           internal_client, internal_port),
-        )
-    lan_address = getattr(client, "lanaddr", None) or None
-    internal_client = internal_client or lan_address
+    internal_client = internal_client or session["lan_address"]
     if not internal_client:
         raise UpnpError("config", "miniupnpc reported no LAN address for this host; set internal_client to the server's LAN address")
 
-    try:
-        raw_external = client.externalipaddress()
-        external_ip, problem = classify_external(raw_external, ranges)
-    except Exception as exc:
-        external_ip, problem = None, "the router did not tell its external address (%s)" % exc
-
-    result = {
-        "changed": False,
-        "state": state,
-        "igd": igd if isinstance(igd, str) else None,
-        "lan_address": lan_address,
-        "external_ip": external_ip,
-        "previous": None,
-        "mapping": None,
-    }
+    result = {"changed": False, "previous": None, "mapping": None}
     before = read_mapping(client, external_port, protocol)
     result["previous"] = before.as_dict() if before else None
 
@@ -297,8 +287,9 @@ def ensure(
         result["changed"] = True
         return result
 
-    if problem:
-        raise UpnpError("cgnat", cgnat_message(problem), external_ip=external_ip, lan_address=lan_address)
+    if session["problem"]:
+        raise UpnpError("cgnat", cgnat_message(session["problem"]), external_ip=session["external_ip"],
+                        lan_address=session["lan_address"])
 
     wanted = Mapping(external_port, protocol, internal_client, internal_port, description, True, lease_duration)
     if before is not None and before.internal_client != internal_client and not force:
@@ -341,3 +332,146 @@ def ensure(
             "lease and stays until it is removed." % (protocol, external_port)
         )
     return result
+
+
+def ensure(
+    client,
+    external_port,
+    protocol="TCP",
+    internal_port=None,
+    internal_client=None,
+    description=DEFAULT_DESCRIPTION,
+    lease_duration=3600,
+    min_lease_remaining=None,
+    state="present",
+    force=False,
+    discovery_delay_ms=2000,
+    multicast_interface=None,
+    allow_ranges=(),
+    check_mode=False,
+):
+    """Bring one mapping to state. Returns the result dict; raises UpnpError.
+
+    multicast_interface only names the interface in messages: the client was made with it.
+
+    Check mode only reads (discovery, external address, the current mapping) and predicts
+    `changed` exactly.
+    """
+    protocol = protocol.upper()
+    iport = external_port if internal_port is None else internal_port
+    try:
+        session = connect(client, discovery_delay_ms, allow_ranges)
+    except UpnpError as exc:
+        if exc.kind != "no_igd":
+            raise
+        raise UpnpError(
+            "no_igd",
+            no_igd_message(str(exc), discovery_delay_ms, multicast_interface,
+                           manual_instructions(protocol, external_port, internal_client, iport)),
+        )
+    one = ensure_one(client, session, external_port, protocol=protocol, internal_port=internal_port,
+                     internal_client=internal_client, description=description, lease_duration=lease_duration,
+                     min_lease_remaining=min_lease_remaining, state=state, force=force, check_mode=check_mode)
+    result = {"changed": one["changed"], "state": state, "igd": session["igd"], "lan_address": session["lan_address"],
+              "external_ip": session["external_ip"], "previous": one["previous"], "mapping": one["mapping"]}
+    if "warning" in one:
+        result["warning"] = one["warning"]
+    return result
+
+
+_ENSURE_ONE_ARGUMENTS = ("external_port", "protocol", "internal_port", "internal_client", "description",
+                         "lease_duration", "min_lease_remaining", "state", "force")
+
+
+def ensure_many(client, mappings, state="present", force=False, discovery_delay_ms=2000, multicast_interface=None,
+                allow_ranges=(), check_mode=False):
+    """Bring several mappings to their state after one discovery. Returns the result dict;
+    raises UpnpError when any mapping failed (details: mappings, the report of each, and changed).
+
+    Each mapping is a dict of ensure_one()'s arguments; a missing or None state or force is
+    taken from the call's. Every mapping is tried, as a loop of single calls would: a conflict
+    on one port does not keep the others from being mapped. The report of each mapping holds
+    external_port, protocol, state, changed, previous, mapping, and on failure failed, error_kind
+    and msg; warning when the router gave a permanent mapping instead of a lease.
+    """
+    entries = []
+    for given in mappings:
+        entry = dict(given)
+        entry["protocol"] = (entry.get("protocol") or "TCP").upper()
+        if entry.get("state") is None:
+            entry["state"] = state
+        if entry.get("force") is None:
+            entry["force"] = force
+        entries.append(entry)
+    result = {"changed": False, "state": state, "igd": None, "lan_address": None, "external_ip": None, "mappings": []}
+    if not entries:
+        return result
+
+    def report(entry, **fields):
+        out = {"external_port": entry["external_port"], "protocol": entry["protocol"], "state": entry["state"],
+               "changed": False, "previous": None, "mapping": None}
+        out.update(fields)
+        return out
+
+    try:
+        session = connect(client, discovery_delay_ms, allow_ranges)
+    except UpnpError as exc:
+        if exc.kind != "no_igd":
+            raise
+        planned = [e for e in entries if e["state"] == "present"]
+        instructions = " ".join(
+            manual_instructions(e["protocol"], e["external_port"], e.get("internal_client"),
+                                e["external_port"] if e.get("internal_port") is None else e["internal_port"])
+            for e in planned)
+        message = no_igd_message(str(exc), discovery_delay_ms, multicast_interface, instructions or (
+            "The mappings to remove expire with their lease when nothing renews them."))
+        raise UpnpError("no_igd", message, changed=False, mappings=[
+            report(e, failed=True, error_kind="no_igd", msg="no UPnP router answered") for e in entries])
+    result.update(igd=session["igd"], lan_address=session["lan_address"], external_ip=session["external_ip"])
+
+    failures = []
+    for entry in entries:
+        arguments = {k: v for k, v in entry.items() if k in _ENSURE_ONE_ARGUMENTS}
+        try:
+            one = ensure_one(client, session, check_mode=check_mode, **arguments)
+        except UpnpError as exc:
+            failures.append(exc)
+            result["mappings"].append(report(entry, failed=True, error_kind=exc.kind, msg=str(exc),
+                                             previous=exc.details.get("previous")))
+            continue
+        result["mappings"].append(report(entry, **one))
+        result["changed"] = result["changed"] or one["changed"]
+    if failures:
+        # One message per distinct failure: behind CGNAT every port fails for the same reason.
+        messages = []
+        for exc in failures:
+            if str(exc) not in messages:
+                messages.append(str(exc))
+        raise UpnpError(failures[0].kind, " ".join(messages), changed=result["changed"], mappings=result["mappings"],
+                        igd=result["igd"], lan_address=result["lan_address"], external_ip=result["external_ip"])
+    return result
+
+
+def plan_mappings(ports, earlier=None, lease_duration=3600):
+    """The mappings the port_forward role asks for: first the removal of each mapping it made
+    earlier (earlier: the renewal config's list) whose protocol and port are no longer planned,
+    never forced (a port another client holds now is not this host's to remove), then one
+    mapping per planned port (port_forward_ports: port, internal_port, protocol, description)."""
+    planned = []
+    for port in ports:
+        planned.append({
+            "external_port": int(port["port"]),
+            "internal_port": int(port.get("internal_port") or port["port"]),
+            "protocol": str(port.get("protocol") or "tcp").upper(),
+            "description": port.get("description") or "Jellyfin",
+            "lease_duration": int(lease_duration),
+            "state": "present",
+        })
+    keys = {(m["protocol"], m["external_port"]) for m in planned}
+    stale = []
+    for old in earlier or []:
+        key = (str(old["protocol"]).upper(), int(old["external_port"]))
+        if key not in keys:
+            stale.append({"external_port": key[1], "protocol": key[0], "internal_client": old.get("internal_client"),
+                          "state": "absent", "force": False})
+    return stale + planned

@@ -23,6 +23,8 @@ description:
     port forwarding is impossible here (CGNAT or double NAT) and names the ways in that still work,
     Tailscale, Cloudflare Tunnel or a VPS.
   - When no router answers, the module fails with instructions for forwarding the port by hand.
+  - O(mappings) handles several mappings after one discovery of the router. Each discovery waits
+    O(discovery_delay_ms) for the router's answers, so a loop over ports pays that once per port.
 author:
   - jellyfin_remote developers (!UNKNOWN)
 requirements:
@@ -43,8 +45,53 @@ options:
   external_port:
     description:
       - The port on the router's public side.
+      - One of O(external_port) and O(mappings) is required. O(external_port), O(internal_port),
+        O(protocol), O(internal_client), O(description), O(lease_duration) and O(min_lease_remaining)
+        describe one mapping and cannot be given with O(mappings).
     type: int
-    required: true
+  mappings:
+    description:
+      - Several mappings, handled after one discovery of the router, in the order given. Every
+        mapping is tried even when one fails (as a loop would); the task then fails with each
+        failure's message, and RV(mappings) reports each mapping.
+      - An empty list asks the router nothing.
+    type: list
+    elements: dict
+    version_added: 0.1.0
+    suboptions:
+      external_port:
+        description: The port on the router's public side.
+        type: int
+        required: true
+      internal_port:
+        description: The port on O(mappings[].internal_client). Defaults to O(mappings[].external_port).
+        type: int
+      protocol:
+        description: The transport protocol.
+        type: str
+        choices: [TCP, UDP]
+        default: TCP
+      internal_client:
+        description: The LAN address the port is forwarded to. Defaults to this host's LAN address, as for O(internal_client).
+        type: str
+      description:
+        description: The mapping's description in the router's UPnP list.
+        type: str
+        default: jellyfin_remote
+      lease_duration:
+        description: The lease in seconds, V(0) for a permanent mapping, as for O(lease_duration).
+        type: int
+        default: 3600
+      min_lease_remaining:
+        description: As O(min_lease_remaining). Defaults to half of O(mappings[].lease_duration).
+        type: int
+      state:
+        description: V(present) or V(absent) for this mapping. Defaults to O(state).
+        type: str
+        choices: [present, absent]
+      force:
+        description: As O(force), for this mapping. Defaults to O(force).
+        type: bool
   internal_port:
     description:
       - The port on O(internal_client). Defaults to O(external_port).
@@ -80,6 +127,7 @@ options:
   state:
     description:
       - V(present) adds or refreshes the mapping, V(absent) removes it.
+      - With O(mappings), the state of every mapping that does not set its own.
     type: str
     choices: [present, absent]
     default: present
@@ -135,11 +183,23 @@ EXAMPLES = r"""
   homelab.jellyfin_remote.upnp_port_mapping:
     external_port: 8096
     state: absent
+
+- name: Forward two ports and remove an old one, asking the router once
+  homelab.jellyfin_remote.upnp_port_mapping:
+    mappings:
+      - external_port: 8096
+        description: Jellyfin
+      - external_port: 51820
+        protocol: UDP
+        description: WireGuard
+      - external_port: 8920
+        state: absent
+  register: mappings
 """
 
 RETURN = r"""
 changed:
-  description: Whether the mapping was (or, in check mode, would be) added, refreshed or removed.
+  description: Whether a mapping was (or, in check mode, would be) added, refreshed or removed.
   returned: always
   type: bool
 state:
@@ -164,7 +224,7 @@ igd:
   sample: http://192.168.1.1:5000/ctl/IPConn
 mapping:
   description: The mapping after the task (predicted in check mode); V(null) for O(state=absent).
-  returned: success
+  returned: success, without O(mappings)
   type: dict
   contains:
     external_port: {description: The external port., type: int}
@@ -178,8 +238,29 @@ mapping:
            description: jellyfin_remote, enabled: true, lease_remaining: 3600}
 previous:
   description: The mapping before the task, V(null) when there was none. Same keys as RV(mapping).
-  returned: success
+  returned: success, without O(mappings)
   type: dict
+mappings:
+  description:
+    - With O(mappings), one report per mapping, in the order given, also when the task fails.
+  returned: when O(mappings) is given
+  type: list
+  elements: dict
+  version_added: 0.1.0
+  contains:
+    external_port: {description: The external port., type: int}
+    protocol: {description: TCP or UDP., type: str}
+    state: {description: The state asked for this mapping., type: str}
+    changed: {description: "Whether this mapping was (or would be) added, refreshed or removed.", type: bool}
+    previous: {description: "The mapping before the task or V(null); the keys of RV(mapping).", type: dict}
+    mapping: {description: "The mapping after the task (predicted in check mode) or V(null); the keys of RV(mapping).", type: dict}
+    failed: {description: V(true) when this mapping failed (absent otherwise)., type: bool}
+    error_kind: {description: "When this mapping failed: its kind, as RV(error_kind).", type: str}
+    msg: {description: "When this mapping failed: why.", type: str}
+  sample:
+    - {external_port: 8096, protocol: TCP, state: present, changed: false, previous: null,
+       mapping: {external_port: 8096, protocol: TCP, internal_client: 192.168.1.20, internal_port: 8096,
+                 description: Jellyfin, enabled: true, lease_remaining: 3600}}
 error_kind:
   description:
     - On failure, what kind. V(cgnat) port forwarding is impossible (CGNAT or double NAT), V(no_igd) no
@@ -198,15 +279,32 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _up
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
-def argument_spec():
+# The options that describe one mapping: with mappings, each entry has its own.
+SINGLE_MAPPING_OPTIONS = ("external_port", "internal_port", "protocol", "internal_client", "description",
+                          "lease_duration", "min_lease_remaining")
+
+
+def mapping_spec():
+    """The options of one mapping, at the top level and in each entry of mappings."""
     return dict(
-        external_port=dict(type="int", required=True),
+        external_port=dict(type="int"),
         internal_port=dict(type="int"),
         protocol=dict(type="str", choices=list(_upnp.PROTOCOLS), default="TCP"),
         internal_client=dict(type="str"),
         description=dict(type="str", default=_upnp.DEFAULT_DESCRIPTION),
         lease_duration=dict(type="int", default=3600),
         min_lease_remaining=dict(type="int"),
+    )
+
+
+def argument_spec():
+    entry = mapping_spec()
+    entry["external_port"]["required"] = True
+    # In an entry, no default: a missing state or force is the module's.
+    entry.update(state=dict(type="str", choices=["present", "absent"]), force=dict(type="bool"))
+    return dict(
+        mapping_spec(),
+        mappings=dict(type="list", elements="dict", options=entry),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         force=dict(type="bool", default=False),
         discovery_delay_ms=dict(type="int", default=2000),
@@ -230,34 +328,60 @@ def new_client(multicast_interface=None):
     return miniupnpc.UPnP()
 
 
+def check_mapping(m, prefix=""):
+    """Return an error message for one mapping's options the spec cannot check, or None.
+    prefix names the entry in the message (mappings[1].)."""
+    for option in ("external_port", "internal_port"):
+        value = m[option]
+        if value is not None and not 1 <= value <= 65535:
+            return "%s%s must be a port from 1 to 65535, got %d" % (prefix, option, value)
+    if m["lease_duration"] < 0:
+        return "%slease_duration must be 0 (permanent) or more seconds, got %d" % (prefix, m["lease_duration"])
+    if m["min_lease_remaining"] is not None and m["min_lease_remaining"] < 0:
+        return "%smin_lease_remaining must be 0 or more seconds, got %d" % (prefix, m["min_lease_remaining"])
+    if m["internal_client"] is not None:
+        try:
+            ip = ipaddress.ip_address(m["internal_client"])
+        except ValueError:
+            return "%sinternal_client must be this host's LAN IPv4 address, such as 192.168.1.20, got %r" % (
+                prefix, m["internal_client"])
+        if ip.version != 4:
+            return "%sinternal_client must be an IPv4 address (UPnP IGD port mappings are IPv4), got %s" % (prefix, ip)
+    return None
+
+
 def check_options(p):
     """Return an error message for options the spec cannot check, or None."""
-    for option in ("external_port", "internal_port"):
-        value = p[option]
-        if value is not None and not 1 <= value <= 65535:
-            return "%s must be a port from 1 to 65535, got %d" % (option, value)
-    if p["lease_duration"] < 0:
-        return "lease_duration must be 0 (permanent) or more seconds, got %d" % p["lease_duration"]
-    if p["min_lease_remaining"] is not None and p["min_lease_remaining"] < 0:
-        return "min_lease_remaining must be 0 or more seconds, got %d" % p["min_lease_remaining"]
     if not 100 <= p["discovery_delay_ms"] <= 60000:
         return "discovery_delay_ms must be from 100 to 60000, got %d; 2000 suits most routers" % p["discovery_delay_ms"]
-    if p["internal_client"] is not None:
-        try:
-            ip = ipaddress.ip_address(p["internal_client"])
-        except ValueError:
-            return "internal_client must be this host's LAN IPv4 address, such as 192.168.1.20, got %r" % p["internal_client"]
-        if ip.version != 4:
-            return "internal_client must be an IPv4 address (UPnP IGD port mappings are IPv4), got %s" % ip
+    if p["mappings"] is None:
+        return check_mapping(p)
+    seen = {}
+    for index, m in enumerate(p["mappings"]):
+        problem = check_mapping(m, "mappings[%d]." % index)
+        if problem:
+            return problem
+        key = (m["protocol"].upper(), m["external_port"])
+        if key in seen:
+            return ("mappings: %s port %d is listed twice (entries %d and %d); list each external port and "
+                    "protocol once" % (key[0], key[1], seen[key], index))
+        seen[key] = index
     return None
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("mappings", option) for option in SINGLE_MAPPING_OPTIONS],
+        required_one_of=[("external_port", "mappings")],
+        supports_check_mode=True,
+    )
     p = module.params
     problem = check_options(p)
     if problem:
         module.fail_json(msg=problem, error_kind="config", changed=False)
+    if p["mappings"] == []:
+        module.exit_json(changed=False, state=p["state"], igd=None, lan_address=None, external_ip=None, mappings=[])
     client = new_client(p["multicast_interface"])
     if client is None:
         module.fail_json(
@@ -265,23 +389,15 @@ def main():
             error_kind="config",
             changed=False,
         )
+    # What every call shares: the router, how to find it, the defaults of each mapping.
+    common = dict(state=p["state"], force=p["force"], discovery_delay_ms=p["discovery_delay_ms"],
+                  multicast_interface=p["multicast_interface"], allow_ranges=p["allow_ranges"],
+                  check_mode=module.check_mode)
+    if p["mappings"] is not None:
+        run_many(module, client, common)
+    single = {option: p[option] for option in SINGLE_MAPPING_OPTIONS}
     try:
-        result = _upnp.ensure(
-            client,
-            external_port=p["external_port"],
-            protocol=p["protocol"],
-            internal_port=p["internal_port"],
-            internal_client=p["internal_client"],
-            description=p["description"],
-            lease_duration=p["lease_duration"],
-            min_lease_remaining=p["min_lease_remaining"],
-            state=p["state"],
-            force=p["force"],
-            discovery_delay_ms=p["discovery_delay_ms"],
-            multicast_interface=p["multicast_interface"],
-            allow_ranges=p["allow_ranges"],
-            check_mode=module.check_mode,
-        )
+        result = _upnp.ensure(client, **dict(single, **common))
     except _upnp.UpnpError as exc:
         module.fail_json(msg=str(exc), error_kind=exc.kind, changed=False, **exc.details)
     warning = result.pop("warning", None)
@@ -289,6 +405,25 @@ def main():
         module.warn(warning)
     if module._diff:
         result["diff"] = dict(before=result["previous"] or {}, after=result["mapping"] or {})
+    module.exit_json(**result)
+
+
+def run_many(module, client, common):
+    """mappings: every mapping after one discovery; exits or fails the module."""
+    try:
+        result = _upnp.ensure_many(client, module.params["mappings"], **common)
+    except _upnp.UpnpError as exc:
+        details = dict(exc.details)
+        details.setdefault("changed", False)
+        module.fail_json(msg=str(exc), error_kind=exc.kind, **details)
+    for report in result["mappings"]:
+        warning = report.pop("warning", None)
+        if warning:
+            module.warn(warning)
+    if module._diff:
+        name = "%(protocol)s/%(external_port)d"
+        result["diff"] = dict(before={name % r: r["previous"] or {} for r in result["mappings"]},
+                              after={name % r: r["mapping"] or {} for r in result["mappings"]})
     module.exit_json(**result)
 
 

@@ -245,4 +245,5 @@ def test_tsig_key_file_is_removed_when_ddclient_no_longer_uses_it(provider, ddcl
         task = next(t for t in yaml.safe_load(handle)
                     if t.get("name") == "Remove ddclient's TSIG key when ddclient no longer updates by RFC 2136")
     assert task["ansible.builtin.file"] == {"path": "{{ __ddns_ddclient_tsig_key }}", "state": "absent"}
-    assert task["when"] == "not __ddns_ddclient_rfc2136 | bool"
+    # Only where the probe found the file (files/probe.py): an absent file has nothing to remove.
+    assert task["when"] == "not __ddns_ddclient_rfc2136 | bool and __ddns_host.paths[__ddns_ddclient_tsig_key] != 'absent'"

@@ -3,7 +3,19 @@
 """FakeUPnP: a stand-in for miniupnpc.UPnP (2.2) for the _upnp and upnp_port_mapping tests.
 
 It sends nothing: discovery, IGD selection and mappings are in memory. Errors are plain
-Exceptions carrying miniupnpc's own texts, as the C extension raises them.
+Exceptions carrying miniupnpc's own texts, as the C extension raises them. `calls` records
+every call in order, so a test can count discoveries (each real one waits discoverdelay).
+
+Modelled behaviour, read in miniupnp/miniupnp miniupnpc/src/miniupnpcmodule.c (miniupnpc 2.2):
+| behaviour                                                              | where               |
+|------------------------------------------------------------------------|---------------------|
+| discover() returns the number of devices that answered                 | UPnP_discover       |
+| selectigd() raises Exception("No UPnP device discovered") without one  | UPnP_selectigd      |
+| externalipaddress(), addportmapping(), deleteportmapping() raise a     | UPnP_externalip..., |
+|   plain Exception with strupnperror(code) ("ConflictInMappingEntry")   | UPnP_addportmapping |
+| getspecificportmapping() returns (client, iport, desc, enabled, lease) | UPnP_getspecific... |
+|   or None when the router has no such mapping (it does not raise)      |                     |
+| lanaddr is filled by selectigd() (read-only attribute)                 | UPnP_members        |
 """
 
 from __future__ import annotations

@@ -320,3 +320,41 @@ def test_classify_external(address, expected):
     external, reason = _upnp.classify_external(address)
     assert external == expected[0]
     assert (reason is None) if expected[1] is None else (expected[1] in reason)
+
+
+# -- plan_mappings: what port_forward asks for, in one call ----------------------------------
+
+
+def test_plan_mappings_removes_earlier_ports_no_longer_planned():
+    ports = [{"port": 8096}, {"port": 51820, "protocol": "udp", "internal_port": 51821, "description": "WireGuard"}]
+    earlier = [{"external_port": 8096, "protocol": "TCP", "internal_client": LAN, "internal_port": 8096},
+               {"external_port": 443, "protocol": "TCP", "internal_client": LAN, "internal_port": 443}]
+    assert _upnp.plan_mappings(ports, earlier, 600) == [
+        {"external_port": 443, "protocol": "TCP", "internal_client": LAN, "state": "absent", "force": False},
+        {"external_port": 8096, "internal_port": 8096, "protocol": "TCP", "description": "Jellyfin",
+         "lease_duration": 600, "state": "present"},
+        {"external_port": 51820, "internal_port": 51821, "protocol": "UDP", "description": "WireGuard",
+         "lease_duration": 600, "state": "present"},
+    ]
+
+
+def test_plan_mappings_without_earlier_ones():
+    assert _upnp.plan_mappings([{"port": 8920, "protocol": "tcp"}], None, 3600) == [
+        {"external_port": 8920, "internal_port": 8920, "protocol": "TCP", "description": "Jellyfin",
+         "lease_duration": 3600, "state": "present"}]
+
+
+def test_plan_mappings_same_port_other_protocol_is_not_the_same_mapping():
+    earlier = [{"external_port": 8096, "protocol": "UDP", "internal_client": LAN}]
+    plan = _upnp.plan_mappings([{"port": 8096}], earlier, 3600)
+    assert [(m["protocol"], m["state"]) for m in plan] == [("UDP", "absent"), ("TCP", "present")]
+
+
+def test_many_after_one_discovery_with_a_stale_port_of_another_client_fails_only_that_one():
+    client = FakeUPnP(mappings={(443, "TCP"): (OTHER, 443, "Other", True, 0)})
+    plan = _upnp.plan_mappings([{"port": 8096}], [{"external_port": 443, "protocol": "TCP", "internal_client": LAN}], 3600)
+    with pytest.raises(_upnp.UpnpError) as exc:
+        _upnp.ensure_many(client, plan, force=True)
+    reports = exc.value.details["mappings"]
+    assert [(r["external_port"], r.get("error_kind"), r["changed"]) for r in reports] == [(443, "conflict", False), (8096, None, True)]
+    assert (443, "TCP") in client.mappings and client.calls.count("discover") == 1
