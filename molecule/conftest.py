@@ -240,6 +240,65 @@ def listener(host, *ports):
 def local_network_subnets(host):
     """Jellyfin's LocalNetworkSubnets entries, as network.xml on host holds them."""
     xml = host.file("/etc/jellyfin/network.xml").content_string
+    if re.search(r"<LocalNetworkSubnets\s*/>", xml):
+        return []  # how Jellyfin writes an empty list
     section = re.search(r"<LocalNetworkSubnets>(.*?)</LocalNetworkSubnets>", xml, re.S)
     assert section, xml
     return re.findall(r"<string>([^<]*)</string>", section.group(1))
+
+
+# One datagram of zeros, then wait for an answer: a closed port answers with ICMP port
+# unreachable (ConnectionRefusedError); a VPN server drops what it cannot authenticate, so an
+# open port stays silent until the timeout.
+_UDP_PROBE = (
+    "import socket, sys\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "s.settimeout(2)\n"
+    "s.connect((sys.argv[1], int(sys.argv[2])))\n"
+    "try:\n"
+    "    s.send(bytes(32)); s.recv(64); print('answered')\n"
+    "except ConnectionRefusedError:\n"
+    "    print('closed')\n"
+    "except socket.timeout:\n"
+    "    print('silent')\n"
+)
+
+
+def udp_port(client, address, port):
+    """How a UDP port of address looks from client: 'closed' (ICMP port unreachable),
+    'silent' (something takes the datagram and says nothing) or 'answered'."""
+    return client.check_output("python3 -c %s %s %d" % (shlex.quote(_UDP_PROBE), shlex.quote(address), port)).strip()
+
+
+def recap_changed(output, host="server"):
+    """The changed= count of host's last PLAY RECAP line in an ansible-playbook output."""
+    recaps = re.findall(r"^%s\s+: ok=.*$" % re.escape(host), output, re.M)
+    assert recaps, output[-3000:]
+    return int(re.search(r"\bchanged=(\d+)", recaps[-1]).group(1))
+
+
+def host_record_section(host, section):
+    """A section of the collection's host record on host (None when there is none)."""
+    f = host.file("/var/lib/jellyfin-remote/state.json")
+    return json.loads(f.content_string)["sections"].get(section) if f.exists else None
+
+
+def assert_vpn_closed(server, internet, address, section, record, *, port, units, interface, table, files, vpn_url):
+    """What a closed VPN server (wireguard/openvpn state absent) looks like on the host and from
+    the internet host: units stopped and disabled, interface, table and files gone, forwarding
+    back to the recorded value, the UDP port closed, nothing reached through the old tunnel,
+    the role's Jellyfin entries gone, its host record section dropped."""
+    for unit in units:  # systemctl itself: testinfra's service() fails on a unit whose file was removed
+        assert server.run("systemctl is-active %s" % unit).stdout.strip() != "active", unit
+        assert server.run("systemctl is-enabled %s" % unit).stdout.strip() != "enabled", unit
+    assert server.run("ip link show %s" % interface).rc != 0
+    assert server.run("nft list table inet %s" % table).rc != 0
+    for path in files:
+        assert not server.file(path).exists, path
+    for key, value in record["sysctl_before"].items():
+        assert server.file("/proc/sys/" + key.replace(".", "/")).content_string.strip() == value, key
+    assert server.check_output("ss -Hlun 'sport = :%d'" % port) == ""
+    assert udp_port(internet, address, port) == "closed"
+    assert internet.run("curl -sS -m 3 -o /dev/null %s/System/Ping" % vpn_url).rc != 0
+    assert not set(record["jellyfin_local_subnets_added"]) & set(local_network_subnets(server))
+    assert host_record_section(server, section) is None

@@ -164,3 +164,26 @@ def load_script(path, name):
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
+
+
+def stub_command(bindir, name, body):
+    """An executable sh script bindir/name (a stand-in for a system tool on PATH)."""
+    path = bindir / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return path
+
+
+def run_probe(script, args, path):
+    """Run a role's read-only probe as its task does (`python3 -c SOURCE ARGS_JSON`) with PATH
+    set to path; return (stdout, parsed JSON). A non-zero exit fails the test."""
+    import json
+    import os
+    import subprocess
+
+    with open(script, encoding="utf-8") as handle:
+        source = handle.read()
+    proc = subprocess.run([sys.executable, "-c", source, json.dumps(args)], capture_output=True, text=True,
+                          env=dict(os.environ, PATH=path), check=False)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, json.loads(proc.stdout)

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import REPO, curl, denied_login_address, exposure, listener, local_network_subnets, playbook
+from conftest import (REPO, assert_vpn_closed, curl, denied_login_address, exposure, fingerprint, fingerprint_diff,
+                      host_record_section, listener, local_network_subnets, playbook, recap_changed, udp_port)
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
@@ -35,9 +36,9 @@ def _export_dir():
     return os.path.join(_ephemeral(), "openvpn-clients")
 
 
-def converge(log_name, extra_vars=None):
+def converge(log_name, extra_vars=None, *args):
     """Run the converge playbook at -vvv; return its output."""
-    proc = playbook(CONVERGE, "-vvv", *(["-e", json.dumps(extra_vars)] if extra_vars else []), log=log_name)
+    proc = playbook(CONVERGE, "-vvv", *args, *(["-e", json.dumps(extra_vars)] if extra_vars else []), log=log_name)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return proc.stdout + proc.stderr
 
@@ -288,3 +289,55 @@ def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(serv
 def test_the_crl_refresh_unit_is_hardened(server):
     # Root for the CA key, without any capability, behind a system-call filter: 3.6 measured.
     assert exposure(server, "jellyfin-remote-openvpn-crl-jellyfin.service") <= 4.0
+
+
+# -- closing (openvpn_state absent): last, as it takes the server down ------------------------------
+
+CLOSED_FILES = ("/etc/openvpn/server/jellyfin.conf", "/etc/openvpn/server/jellyfin.nft",
+                "/etc/systemd/system/openvpn-server@jellyfin.service.d",
+                "/etc/systemd/system/jellyfin-remote-openvpn-crl-jellyfin.timer",
+                "/etc/systemd/system/jellyfin-remote-openvpn-crl-jellyfin.service",
+                "/usr/local/sbin/jellyfin-remote-openvpn-crl", "/var/lib/openvpn-jellyfin",
+                "/etc/sysctl.d/90-jellyfin-remote-openvpn.conf")
+KEPT = (PKI + "/private/ca.key", PKI + "/ca.crt", PKI + "/private/jellyfin-server.key", PKI + "/issued/jellyfin-server.crt",
+        PKI + "/private/tls-crypt.key", CLIENTS + "/phone.key", CLIENTS + "/phone.crt", "/etc/openvpn/server/jellyfin-crl.pem")
+
+
+def test_absent_in_check_mode_changes_nothing_and_lists_what_it_would_close(server):
+    before = fingerprint(server)
+    output = converge("absent-check.log", {"openvpn_state": "absent", "lab_openvpn_clients": ["phone"]}, "--check")
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    assert "openvpn: closed on server (check mode: would close):" in output, output[-3000:]
+    for line in ("unit jellyfin-remote-openvpn-crl-jellyfin.timer (stopped, disabled)",
+                 "unit openvpn-server@jellyfin.service (stopped, disabled)", "interface ovpn-jellyfin",
+                 "nftables table inet jellyfin_remote_openvpn", "Jellyfin LocalNetworkSubnets entry 10.8.0.0/24") + tuple(
+                     "file " + path for path in CLOSED_FILES):
+        assert line in output, line
+
+
+def test_absent_closes_the_server_and_keeps_the_pki(server, internet, lab, phone):
+    lan = lab["hosts"]["server"]["addresses"]["lan"]
+    assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+    assert udp_port(internet, lan, 1194) == "silent"  # tls-crypt: OpenVPN drops what it cannot authenticate
+    record = host_record_section(server, "openvpn")
+    assert record and record["instance"] == "jellyfin" and "net.ipv4.ip_forward" in record["sysctl_before"], record
+    assert "10.8.0.0/24" in record["jellyfin_local_subnets_added"], record
+    kept = {path: server.file(path).sha256sum for path in KEPT}
+
+    output = converge("absent.log", {"openvpn_state": "absent", "lab_openvpn_clients": ["phone"]})
+
+    assert "openvpn: closed on server:" in output, output[-3000:]
+    assert_vpn_closed(server, internet, lan, "openvpn", record, port=1194, interface="ovpn-jellyfin",
+                      units=["openvpn-server@jellyfin", "jellyfin-remote-openvpn-crl-jellyfin.timer"],
+                      table="jellyfin_remote_openvpn", files=CLOSED_FILES, vpn_url=JELLYFIN_VPN_URL)
+    # systemd forgot the removed units (daemon-reload): no unit file left behind.
+    assert "not-found" in server.check_output("systemctl show -p LoadState jellyfin-remote-openvpn-crl-jellyfin.timer")
+    # The PKI stays, and the profile on the controller.
+    assert {path: server.file(path).sha256sum for path in KEPT} == kept
+    assert os.path.exists(os.path.join(_export_dir(), "phone.ovpn"))
+
+
+def test_absent_again_changes_nothing():
+    output = converge("absent-again.log", {"openvpn_state": "absent", "lab_openvpn_clients": ["phone"]})
+    assert recap_changed(output) == 0
+    assert "nothing was open" in output

@@ -20,7 +20,8 @@ import subprocess
 import pytest
 import segno
 
-from conftest import REPO, curl, denied_login_address, listener, local_network_subnets
+from conftest import (REPO, assert_vpn_closed, curl, denied_login_address, fingerprint, fingerprint_diff,
+                      host_record_section, listener, local_network_subnets, recap_changed, udp_port)
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONVERGE = os.path.join(SCENARIO, "converge.yml")
@@ -55,10 +56,10 @@ def _env():
     return env
 
 
-def converge(log_name, extra_vars=None):
+def converge(log_name, extra_vars=None, *args):
     """Run the scenario's converge playbook at -vvv; keep the log for the leak test."""
     log = os.path.join(_ephemeral(), log_name)
-    cmd = ["ansible-playbook", "-vvv", "-i", os.path.join(_ephemeral(), "inventory"), CONVERGE]
+    cmd = ["ansible-playbook", "-vvv", "-i", os.path.join(_ephemeral(), "inventory"), *args, CONVERGE]
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     with open(log, "w", encoding="utf-8") as handle:
@@ -273,3 +274,64 @@ def test_converge_at_vvv_logs_no_private_key_or_psk(server):
         assert "PLAY RECAP" in text
         leaked = [path for path, secret in SECRETS.items() if secret in text or secret[:43] in text]
         assert not leaked, "%s contains the secrets of %s" % (log, leaked)
+
+
+# -- closing (wireguard_state absent): last, as it takes the server down ---------------------------
+
+KEYS = ("/etc/wireguard/wg0.key", "/etc/wireguard/wg0.pub", "/etc/wireguard/clients/phone.key",
+        "/etc/wireguard/clients/phone.psk")
+
+
+def _read(log):
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def test_absent_in_check_mode_changes_nothing_and_lists_what_it_would_close(server):
+    before = fingerprint(server)
+    output = _read(converge("absent-check.log", {"wireguard_state": "absent"}, "--check"))
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    assert "wireguard: closed on server (check mode: would close):" in output, output[-3000:]
+    for line in ("unit wg-quick@wg0.service (stopped, disabled)", "interface wg0",
+                 "nftables table inet jellyfin_remote_wireguard", "file /etc/wireguard/wg0.conf",
+                 "file /etc/wireguard/wg0.nft", "file /etc/sysctl.d/90-jellyfin-remote-wireguard.conf",
+                 "Jellyfin LocalNetworkSubnets entry 10.13.13.0/24"):
+        assert line in output, line
+
+
+def test_absent_closes_the_server_and_keeps_the_keys(server, internet, lab, tunnel):
+    lan = lab["hosts"]["server"]["addresses"]["lan"]
+    assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
+    assert udp_port(internet, lan, 51820) == "silent"  # WireGuard drops what it cannot authenticate
+    record = host_record_section(server, "wireguard")
+    assert record and record["interface"] == "wg0" and "net.ipv4.ip_forward" in record["sysctl_before"], record
+    assert "10.13.13.0/24" in record["jellyfin_local_subnets_added"], record
+    keys = {path: server.file(path).sha256sum for path in KEYS}
+
+    output = _read(converge("absent.log", {"wireguard_state": "absent"}))
+
+    assert "wireguard: closed on server:" in output, output[-3000:]
+    assert_vpn_closed(server, internet, lan, "wireguard", record, port=51820, units=["wg-quick@wg0"], interface="wg0",
+                      table="jellyfin_remote_wireguard", vpn_url=JELLYFIN_VPN_URL,
+                      files=["/etc/wireguard/wg0.conf", "/etc/wireguard/wg0.nft",
+                             "/etc/sysctl.d/90-jellyfin-remote-wireguard.conf"])
+    # The keys stay (and the client files on the controller).
+    assert {path: server.file(path).sha256sum for path in KEYS} == keys
+    assert os.path.exists(os.path.join(_export_dir(), "phone.conf"))
+
+
+def test_absent_again_changes_nothing():
+    output = _read(converge("absent-again.log", {"wireguard_state": "absent"}))
+    assert recap_changed(output) == 0
+    assert "nothing was open" in output
+
+
+def test_absent_with_wipe_keys_deletes_the_keys_and_the_client_files(server):
+    # The record is gone by now: the names come from the current variables.
+    output = _read(converge("absent-wipe.log", {"wireguard_state": "absent", "wireguard_wipe_keys": True}))
+    for path in KEYS + ("/etc/wireguard/clients",):
+        assert not server.file(path).exists, path
+    for path in ("/etc/wireguard/wg0.key", "/etc/wireguard/wg0.pub", "/etc/wireguard/clients"):
+        assert "key material %s" % path in output, path
+    for suffix in ("conf", "png", "txt"):
+        assert not os.path.exists(os.path.join(_export_dir(), "phone." + suffix)), suffix

@@ -10,24 +10,18 @@ path the probe reads inside the test's temp directory.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from harness import run_probe, stub_command
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PROBE = os.path.join(REPO, "roles", "wireguard", "files", "probe.py")
 KERNEL_LOADED = os.path.isdir("/sys/module/wireguard")
 PRIVATE = "PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
-
-
-def _stub(bindir, name, body):
-    path = bindir / name
-    path.write_text("#!/bin/sh\n" + body)
-    path.chmod(0o755)
 
 
 @pytest.fixture
@@ -36,13 +30,13 @@ def host(tmp_path):
     not; the unit enabled and active; the nft table loaded."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    _stub(bindir, "modprobe", "exit 1\n")
+    stub_command(bindir, "modprobe", "exit 1\n")
     # dpkg-query -W -f FORMAT PKG...: a line per known package; exit 1 when one is unknown.
-    _stub(bindir, "dpkg-query", 'shift 3\nfor p in "$@"; do case "$p" in wireguard-tools) echo "wireguard-tools installed";; '
+    stub_command(bindir, "dpkg-query", 'shift 3\nfor p in "$@"; do case "$p" in wireguard-tools) echo "wireguard-tools installed";; '
           'nftables) echo "nftables:amd64 installed";; wireguard-go) echo "wireguard-go not-installed";; '
           '*) echo "dpkg-query: no packages found matching $p" >&2;; esac; done\n')
-    _stub(bindir, "systemctl", 'case "$1" in is-enabled) echo enabled;; is-active) echo active;; esac\n')
-    _stub(bindir, "nft", '[ "$4" = jellyfin_remote_wg ] && exit 0; echo "Error: No such file or directory" >&2; exit 1\n')
+    stub_command(bindir, "systemctl", 'case "$1" in is-enabled) echo enabled;; is-active) echo active;; esac\n')
+    stub_command(bindir, "nft", '[ "$4" = jellyfin_remote_wg ] && exit 0; echo "Error: No such file or directory" >&2; exit 1\n')
     etc = tmp_path / "etc"
     (etc / "wireguard").mkdir(parents=True)
     conf = etc / "wireguard" / "wg0.conf"
@@ -73,13 +67,7 @@ def host(tmp_path):
 
 
 def probe(host, path=None, **changes):
-    args = dict(host["args"], **changes)
-    env = dict(os.environ, PATH=path if path is not None else "%s:/usr/bin:/bin" % host["bin"])
-    with open(PROBE, encoding="utf-8") as handle:
-        source = handle.read()
-    proc = subprocess.run([sys.executable, "-c", source, json.dumps(args)], capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout, json.loads(proc.stdout)
+    return run_probe(PROBE, dict(host["args"], **changes), path if path is not None else "%s:/usr/bin:/bin" % host["bin"])
 
 
 def test_reports_packages_files_unit_table_and_forwarding(host):
@@ -108,7 +96,7 @@ def test_peers_only_from_marker_lines_and_no_key_read_out(host):
 
 
 def test_other_table_and_stopped_unit(host):
-    _stub(host["bin"], "systemctl", 'case "$1" in is-enabled) echo disabled;; is-active) echo inactive; exit 3;; esac\n')
+    stub_command(host["bin"], "systemctl", 'case "$1" in is-enabled) echo disabled;; is-active) echo inactive; exit 3;; esac\n')
     _, out = probe(host, nft_table="other_table")
     assert out["unit"] == {"enabled": False, "active": False}
     assert out["nft_table_loaded"] is False
