@@ -793,7 +793,7 @@ def read_settings_file(path, schema, version=None):
     except FileNotFoundError:
         pass
     except (OSError, ValueError) as exc:  # ValueError: a NUL character in the path
-        raise NetworkFileError("path: cannot read %r: %s. Give the path of %s, a regular file."
+        raise NetworkFileError("path: cannot read %s: %s. Give the path of %s, a regular file."
                                % (path, getattr(exc, "strerror", None) or exc, schema.FILE))
     if data is None and not hasattr(schema, "new"):
         raise NetworkFileError(
