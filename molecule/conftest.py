@@ -70,6 +70,14 @@ def playbook(path, *args, log=None, timeout=900):
     return proc
 
 
+def changed_on_server(proc):
+    """The changed= count of the server's line in proc's play recap; fails the test when the
+    run failed or printed no recap."""
+    recap = re.search(r"^server\s+:.*$", re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout), re.M)
+    assert proc.returncode == 0 and recap, (proc.stdout + proc.stderr)[-3000:]
+    return int(re.search(r"\bchanged=(\d+)", recap.group(0)).group(1))
+
+
 def _host(lab, role):
     return testinfra.get_host("podman://%s" % lab["hosts"][role]["container"])
 
