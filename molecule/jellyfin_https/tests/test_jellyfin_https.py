@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from conftest import REPO, curl, denied_login_address, playbook
+from conftest import REPO, changed_on_server, curl, denied_login_address, fingerprint, fingerprint_diff, playbook
 
 DOMAIN = "jellyfin.ddns.lab.test"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -174,3 +174,47 @@ def test_dns01_by_rfc2136_gets_a_certificate_without_port_80(server):
     second = playbook(book, log="dns01-2.log")
     recaps = re.findall(r"^server\s+: ok=.*$", ANSI.sub("", second.stdout), re.M)
     assert second.returncode == 0 and recaps and re.search(r"\bchanged=0\b", recaps[-1]), second.stdout[-2000:]
+
+
+# Last: removal (jellyfin_https_state absent) takes HTTPS off the lab's Jellyfin.
+
+HTTPS_SETTINGS = ("EnableHttps", "RequireHttps", "CertificatePath", "CertificatePassword", "InternalHttpsPort",
+                  "PublicHttpsPort")
+DEPLOY_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/jellyfin-https-pkcs12"
+
+
+def _https_settings(text):
+    root = ET.fromstring(text)
+    return {name: root.findtext(name) or "" for name in HTTPS_SETTINGS}
+
+
+def test_state_absent_puts_jellyfin_https_back(server):
+    book = os.path.join(SCENARIO, "check_https.yml")
+    password = server.file(PASSWORD_FILE).content_string.strip()
+    pre_converge = _https_settings(server.file("/root/network.xml.pre-converge").content_string)
+    assert _https_settings(server.file("/etc/jellyfin/network.xml").content_string) != pre_converge
+    # --check: nothing changes, the output says what would be closed.
+    before = fingerprint(server)
+    check = playbook(book, "--check", "-e", "jellyfin_https_state=absent", log="absent-check.log")
+    text = " ".join(check.stdout.split())
+    assert changed_on_server(check) > 0
+    assert "jellyfin_https: closed on server (check mode: would close):" in text, text[-3000:]
+    for what in ("Jellyfin HTTPS settings (", "file %s" % PKCS12, "file %s" % PASSWORD_FILE, "file %s" % DEPLOY_HOOK,
+                 "certbot lineage %s" % DOMAIN):
+        assert what in text, what
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    # For real: Jellyfin's settings as before converge, HTTP only, every file of the role gone.
+    real = playbook(book, "-e", "jellyfin_https_state=absent", log="absent.log")
+    assert changed_on_server(real) > 0
+    assert _https_settings(server.file("/etc/jellyfin/network.xml").content_string) == pre_converge
+    for path in (PKCS12, PASSWORD_FILE, DEPLOY_HOOK, "/etc/letsencrypt/live/%s" % DOMAIN,
+                 "/etc/letsencrypt/renewal/%s" % DOMAIN + ".conf", os.path.dirname(PASSWORD_FILE)):
+        assert not server.file(path).exists, path
+    assert not server.socket("tcp://8920").is_listening
+    assert server.run("curl -sf -o /dev/null http://127.0.0.1:8096/health").rc == 0
+    # certbot's lineage from the DNS-01 test was not this role's: it stays.
+    assert server.file("/etc/letsencrypt/live/media.dns01.lab.test/fullchain.pem").exists
+    assert password not in real.stdout + real.stderr + check.stdout + check.stderr
+    # Again: nothing left to close.
+    again = playbook(book, "-e", "jellyfin_https_state=absent", log="absent-again.log")
+    assert changed_on_server(again) == 0, again.stdout[-3000:]

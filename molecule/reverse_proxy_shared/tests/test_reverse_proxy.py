@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import curl, denied_login_address, exposure
+from conftest import changed_on_server, curl, denied_login_address, exposure, fingerprint, fingerprint_diff, playbook
 
 DOMAIN = "jellyfin.lab.test"
 URL = "https://%s" % DOMAIN
@@ -331,3 +331,68 @@ def test_forged_login_lines_ban_the_sender_never_the_named_address(internet, ser
 def test_the_error_log_relay_is_hardened(server):
     # Root with CAP_CHOWN and CAP_DAC_OVERRIDE only (logrotate's file), seccomp, no namespaces.
     assert exposure(server, "jellyfin-remote-nginx-errors.service") <= 4.5  # 6.5 before
+
+
+# Last: removal (reverse_proxy_state absent) takes the proxy off the lab.
+
+CONVERGE = os.path.join(REPO, "molecule", "reverse_proxy_shared", "converge.yml")
+JAIL = ["/etc/fail2ban/jail.d/jellyfin.local", "/etc/fail2ban/filter.d/jellyfin-auth.local"]
+ROLE_FILES = JAIL + {
+    "caddy": [],
+    "nginx": [SITE, "/usr/local/libexec/jellyfin-remote-nginx-errors",
+              "/etc/systemd/system/jellyfin-remote-nginx-errors.socket",
+              "/etc/systemd/system/jellyfin-remote-nginx-errors.service",
+              "/etc/letsencrypt/renewal-hooks/deploy/reverse-proxy-reload-nginx",
+              "/etc/systemd/system/certbot.service.d/jellyfin-remote-acme-ca.conf",
+              "/etc/letsencrypt/renewal/%s.conf" % DOMAIN],
+}[SERVER_KIND]
+
+
+def _proxy_settings(text):
+    root = ET.fromstring(text)
+    return sorted(e.text or "" for e in root.find("KnownProxies")), root.findtext("BaseUrl") or ""
+
+
+def test_state_absent_removes_what_the_role_set_up(internet, server):
+    for path in ROLE_FILES:
+        assert server.file(path).exists, path
+    assert server.socket("tcp://443").is_listening
+    # --check: nothing changes, the output says what would be closed.
+    before = fingerprint(server)
+    check = playbook(CONVERGE, "--check", "-e", "reverse_proxy_state=absent", log="absent-check.log")
+    text = " ".join(check.stdout.split())
+    assert changed_on_server(check) > 0
+    assert "reverse_proxy: closed on server (check mode: would close):" in text, text[-3000:]
+    for what in ["unit %s.service (stopped, disabled)" % SERVER_KIND, "unit fail2ban.service (stopped, disabled)",
+                 "Jellyfin KnownProxies"] + ["file %s" % path for path in JAIL]:
+        assert what in text, what
+    if SERVER_KIND == "nginx":
+        assert "certbot lineage %s" % DOMAIN in text and "unit jellyfin-remote-nginx-errors.socket" in text
+    else:
+        assert "file /etc/caddy/Caddyfile (the previous one put back)" in text
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+    # For real: every file, unit, listener, jail and Jellyfin setting of the role is gone.
+    real = playbook(CONVERGE, "-e", "reverse_proxy_state=absent", log="absent.log")
+    assert changed_on_server(real) > 0
+    assert "reverse_proxy: closed on server:" in " ".join(real.stdout.split())
+    for path in ROLE_FILES:
+        assert not server.file(path).exists, path
+    for unit in (SERVER_KIND, "fail2ban"):
+        assert not server.service(unit).is_running and not server.service(unit).is_enabled, unit
+    assert server.run("fail2ban-client status").rc != 0  # no fail2ban, so no jail
+    for port in (80, 443):
+        assert not server.socket("tcp://%d" % port).is_listening, port
+    assert internet.run("curl -sS -m 5 -o /dev/null %s/System/Ping" % URL).rc != 0
+    if SERVER_KIND == "nginx":
+        assert not server.file("/etc/letsencrypt/live/%s" % DOMAIN).exists
+        assert not server.service("jellyfin-remote-nginx-errors.socket").is_running
+    else:
+        caddyfile = server.file("/etc/caddy/Caddyfile").content_string  # Debian's own again
+        assert "reverse_proxy role" not in caddyfile and DOMAIN not in caddyfile, caddyfile
+        assert not server.file("/var/lib/jellyfin-remote/reverse_proxy.Caddyfile.orig").exists
+    assert _proxy_settings(server.file("/etc/jellyfin/network.xml").content_string) == _proxy_settings(
+        server.file("/root/network.xml.pre-converge").content_string)
+    assert "reverse_proxy" not in server.run("cat /var/lib/jellyfin-remote/state.json").stdout
+    # Again: nothing left to close.
+    again = playbook(CONVERGE, "-e", "reverse_proxy_state=absent", log="absent-again.log")
+    assert changed_on_server(again) == 0, again.stdout[-3000:]
