@@ -6,7 +6,7 @@ packages: the installed packages. files: every regular file under /etc /usr /var
 (packages stay installed on removal; what they ship is theirs), as "size mode owner
 sha256-prefix"; content, not times, counts. A few paths that the system rewrites on its own
 are left out (EXCLUDE). users: the local accounts. nft: the ruleset without counters. units:
-the active units. Run as root.
+the active services, sockets, timers and paths. Run as root.
 """
 
 import glob
@@ -76,6 +76,9 @@ print(json.dumps({
     "packages": sorted(run("dpkg-query", "-W", "-f", "${Package}\n").split()),
     "users": sorted(p.pw_name for p in pwd.getpwall()),
     "nft": [re.sub(r"counter packets \d+ bytes \d+", "counter", line) for line in run("nft", "list", "ruleset").splitlines()],
-    "units": sorted(line.split()[0] for line in run("systemctl", "list-units", "--state=active", "--no-legend",
-                                                     "--plain").splitlines() if line.strip()),
+    # Services, sockets, timers and paths: targets and slices that a unit pulled in stay active
+    # after it stops (wg-quick@ wants nss-lookup.target), and are systemd's, not the roles'.
+    "units": sorted(unit for unit in (line.split()[0] for line in run(
+        "systemctl", "list-units", "--state=active", "--no-legend", "--plain").splitlines() if line.strip())
+        if unit.endswith((".service", ".socket", ".timer", ".path"))),
 }, sort_keys=True))
