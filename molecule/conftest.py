@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,11 +51,8 @@ def saved_secrets(lab):
     return path
 
 
-def playbook(path, *args, log=None, timeout=900):
-    """Run ansible-playbook on the scenario's own inventory and ansible.cfg, as molecule does.
-
-    Returns the CompletedProcess (stdout and stderr as text); its output is also written to
-    log, when given, under the scenario's ephemeral directory."""
+def _playbook_command(path, *args):
+    """The command line and environment of ansible-playbook as molecule runs it."""
     ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
     env = dict(os.environ)
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".cache", "collections"))
@@ -63,12 +61,49 @@ def playbook(path, *args, log=None, timeout=900):
     env["ANSIBLE_PIPELINING"] = "true"
     env["ANSIBLE_NOCOLOR"] = "true"
     env["ANSIBLE_FORCE_COLOR"] = "false"  # molecule forces colours, which would win
-    cmd = ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), *args, path]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+    return ["ansible-playbook", "-i", os.path.join(ephemeral, "inventory"), *args, path], env
+
+
+def _save_log(log, text):
     if log:
-        with open(os.path.join(ephemeral, log), "w", encoding="utf-8") as handle:
-            handle.write(proc.stdout + proc.stderr)
+        with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], log), "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def playbook(path, *args, log=None, timeout=900):
+    """Run ansible-playbook on the scenario's own inventory and ansible.cfg, as molecule does.
+
+    Returns the CompletedProcess (stdout and stderr as text); its output is also written to
+    log, when given, under the scenario's ephemeral directory."""
+    cmd, env = _playbook_command(path, *args)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=timeout)
+    _save_log(log, proc.stdout + proc.stderr)
     return proc
+
+
+def interrupted_playbook(path, *args, until, log=None, timeout=600):
+    """Run ansible-playbook as playbook() does and kill it (SIGKILL, with every process it
+    started) as soon as until() is true, as a power cut or a closed terminal would. until is
+    polled every half second while the run lasts. Returns the output printed before the kill;
+    fails the test when the run ended before until() came true (then nothing was interrupted)."""
+    cmd, env = _playbook_command(path, *args)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while not until():
+                assert proc.poll() is None, "the run ended (rc %s) before the moment to interrupt it came" % proc.returncode
+                assert time.monotonic() < deadline, "the moment to interrupt the run did not come in %d s" % timeout
+                time.sleep(0.5)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            out.seek(0)
+            text = out.read()
+            _save_log(log, text)
+    return text
 
 
 def converge(scenario_dir, extra_vars=None, *args, log=None, timeout=900):
@@ -124,7 +159,7 @@ def curl(host, url, *args):
         shlex.quote(url),
     )
     out = host.run(cmd)
-    assert out.rc == 0, "curl %s failed on %s: %s" % (url, host.backend.get_pseudo_hostname(), out.stderr)
+    assert out.rc == 0, "curl %s failed on %s: %s" % (url, host.backend.get_hostname(), out.stderr)
     return int(out.stdout[:3]), out.stdout[3:]
 
 

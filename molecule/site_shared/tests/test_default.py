@@ -10,13 +10,14 @@ import json
 import os
 import re
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import testinfra
 
-from conftest import (REPO, curl, denied_login_address, fingerprint, fingerprint_diff, host_state, playbook,
-                      state_diff)
+from conftest import (REPO, curl, denied_login_address, fingerprint, fingerprint_diff, host_state,
+                      interrupted_playbook, playbook, state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -234,8 +235,9 @@ def test_an_unsafe_jellyfin_is_refused_before_anything_changes(server, lab):
 
 # Switching method closes the old doors, and removal returns the server to where it was:
 # reverse_proxy (converge: 80/443 forwarded by UPnP, Caddy, fail2ban, DDNS) -> wireguard
-# (51820/udp) -> tailscale (no port) -> jellyfin_remote_state: absent. Last in this file, in
-# this order: each step starts from the one before.
+# (51820/udp) -> port_forward (8096 in clear, acknowledged) -> tailscale (no port) -> wireguard
+# again, interrupted half-way -> jellyfin_remote_state: absent. Last in this file, in this
+# order: each step starts from the one before.
 
 WIREGUARD = ("-e", "jellyfin_remote_method=wireguard")
 # What the packages the roles installed made themselves, and may stay with them (removal keeps
@@ -253,6 +255,8 @@ KEPT = ("/var/lib/tailscale/tailscaled.state", "/etc/apt/sources.list.d/tailscal
 # Removal with every role's keys wiped too, so that nothing the collection made may remain.
 WIPE_KEYS = ("-e", '{"jellyfin_remote_state": "absent", "reverse_proxy_wipe_keys": true, "wireguard_wipe_keys": true}')
 TAILSCALE = ("-e", "jellyfin_remote_method=tailscale")
+PORT_FORWARD = ("-e", '{"jellyfin_remote_method": "port_forward", "jellyfin_remote_accept_plain_http": true}')
+RECORD = "/var/lib/jellyfin-remote/state.json"
 
 
 def router_mappings(lab):
@@ -314,25 +318,66 @@ def test_switching_from_the_proxy_to_wireguard_closes_80_and_443(server, interne
     assert_unchanged_rerun(*WIREGUARD, log="switch-wireguard-again.log")
 
 
+def jellyfin_from_outside(internet, lab):
+    """curl's exit code for Jellyfin's /health through the router's port 8096, from the internet."""
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    return internet.run("curl -sf -m 5 -o /dev/null http://%s:8096/health" % router).rc
+
+
+@nat_only
+def test_switching_from_wireguard_to_port_forward_closes_the_tunnel_and_opens_8096(server, internet, lab):
+    assert jellyfin_from_outside(internet, lab) != 0
+    switch = playbook(CONVERGE, *PORT_FORWARD, log="switch-port-forward.log")
+    text = flat(switch)
+    assert switch.returncode == 0, text[-3000:]
+    assert saved_summary()["method"] == "port_forward"
+    assert "over PLAIN HTTP" in text, text[-3000:]
+    assert "wireguard: closed on server" in text and "interface wg0" in text, text[-3000:]
+    assert {(m[0], m[2]) for m in router_mappings(lab)} == {("8096", "8096")}
+    assert jellyfin_from_outside(internet, lab) == 0
+    assert server.run("nft list table inet jellyfin_remote_wireguard").rc != 0
+    assert server.run("ip link show wg0").rc != 0
+    assert server.service("ddclient").is_running
+    assert_unchanged_rerun(*PORT_FORWARD, log="switch-port-forward-again.log")
+
+
 @nat_only
 def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, internet, lab):
-    assert {m[0] for m in router_mappings(lab)} == {"51820"}
+    assert {m[0] for m in router_mappings(lab)} == {"8096"}
     switch = playbook(CONVERGE, *TAILSCALE, log="switch-tailscale.log")
     text = flat(switch)
     assert switch.returncode == 0, text[-3000:]
     assert saved_summary()["method"] == "tailscale"
     assert "Closed, of what an earlier method opened:" in text
-    assert "- router mapping of port 51820" in text and "- ddclient (stopped, disabled)" in text
+    assert "- router mapping of port 8096" in text and "- ddclient (stopped, disabled)" in text
     assert router_mappings(lab) == []
+    assert jellyfin_from_outside(internet, lab) != 0
     assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
     assert server.run("nft list table inet jellyfin_remote_port_forward").rc != 0
-    assert server.run("nft list table inet jellyfin_remote_wireguard").rc != 0
-    assert server.run("ip link show wg0").rc != 0
     assert not server.service("ddclient").is_running and not server.service("ddclient").is_enabled
     assert not server.file("/etc/ddclient.conf").exists  # it held the DDNS password
     serve = json.loads(server.check_output("tailscale serve status --json"))
     assert "127.0.0.1:8096" in json.dumps(serve)
     assert_unchanged_rerun(*TAILSCALE, log="switch-tailscale-again.log")
+
+
+@nat_only
+def test_an_interrupted_switch_leaves_a_record_of_both_methods(server, lab):
+    """A switch to wireguard killed once wg0 is up (tailscale already closed, the record not
+    yet final): the host record names both methods, so removal (next test) finds all of it."""
+    def wireguard_is_up():
+        return server.run("ip link show wg0").rc == 0
+
+    text = interrupted_playbook(CONVERGE, *WIREGUARD, until=wireguard_is_up, log="switch-wireguard-interrupted.log")
+    assert "tailscale: closed on server" in text and "tailnet login of this node (logged out)" in text, text[-3000:]
+    # A module the kill cut off from the controller may still run in the container: let it end.
+    for _ in range(60):
+        if server.run("pgrep -f AnsiballZ").rc != 0:
+            break
+        time.sleep(0.5)
+    site = json.loads(server.check_output("cat %s" % RECORD))["sections"]["site"]
+    assert site["method"] == "wireguard" and {"tailscale", "wireguard"} <= set(site["roles"]), site
+    assert site["ports"] == [], site  # still tailscale's: the final record (51820/udp) is written last
 
 
 @nat_only
@@ -343,7 +388,7 @@ def test_removal_returns_the_server_to_where_it_was(server, lab):
     text = flat(removal)
     assert removal.returncode == 0, text[-3000:]
     assert "Removing everything homelab.jellyfin_remote set up" in text
-    assert "tailnet login of this node (logged out)" in text
+    assert "wireguard: closed on server" in text and "interface wg0" in text, text[-3000:]
     assert router_mappings(lab) == []
     now = host_state(server)
     for picture in (before["state"], now):
