@@ -127,9 +127,8 @@ def converge(scenario_dir, extra_vars=None, *args, log=None, timeout=900):
 def changed_on_server(proc):
     """The changed= count of the server's line in proc's play recap; fails the test when the
     run failed or printed no recap."""
-    recap = re.search(r"^server\s+:.*$", re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout), re.M)
-    assert proc.returncode == 0 and recap, (proc.stdout + proc.stderr)[-3000:]
-    return int(re.search(r"\bchanged=(\d+)", recap.group(0)).group(1))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return recap_changed(proc.stdout)
 
 
 def _host(lab, role):
@@ -316,10 +315,18 @@ def udp_port(client, address, port):
 
 
 def recap_changed(output, host="server"):
-    """The changed= count of host's last PLAY RECAP line in an ansible-playbook output."""
-    recaps = re.findall(r"^%s\s+: ok=.*$" % re.escape(host), output, re.M)
+    """The changed= count of host's last PLAY RECAP line in an ansible-playbook output (the
+    one reader of the recap: changed_on_server uses it too)."""
+    recaps = re.findall(r"^%s\s+: ok=.*$" % re.escape(host), re.sub(r"\x1b\[[0-9;]*m", "", output), re.M)
     assert recaps, output[-3000:]
     return int(re.search(r"\bchanged=(\d+)", recaps[-1]).group(1))
+
+
+def copy_to(lab, role, src, dest):
+    """Copy a controller file into a lab host's container (podman cp, the lab's containers.conf)."""
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
+    subprocess.run(["podman", "cp", src, "%s:%s" % (lab["hosts"][role]["container"], dest)], env=env, check=True)
 
 
 def host_record_section(host, section):

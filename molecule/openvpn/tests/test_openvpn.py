@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import (REPO, assert_vpn_closed, curl, denied_login_address, exposure, fingerprint, fingerprint_diff,
-                      host_record_section, listener, local_network_subnets, playbook, recap_changed, udp_port)
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, exposure, fingerprint,
+                      fingerprint_diff, host_record_section, listener, local_network_subnets, recap_changed, udp_port)
+from conftest import converge as run_converge
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONVERGE = os.path.join(SCENARIO, "converge.yml")
 PKI = "/etc/openvpn/server/jellyfin-pki"
 CLIENTS = PKI + "/clients"
 SERVER_VPN = "10.8.0.1"
@@ -38,18 +37,14 @@ def _export_dir():
 
 def converge(log_name, extra_vars=None, *args):
     """Run the converge playbook at -vvv; return its output."""
-    proc = playbook(CONVERGE, "-vvv", *args, *(["-e", json.dumps(extra_vars)] if extra_vars else []), log=log_name)
+    proc = run_converge(SCENARIO, extra_vars, "-vvv", *args, log=log_name)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return proc.stdout + proc.stderr
 
 
 def connect(lab, internet, name, device, profile=None, extra=""):
     """Copy a profile to the internet host and start openvpn there; return (connected, log)."""
-    container = lab["hosts"]["internet"]["container"]
-    src = profile or os.path.join(_export_dir(), "%s.ovpn" % name)
-    env = dict(os.environ)
-    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
-    subprocess.run(["podman", "cp", src, "%s:/root/%s.ovpn" % (container, name)], env=env, check=True)
+    copy_to(lab, "internet", profile or os.path.join(_export_dir(), "%s.ovpn" % name), "/root/%s.ovpn" % name)
     internet.check_output("chmod 0600 /root/%s.ovpn && rm -f /tmp/ovpn-%s.log" % (name, name))
     internet.check_output("openvpn --config /root/%s.ovpn --dev %s --daemon ovpn-%s --writepid /run/ovpn-%s.pid "
                           "--log /tmp/ovpn-%s.log %s" % (name, device, name, name, name, extra))
@@ -111,7 +106,7 @@ def test_a_configuration_openvpn_rejects_is_not_installed(server):
     conf = "/etc/openvpn/server/jellyfin.conf"
     before = server.file(conf).sha256sum
     pid = server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin")
-    proc = playbook(CONVERGE, "-e", json.dumps({"openvpn_server_extra_directives": ["max-clientz 10"]}))
+    proc = run_converge(SCENARIO, {"openvpn_server_extra_directives": ["max-clientz 10"]})
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-2000:]
     assert "OpenVPN rejected the generated server configuration" in output, output[-3000:]
@@ -128,7 +123,7 @@ def test_openvpn_runs_as_nobody_after_start(server):
 
 def test_a_client_named_like_a_pki_file_is_refused_before_any_change(server):
     ca = server.file(PKI + "/private/ca.key").sha256sum
-    proc = playbook(CONVERGE, "-e", json.dumps({"lab_openvpn_clients": ["phone", "ca"]}))
+    proc = run_converge(SCENARIO, {"lab_openvpn_clients": ["phone", "ca"]})
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-2000:]
     assert "openvpn_clients: 'ca' is the name of a file of the server's PKI" in output, output[-3000:]
@@ -268,8 +263,7 @@ def test_the_host_timer_resigns_a_crl_close_to_expiry(server):
 
 def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
-    recaps = re.findall(r"^server\s+: ok=.*$", output, re.M)
-    assert recaps and re.search(r"\bchanged=0\b", recaps[-1]), recaps[-1:] or output[-2000:]
+    assert recap_changed(output) == 0
 
 
 def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server):

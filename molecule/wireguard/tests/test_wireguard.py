@@ -12,19 +12,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import os
 import re
-import subprocess
 
 import pytest
 import segno
 
-from conftest import (REPO, assert_vpn_closed, curl, denied_login_address, fingerprint, fingerprint_diff,
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
                       host_record_section, listener, local_network_subnets, recap_changed, udp_port)
+from conftest import converge as run_converge
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONVERGE = os.path.join(SCENARIO, "converge.yml")
 SERVER_VPN = "10.13.13.1"
 PHONE_VPN = "10.13.13.2"
 JELLYFIN_VPN_URL = "http://%s:8096" % SERVER_VPN
@@ -32,7 +30,7 @@ KEY_RE = re.compile(r"^[A-Za-z0-9+/]{43}=$")
 
 # Every secret read from the server during the run (the log test scans for all of them).
 SECRETS: dict[str, str] = {}
-LOGS: list[str] = []
+OUTPUTS: list[tuple[str, str]] = []
 
 
 def _ephemeral():
@@ -43,30 +41,13 @@ def _export_dir():
     return os.path.join(_ephemeral(), "wireguard-clients")
 
 
-def _env():
-    env = dict(os.environ)
-    env.setdefault("MOLECULE_PROJECT_DIRECTORY", REPO)
-    env.setdefault("MOLECULE_SCENARIO_NAME", "wireguard")
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".cache", "collections"))
-    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
-    env["ANSIBLE_CONFIG"] = os.path.join(_ephemeral(), "ansible.cfg")
-    env["ANSIBLE_PIPELINING"] = "true"
-    env["ANSIBLE_FORCE_COLOR"] = "false"
-    env["ANSIBLE_NOCOLOR"] = "true"
-    return env
-
-
 def converge(log_name, extra_vars=None, *args):
-    """Run the scenario's converge playbook at -vvv; keep the log for the leak test."""
-    log = os.path.join(_ephemeral(), log_name)
-    cmd = ["ansible-playbook", "-vvv", "-i", os.path.join(_ephemeral(), "inventory"), *args, CONVERGE]
-    if extra_vars:
-        cmd += ["-e", json.dumps(extra_vars)]
-    with open(log, "w", encoding="utf-8") as handle:
-        proc = subprocess.run(cmd, env=_env(), stdout=handle, stderr=subprocess.STDOUT, check=False, timeout=900)
-    LOGS.append(log)
-    assert proc.returncode == 0, "converge failed, see %s" % log
-    return log
+    """Run the scenario's converge playbook at -vvv; return its output (kept for the leak test)."""
+    proc = run_converge(SCENARIO, extra_vars, "-vvv", *args, log=log_name)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    OUTPUTS.append((log_name, output))
+    return output
 
 
 def _secret(server, path):
@@ -89,10 +70,8 @@ def _wg_peers(server):
 @pytest.fixture(scope="module")
 def tunnel(lab, internet):
     """The exported phone.conf, copied into the internet host and brought up there."""
-    container = lab["hosts"]["internet"]["container"]
-    src = os.path.join(_export_dir(), "phone.conf")
     internet.run("wg-quick down wg0")
-    subprocess.run(["podman", "cp", src, "%s:/etc/wireguard/wg0.conf" % container], env=_env(), check=True)
+    copy_to(lab, "internet", os.path.join(_export_dir(), "phone.conf"), "/etc/wireguard/wg0.conf")
     internet.check_output("chmod 0600 /etc/wireguard/wg0.conf")
     up = internet.run("wg-quick up wg0")
     assert up.rc == 0, up.stderr
@@ -268,9 +247,7 @@ def test_converge_at_vvv_logs_no_private_key_or_psk(server):
     for path in ("/etc/wireguard/wg0.key", "/etc/wireguard/clients/phone.key", "/etc/wireguard/clients/phone.psk"):
         _secret(server, path)
     assert len(SECRETS) >= 5  # server, phone key and PSK, and the laptop's while it existed
-    for log in LOGS:  # the -vvv run above and the peer test's runs
-        with open(log, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
+    for log, text in OUTPUTS:  # the -vvv run above and the peer test's runs
         assert "PLAY RECAP" in text
         leaked = [path for path, secret in SECRETS.items() if secret in text or secret[:43] in text]
         assert not leaked, "%s contains the secrets of %s" % (log, leaked)
@@ -282,14 +259,9 @@ KEYS = ("/etc/wireguard/wg0.key", "/etc/wireguard/wg0.pub", "/etc/wireguard/clie
         "/etc/wireguard/clients/phone.psk")
 
 
-def _read(log):
-    with open(log, encoding="utf-8", errors="replace") as handle:
-        return handle.read()
-
-
 def test_absent_in_check_mode_changes_nothing_and_lists_what_it_would_close(server):
     before = fingerprint(server)
-    output = _read(converge("absent-check.log", {"wireguard_state": "absent"}, "--check"))
+    output = converge("absent-check.log", {"wireguard_state": "absent"}, "--check")
     assert fingerprint_diff(before, fingerprint(server)) == {}
     assert "wireguard: closed on server (check mode: would close):" in output, output[-3000:]
     for line in ("unit wg-quick@wg0.service (stopped, disabled)", "interface wg0",
@@ -308,7 +280,7 @@ def test_absent_closes_the_server_and_keeps_the_keys(server, internet, lab, tunn
     assert "10.13.13.0/24" in record["jellyfin_local_subnets_added"], record
     keys = {path: server.file(path).sha256sum for path in KEYS}
 
-    output = _read(converge("absent.log", {"wireguard_state": "absent"}))
+    output = converge("absent.log", {"wireguard_state": "absent"})
 
     assert "wireguard: closed on server:" in output, output[-3000:]
     assert_vpn_closed(server, internet, lan, "wireguard", record, port=51820, units=["wg-quick@wg0"], interface="wg0",
@@ -321,14 +293,14 @@ def test_absent_closes_the_server_and_keeps_the_keys(server, internet, lab, tunn
 
 
 def test_absent_again_changes_nothing():
-    output = _read(converge("absent-again.log", {"wireguard_state": "absent"}))
+    output = converge("absent-again.log", {"wireguard_state": "absent"})
     assert recap_changed(output) == 0
     assert "nothing was open" in output
 
 
 def test_absent_with_wipe_keys_deletes_the_keys_and_the_client_files(server):
     # The record is gone by now: the names come from the current variables.
-    output = _read(converge("absent-wipe.log", {"wireguard_state": "absent", "wireguard_wipe_keys": True}))
+    output = converge("absent-wipe.log", {"wireguard_state": "absent", "wireguard_wipe_keys": True})
     for path in KEYS + ("/etc/wireguard/clients",):
         assert not server.file(path).exists, path
     for path in ("/etc/wireguard/wg0.key", "/etc/wireguard/wg0.pub", "/etc/wireguard/clients"):
