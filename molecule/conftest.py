@@ -314,12 +314,17 @@ def udp_port(client, address, port):
     return client.check_output("python3 -c %s %s %d" % (shlex.quote(_UDP_PROBE), shlex.quote(address), port)).strip()
 
 
-def recap_changed(output, host="server"):
-    """The changed= count of host's last PLAY RECAP line in an ansible-playbook output (the
-    one reader of the recap: changed_on_server uses it too)."""
+def recap(output, host="server"):
+    """The counts of host's last PLAY RECAP line in an ansible-playbook output ({"ok": 12,
+    "changed": 0, "failed": 0, ...}): the one reader of the recap. Fails the test without one."""
     recaps = re.findall(r"^%s\s+: ok=.*$" % re.escape(host), re.sub(r"\x1b\[[0-9;]*m", "", output), re.M)
     assert recaps, output[-3000:]
-    return int(re.search(r"\bchanged=(\d+)", recaps[-1]).group(1))
+    return {key: int(value) for key, value in re.findall(r"\b(\w+)=(\d+)", recaps[-1])}
+
+
+def recap_changed(output, host="server"):
+    """The changed= count of host's last PLAY RECAP line in an ansible-playbook output."""
+    return recap(output, host)["changed"]
 
 
 def copy_to(lab, role, src, dest):
