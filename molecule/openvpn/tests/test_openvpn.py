@@ -266,7 +266,7 @@ def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     assert recap_changed(output) == 0
 
 
-def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server):
+def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server, internet, phone):
     # openvpn_renew_before_days beyond the certificates' lifetime: both are "close to expiry".
     def serial(path):
         return server.check_output("openssl x509 -in %s -noout -serial" % path)
@@ -278,6 +278,12 @@ def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(serv
     assert all(serial(path) != before[path] for path in paths), before
     assert server.check_output("systemctl show -p MainPID --value openvpn-server@jellyfin") != pid
     assert server.service("openvpn-server@jellyfin").is_running
+    # The phone, still on its profile from before, comes back by itself (the server's restart
+    # notice, else ping-restart 60 s): the old certificate is still valid under the same CA.
+    deadline = time.time() + 90
+    while internet.run("curl -sf -m 3 -o /dev/null %s/System/Ping" % JELLYFIN_VPN_URL).rc != 0:
+        assert time.time() < deadline, internet.run("tail -20 /tmp/ovpn-phone.log").stdout
+        time.sleep(1)
 
 
 def test_the_crl_refresh_unit_is_hardened(server):
