@@ -26,10 +26,10 @@ description:
     and never past O(max_retry_seconds) in all.
     Fatal answers (bad credentials, unknown host, C(abuse), C(badagent), C(!donator)) are never retried.
   - With O(state=absent) the record is removed where the provider's API allows it, after a read (a name
-    without records: no change): V(cloudflare) deletes each A/AAAA record of the name, V(porkbun) deletes by
+    without records is no change). V(cloudflare) deletes each A/AAAA record of the name, V(porkbun) deletes by
     name and type, V(rfc2136) sends a signed update deleting the RRsets, V(duckdns) clears both addresses
-    (C(clear=true): DuckDNS cannot delete a name, only empty it). V(dyndns2), V(noip), V(dynu), V(desec)
-    and V(namecheap) have no delete in their update protocols: nothing is sent, the record stays, RV(kept)
+    (C(clear=true); DuckDNS cannot delete a name, only empty it). V(dyndns2), V(noip), V(dynu), V(desec)
+    and V(namecheap) have no delete in their update protocols; nothing is sent, the record stays, RV(kept)
     says why and a warning asks to remove it in the provider's control panel.
   - No password, token, API key or TSIG secret ever appears in the result, a warning or an error message.
 author:
@@ -323,9 +323,10 @@ kept:
   type: str
   sample: "dyndns2 has no delete: its update protocol (/nic/update) can only set addresses; remove the record in the provider's control panel"
 summary:
-  description: With O(state=absent), one line for a summary, such as
-    C(DNS record jellyfin.example.org (A) deleted at cloudflare) (C(would be deleted) in check mode),
-    C(DNS record name.duckdns.org (A, AAAA) cleared at duckdns (...)) or C(DNS record ... left as it is: ...).
+  description:
+    - With O(state=absent), one line for a summary, such as C(DNS record jellyfin.example.org (A) deleted at cloudflare)
+      (C(would be deleted) in check mode), C(DNS record name.duckdns.org (A, AAAA) cleared at duckdns (...)) or
+      C(DNS record ... left as it is) followed by the reason.
   returned: when O(state=absent)
   type: str
   sample: DNS record jellyfin.example.org (A) deleted at cloudflare

@@ -818,7 +818,6 @@ def run(settings, desired, check_mode=False, sleep=None, provider=None):
     """
     provider = provider or make_provider(settings)
     provider.check_types(desired)
-    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
     result = dict(
         changed=False,
         provider=settings.provider,
@@ -828,19 +827,31 @@ def run(settings, desired, check_mode=False, sleep=None, provider=None):
         answer=None,
         requests=provider.counter.as_dict(),
     )
-    try:
-        previous = with_retries(lambda: provider.read_many(list(desired)), **retries)
-        result["previous"] = dict(previous)
-        result["current"] = dict(previous)
+
+    def write(previous, retried):
         changes = {t: a for t, a in desired.items() if previous.get(t) != a}
         if changes:
             result["changed"] = True
             if not check_mode:
-                outcome = with_retries(lambda: provider.update_many(changes, desired), **retries)
+                outcome = retried(lambda: provider.update_many(changes, desired))
                 result["answer"] = outcome.answer
                 if outcome.warning:
                     result["warning"] = outcome.warning
             result["current"].update(changes)
+
+    return _read_then_write(settings, provider, result, list(desired), sleep, write)
+
+
+def _read_then_write(settings, provider, result, record_types, sleep, write):
+    """Read record_types into result's previous/current, then write(previous, retried), where
+    retried(call) runs call under with_retries. The requests made go into result, also when a
+    DdnsError ends the run (then result is the error's `partial`)."""
+    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
+    try:
+        previous = with_retries(lambda: provider.read_many(record_types), **retries)
+        result["previous"] = dict(previous)
+        result["current"] = dict(previous)
+        write(previous, lambda call: with_retries(call, **retries))
     except DdnsError as exc:
         result["requests"] = provider.counter.as_dict()
         exc.partial = result
@@ -893,22 +904,14 @@ def run_delete(settings, record_types=None, check_mode=False, sleep=None, provid
     provider = provider or make_provider(settings)
     provider.check_types(types)
     provider.check_removal(types)
-    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
-    try:
-        previous = with_retries(lambda: provider.read_many(types), **retries)
-        result["previous"] = dict(previous)
-        result["current"] = dict(previous)
+
+    def write(previous, retried):
         present = [t for t in types if previous.get(t)]
         if present:
             result["changed"] = True
             result["deleted"] = present
             if not check_mode:
-                outcome = with_retries(lambda: provider.delete_many(present), **retries)
-                result["answer"] = outcome.answer
+                result["answer"] = retried(lambda: provider.delete_many(present)).answer
             result["current"].update({t: None for t in present})
-    except DdnsError as exc:
-        result["requests"] = provider.counter.as_dict()
-        exc.partial = result
-        raise
-    result["requests"] = provider.counter.as_dict()
-    return result
+
+    return _read_then_write(settings, provider, result, types, sleep, write)
