@@ -188,31 +188,28 @@ def test_removal_closes_the_ports_and_leaves_the_dyndns2_record(server, internet
 
 
 def test_removal_deletes_a_record_where_the_provider_can(server, internet, lab):
-    """A second name at the stand-in's Cloudflare route: deleted by ddns_state absent with
-    ddns_delete_record_on_removal, after a check that a missing token stops the role first.
-    (Check mode of a deletion: the removal test above, and the module's unit tests.)"""
-    scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
-    book = os.path.join(scenario, "ddns_cloudflare.yml")
+    """A second name at the stand-in's Cloudflare route: published, then a removal without the
+    token stops before anything changes, naming it; then ddns_state absent with
+    ddns_delete_record_on_removal deletes it. (Check mode of a deletion: the removal test above
+    shows the role's, the module's unit tests the module's.)"""
+    book = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "ddns_cloudflare.yml")
     wan = lab["hosts"]["internet"]["addresses"]["wan"]
     name = "jellyfin2.cf.lab.test"
     curl(internet, "http://%s:8245/_standin/zones" % wan, "-X", "POST", "--data",
          json.dumps({"name": "cf.lab.test", "provider": "cloudflare"}))
-    present = playbook(book, log="cloudflare-present.log")
-    assert present.returncode == 0, flat(present)[-3000:]
+    first = playbook(book, "-e", json.dumps({"lab_cloudflare_remove": True, "lab_cloudflare_removal_token": ""}),
+                     log="cloudflare-no-token.log")
+    text = flat(first)
+    assert first.returncode != 0, text[-3000:]
+    assert "ddns_delete_record_on_removal is true, but the record of %s cannot be removed without ddns_token" % name in text
+    assert "Nothing was changed." in text
+    # published by the first play, and still there: the removal stopped before anything changed
     assert standin_records(internet, lab)["hosts"][name]["records"]["A"] == [lab["hosts"]["router"]["addresses"]["wan"]]
     assert host_record_section(server, "ddns")["provider"] == "cloudflare"
 
-    absent = {"ddns_state": "absent", "ddns_delete_record_on_removal": True}
-    no_token = playbook(book, "-e", json.dumps(dict(absent, ddns_token="")), log="cloudflare-no-token.log")
-    text = flat(no_token)
-    assert no_token.returncode != 0
-    assert "ddns_delete_record_on_removal is true, but the record of %s cannot be removed without ddns_token" % name in text
-    assert "Nothing was changed." in text
-    assert standin_records(internet, lab)["hosts"][name]["records"]["A"], "the record went although the role stopped"
-    assert host_record_section(server, "ddns") is not None
-
-    real = playbook(book, "-e", json.dumps(absent), log="cloudflare-absent.log")
-    assert real.returncode == 0, flat(real)[-3000:]
-    assert "DNS record %s (A) deleted at cloudflare" % name in flat(real)
+    removal = playbook(book, "-e", json.dumps({"lab_cloudflare_publish": False, "lab_cloudflare_remove": True}),
+                       log="cloudflare-absent.log")
+    assert removal.returncode == 0, flat(removal)[-3000:]
+    assert "DNS record %s (A) deleted at cloudflare" % name in flat(removal)
     assert standin_records(internet, lab)["hosts"][name]["records"]["A"] == []
     assert host_record_section(server, "ddns") is None

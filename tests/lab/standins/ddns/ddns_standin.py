@@ -53,8 +53,9 @@ Where each modelled behaviour was read (no code or text copied)
   | Cloudflare envelope, zones?name=,           | developers.cloudflare.com/api/resources/dns/         |
   |   dns_records?name&type, PATCH, POST        |   subresources/records (list, edit, create)          |
   | Cloudflare DELETE .../dns_records/<id>      | same, methods/delete: DELETE /zones/{zone_id}/       |
-  |   -> {"result": {"id"}}; 404 code 81044     |   dns_records/{dns_record_id}, result {id}; 81044 as |
-  |   "Record does not exist." for an unknown id|   cloudflare-go's API errors report it               |
+  |   -> {"result": {"id"}}; 404 code 81044     |   dns_records/{dns_record_id}, result {id}; the 81044 |
+  |   "Record does not exist." for an unknown id|   envelope as users quote it: zanjie1999/cloudflare- |
+  |                                             |   api-v4-ddns#5, onedr0p/cluster-template#355        |
   | Porkbun retrieve/edit/create ByNameType,    | porkbun.com/api/json/v3/documentation; porkbunrb     |
   |   deleteByNameType/<domain>/<type>/<sub>    |   lib/porkbun/models/record.rb (delete_by_subdomain) |
   |   -> {"status": "SUCCESS"}                  |                                                      |
