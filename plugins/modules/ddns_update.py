@@ -25,10 +25,22 @@ description:
     times, waiting as long as the provider's C(Retry-After) asks but never longer than O(max_retry_wait),
     and never past O(max_retry_seconds) in all.
     Fatal answers (bad credentials, unknown host, C(abuse), C(badagent), C(!donator)) are never retried.
+  - With O(state=absent) the record is removed where the provider's API allows it, after a read (a name
+    without records is no change). V(cloudflare) deletes each A/AAAA record of the name, V(porkbun) deletes by
+    name and type, V(rfc2136) sends a signed update deleting the RRsets, V(duckdns) clears both addresses
+    (C(clear=true); DuckDNS cannot delete a name, only empty it). V(dyndns2), V(noip), V(dynu), V(desec)
+    and V(namecheap) have no delete in their update protocols; nothing is sent, the record stays, RV(kept)
+    says why and a warning asks to remove it in the provider's control panel.
   - No password, token, API key or TSIG secret ever appears in the result, a warning or an error message.
 author:
   - jellyfin_remote developers (!UNKNOWN)
 options:
+  state:
+    description:
+      - V(present) publishes the address; V(absent) removes the name's A/AAAA records (see the description).
+    type: str
+    default: present
+    choices: [present, absent]
   provider:
     description:
       - The provider, which decides the protocol and the default URL.
@@ -56,12 +68,15 @@ options:
   record_types:
     description:
       - Several record types to manage, for example V([A, AAAA]). Every type needs an address.
+      - With O(state=absent), the types to remove; without O(record_type) and O(record_types), every type
+        the provider holds (V(duckdns) clears both together and accepts only both).
     type: list
     elements: str
     choices: [A, AAAA]
   address:
     description:
       - The address(es) to publish, at most one IPv4 and one IPv6 address.
+      - One of O(address) and O(public_ip) is required with O(state=present); both are ignored with O(state=absent).
     type: list
     elements: str
   public_ip:
@@ -180,10 +195,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the current value, predicts C(changed) and sends no update.
+    details: Reads the current value, predicts C(changed) and sends no update (with O(state=absent), no delete).
   diff_mode:
     support: full
-    details: Shows the addresses before and after.
+    details: Shows the addresses before and after (after a removal, V(null)).
   platform:
     support: full
     platforms: posix
@@ -238,11 +253,24 @@ EXAMPLES = r"""
     tsig_key_name: jellyfin-ddns
     tsig_key_secret: "{{ vault_tsig_secret }}"
     address: 198.51.100.7
+
+- name: Remove the name from Cloudflare when Jellyfin is no longer reached from outside
+  homelab.jellyfin_remote.ddns_update:
+    state: absent
+    provider: cloudflare
+    hostname: jellyfin.example.org
+    zone: example.org
+    token: "{{ vault_cloudflare_token }}"
+  register: removal
+
+- name: Say what happened to the record
+  ansible.builtin.debug:
+    msg: "{{ removal.summary }}"
 """
 
 RETURN = r"""
 changed:
-  description: Whether an update was sent (or, in check mode, would be sent).
+  description: Whether an update or a removal was sent (or, in check mode, would be sent).
   returned: always
   type: bool
 provider:
@@ -267,7 +295,8 @@ current:
   type: dict
   sample: {A: 198.51.100.7}
 answer:
-  description: The provider's answer to the update (such as V(good), V(UPDATED), V(NOERROR)); V(null) when none was sent.
+  description: The provider's answer to the update or removal (such as V(good), V(UPDATED), V(NOERROR), V(deleted));
+    V(null) when none was sent.
   returned: always
   type: str
   sample: good
@@ -276,6 +305,31 @@ requests:
   returned: always
   type: dict
   sample: {reads: 1, lookups: 0, updates: 0}
+state:
+  description: The O(state) asked for.
+  returned: always
+  type: str
+  sample: absent
+deleted:
+  description: With O(state=absent), the record types removed (in check mode, that would be removed);
+    empty when the name had none or the provider cannot delete.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: [A]
+kept:
+  description: With O(state=absent), why the record stays when the provider has no delete; V(null) otherwise.
+  returned: when O(state=absent)
+  type: str
+  sample: "dyndns2 has no delete: its update protocol (/nic/update) can only set addresses; remove the record in the provider's control panel"
+summary:
+  description:
+    - With O(state=absent), one line for a summary, such as C(DNS record jellyfin.example.org (A) deleted at cloudflare)
+      (C(would be deleted) in check mode), C(DNS record name.duckdns.org (A, AAAA) cleared at duckdns (...)) or
+      C(DNS record ... left as it is) followed by the reason.
+  returned: when O(state=absent)
+  type: str
+  sample: DNS record jellyfin.example.org (A) deleted at cloudflare
 error_kind:
   description: On failure, what kind of failure (auth, nohost, abuse, donator, badagent, notfqdn, numhost,
     dnserr, retryable, config, protocol).
@@ -285,6 +339,7 @@ error_kind:
 """
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.validation import check_required_if, check_required_one_of
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
@@ -300,6 +355,7 @@ DNS_READ = ("dyndns2", "noip", "dynu", "desec", "duckdns", "namecheap")
 
 def argument_spec():
     return dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
         provider=dict(type="str", required=True, choices=PROVIDERS),
         hostname=dict(type="str", required=True),
         zone=dict(type="str"),
@@ -347,16 +403,26 @@ REQUIRED_IF = [
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        required_if=REQUIRED_IF,
         mutually_exclusive=[("address", "public_ip"), ("record_type", "record_types")],
-        required_one_of=[("address", "public_ip")],
         required_together=[("tsig_key_name", "tsig_key_secret")],
         supports_check_mode=True,
     )
     p = module.params
-    base = dict(changed=False, provider=p["provider"], hostname=p["hostname"])
+    base = dict(changed=False, provider=p["provider"], hostname=p["hostname"], state=p["state"])
+    absent = p["state"] == "absent"
+    # Checked here, not in the spec: a removal needs no address, and a removal at a provider
+    # that cannot delete sends nothing, so it needs no credentials either.
+    sends = not absent or _ddns.provider_class(p["provider"]).can_delete
+    given = {k: v for k, v in p.items() if v is not None}  # the checks count keys, not values
+    try:
+        if not absent:
+            check_required_one_of([("address", "public_ip")], given)
+        if sends:
+            check_required_if(REQUIRED_IF, given)
+    except TypeError as exc:
+        module.fail_json(msg=str(exc), error_kind="config", **base)
 
-    if (p["provider"] == "rfc2136" or (p["provider"] in DNS_READ)) and not _ddns.HAS_DNSPYTHON:
+    if sends and (p["provider"] == "rfc2136" or (p["provider"] in DNS_READ)) and not _ddns.HAS_DNSPYTHON:
         module.fail_json(
             msg=missing_required_lib("dnspython", reason="to read the current address by DNS"),
             exception=str(_ddns.DNSPYTHON_IMPORT_ERROR),
@@ -387,11 +453,12 @@ def main():
     if record_types is not None and not record_types:
         module.fail_json(msg="record_types is empty; give [A], [AAAA] or [A, AAAA], or leave it out", error_kind="config", **base)
     try:
-        desired = _ddns.desired_addresses(
-            record_types=list(dict.fromkeys(record_types)) if record_types else None,
-            addresses=p["address"],
-            public_ip=p["public_ip"],
-        )
+        if not absent:
+            desired = _ddns.desired_addresses(
+                record_types=list(dict.fromkeys(record_types)) if record_types else None,
+                addresses=p["address"],
+                public_ip=p["public_ip"],
+            )
         settings = _ddns.Settings(
             provider=p["provider"],
             hostname=hostname,
@@ -418,7 +485,13 @@ def main():
             max_retry_wait=p["max_retry_wait"],
             max_retry_seconds=p["max_retry_seconds"],
         )
-        result = _ddns.run(settings, desired, check_mode=module.check_mode)
+        if absent:
+            result = _ddns.run_delete(settings, list(dict.fromkeys(record_types)) if record_types else None, check_mode=module.check_mode)
+            result["summary"] = _ddns.removal_line(result, module.check_mode)
+            for key in ("record_types", "removed_word", "removal_note"):
+                result.pop(key)
+        else:
+            result = _ddns.run(settings, desired, check_mode=module.check_mode)
     except _ddns.DdnsError as exc:
         partial = getattr(exc, "partial", None) or {}
         details = dict(base)
@@ -429,6 +502,7 @@ def main():
             **details,
         )
 
+    result["state"] = p["state"]
     warning = result.pop("warning", None)
     if warning:
         module.warn(warning)

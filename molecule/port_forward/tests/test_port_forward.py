@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import curl, denied_login_address, exposure, playbook
+from conftest import (converge, curl, denied_login_address, exposure, fingerprint, fingerprint_diff, host_record_section,
+                      playbook, recap_changed)
 
 NAME = "jellyfin.ddns.lab.test"
 SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # tests/lab/vars/services.yml
@@ -133,3 +134,82 @@ def test_the_renewal_runs_as_its_own_user(server):
     assert user.exists and user.shell == "/usr/sbin/nologin"
     out = server.run("systemctl show -p User --value jellyfin-remote-upnp-renew.service")
     assert out.stdout.strip() == "jellyfin-remote-upnp"
+
+
+# Last: removal (port_forward_state absent) closes what the role opened; the lab's dyndns2
+# record stays (dyndns2 has no delete), and the summary line says so.
+
+KEPT_LINE = "DNS record %s left as it is at dyndns2 (ddns_delete_record_on_removal is false)" % NAME
+NO_DELETE_LINE = ("DNS record %s left as it is: dyndns2 has no delete: its update protocol (/nic/update) can only "
+                  "set addresses; remove the record in the provider's control panel" % NAME)
+
+
+def flat(proc):
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def router_chain(lab):
+    return subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet", "filter",
+                           "prerouting_miniupnpd"], capture_output=True, text=True, check=True).stdout
+
+
+def standin_records(internet, lab):
+    return json.loads(curl(internet, "http://%s:8245/_standin/records" % lab["hosts"]["internet"]["addresses"]["wan"])[1])
+
+
+def test_removal_closes_the_ports_and_leaves_the_dyndns2_record(server, internet, lab):
+    scenario = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+    before = fingerprint(server)
+    # --check, asking for the record's deletion: dyndns2 has none, so the line says why it stays.
+    check = converge(scenario, {"port_forward_state": "absent", "ddns_delete_record_on_removal": True}, "--check",
+                     log="absent-check.log")
+    text = flat(check)
+    assert check.returncode == 0, text[-3000:]
+    assert "port_forward: closed on server (check mode: would close):" in text
+    assert NO_DELETE_LINE in text, text[-3000:]
+    assert fingerprint_diff(before, fingerprint(server)) == {}
+
+    real = converge(scenario, {"port_forward_state": "absent"}, log="absent.log")
+    text = flat(real)
+    assert real.returncode == 0, text[-3000:]
+    assert "port_forward: closed on server:" in text and KEPT_LINE in text, text[-3000:]
+    assert "ddclient (stopped, disabled)" in text
+    assert "dport 8096 " not in router_chain(lab)
+    assert server.run("nft list table inet jellyfin_remote_port_forward").rc != 0
+    assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
+    assert not server.service("ddclient").is_running and not server.file("/etc/ddclient.conf").exists
+    assert host_record_section(server, "ddns") is None
+    # the record stays at the provider, as said
+    assert resolve(internet, lab) == [lab["hosts"]["router"]["addresses"]["wan"]]
+
+    again = converge(scenario, {"port_forward_state": "absent"}, log="absent-again.log")
+    assert recap_changed(again.stdout) == 0
+    assert KEPT_LINE not in flat(again)  # nothing of the collection's DDNS is left on the host to speak of
+
+
+def test_removal_deletes_a_record_where_the_provider_can(server, internet, lab):
+    """A second name at the stand-in's Cloudflare route: published, then a removal without the
+    token stops before anything changes, naming it; then ddns_state absent with
+    ddns_delete_record_on_removal deletes it. (Check mode of a deletion: the removal test above
+    shows the role's, the module's unit tests the module's.)"""
+    book = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "ddns_cloudflare.yml")
+    wan = lab["hosts"]["internet"]["addresses"]["wan"]
+    name = "jellyfin2.cf.lab.test"
+    curl(internet, "http://%s:8245/_standin/zones" % wan, "-X", "POST", "--data",
+         json.dumps({"name": "cf.lab.test", "provider": "cloudflare"}))
+    first = playbook(book, "-e", json.dumps({"lab_cloudflare_remove": True, "lab_cloudflare_removal_token": ""}),
+                     log="cloudflare-no-token.log")
+    text = flat(first)
+    assert first.returncode != 0, text[-3000:]
+    assert "ddns_delete_record_on_removal is true, but the record of %s cannot be removed without ddns_token" % name in text
+    assert "Nothing was changed." in text
+    # published by the first play, and still there: the removal stopped before anything changed
+    assert standin_records(internet, lab)["hosts"][name]["records"]["A"] == [lab["hosts"]["router"]["addresses"]["wan"]]
+    assert host_record_section(server, "ddns")["provider"] == "cloudflare"
+
+    removal = playbook(book, "-e", json.dumps({"lab_cloudflare_publish": False, "lab_cloudflare_remove": True}),
+                       log="cloudflare-absent.log")
+    assert removal.returncode == 0, flat(removal)[-3000:]
+    assert "DNS record %s (A) deleted at cloudflare" % name in flat(removal)
+    assert standin_records(internet, lab)["hosts"][name]["records"]["A"] == []
+    assert host_record_section(server, "ddns") is None

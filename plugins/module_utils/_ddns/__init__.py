@@ -17,8 +17,11 @@ Pieces:
   knows from any text that could reach a message.
 - DnsReader: reads A/AAAA of a name from a configured resolver or, without one, from the
   zone's authoritative servers (dyndns2, DuckDNS and Namecheap have no read call).
-- Provider: the interface (read_current, update, update_many) and REGISTRY name -> class.
+- Provider: the interface (read_current, update, update_many, delete_many) and REGISTRY
+  name -> class. can_delete / cannot_delete say whether the provider's API can remove a
+  record (dyndns2 and Namecheap's update protocols cannot: nothing is sent to them).
 - run(): read first, write only what differs, predict in check mode.
+- run_delete(): read first, delete only what is there, predict in check mode.
 
 Secrets (passwords, tokens, API keys, TSIG secrets) never appear in a DdnsError message,
 a warning or a result: messages are built from option names and non-secret values, and
@@ -592,12 +595,22 @@ class Provider:
     update(record_type, address) -> UpdateResult
     update_many({record_type: address}) -> UpdateResult   default: one update per type;
         providers that can set both families in one request override it.
+    delete(record_type) -> UpdateResult   removes every record of the type (after a read);
+    delete_many(record_types) -> UpdateResult   default: one delete per type.
+        Providers without a delete in their API set can_delete False and cannot_delete to
+        the reason (it ends the sentence "<provider> ..."); removed_word is what the
+        provider's removal does ("deleted", DuckDNS "cleared"), removal_note what the user
+        should know after it (or None).
     """
 
     name = None
     default_base_url = None
     supported_types = RECORD_TYPES
     needs_zone = False
+    can_delete = True
+    cannot_delete = None
+    removed_word = "deleted"
+    removal_note = None
 
     def __init__(self, settings, http=None, dns_reader=None, counter=None):
         self.settings = settings
@@ -689,6 +702,16 @@ class Provider:
                 answers.append(result.answer)
                 warning = warning or result.warning
         return UpdateResult(tuple(t for t in RECORD_TYPES if t in changes), ",".join(answers), warning)
+
+    def check_removal(self, record_types):
+        """Raise DdnsError(config) when these types cannot be removed on their own."""
+
+    def delete(self, record_type):
+        raise NotImplementedError
+
+    def delete_many(self, record_types):
+        answers = [self.delete(t).answer for t in RECORD_TYPES if t in record_types]
+        return UpdateResult(tuple(t for t in RECORD_TYPES if t in record_types), ",".join(answers))
 
 
 REGISTRY = {}
@@ -795,7 +818,6 @@ def run(settings, desired, check_mode=False, sleep=None, provider=None):
     """
     provider = provider or make_provider(settings)
     provider.check_types(desired)
-    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
     result = dict(
         changed=False,
         provider=settings.provider,
@@ -805,22 +827,91 @@ def run(settings, desired, check_mode=False, sleep=None, provider=None):
         answer=None,
         requests=provider.counter.as_dict(),
     )
-    try:
-        previous = with_retries(lambda: provider.read_many(list(desired)), **retries)
-        result["previous"] = dict(previous)
-        result["current"] = dict(previous)
+
+    def write(previous, retried):
         changes = {t: a for t, a in desired.items() if previous.get(t) != a}
         if changes:
             result["changed"] = True
             if not check_mode:
-                outcome = with_retries(lambda: provider.update_many(changes, desired), **retries)
+                outcome = retried(lambda: provider.update_many(changes, desired))
                 result["answer"] = outcome.answer
                 if outcome.warning:
                     result["warning"] = outcome.warning
             result["current"].update(changes)
+
+    return _read_then_write(settings, provider, result, list(desired), sleep, write)
+
+
+def _read_then_write(settings, provider, result, record_types, sleep, write):
+    """Read record_types into result's previous/current, then write(previous, retried), where
+    retried(call) runs call under with_retries. The requests made go into result, also when a
+    DdnsError ends the run (then result is the error's `partial`)."""
+    retries = dict(max_retries=settings.max_retries, max_wait=settings.max_retry_wait, sleep=sleep, max_total=settings.max_retry_seconds)
+    try:
+        previous = with_retries(lambda: provider.read_many(record_types), **retries)
+        result["previous"] = dict(previous)
+        result["current"] = dict(previous)
+        write(previous, lambda call: with_retries(call, **retries))
     except DdnsError as exc:
         result["requests"] = provider.counter.as_dict()
         exc.partial = result
         raise
     result["requests"] = provider.counter.as_dict()
     return result
+
+
+def removal_line(result, check_mode=False):
+    """The one line a summary prints for a run_delete() result."""
+    name = "DNS record %s" % result["hostname"]
+    provider = result["provider"]
+    if result.get("kept"):
+        return "%s left as it is: %s" % (name, result["kept"])
+    types = result.get("deleted") or []
+    if not types:
+        return "%s: nothing to remove at %s (no %s record there)" % (name, provider, " or ".join(result.get("record_types") or RECORD_TYPES))
+    word = result.get("removed_word") or "deleted"
+    note = " (%s)" % result["removal_note"] if result.get("removal_note") else ""
+    return "%s (%s) %s%s at %s%s" % (name, ", ".join(types), "would be " if check_mode else "", word, provider, note)
+
+
+def run_delete(settings, record_types=None, check_mode=False, sleep=None, provider=None):
+    """Remove the name's records of record_types (default: every type the provider holds).
+
+    A provider without a delete gets no request at all: the result's `kept` says why the
+    record stays. Otherwise each type is read first and only types that have an address are
+    removed (none: changed false). On failure raises DdnsError with `partial`.
+    """
+    cls = provider.__class__ if provider is not None else provider_class(settings.provider)
+    types = [t for t in RECORD_TYPES if t in (record_types or cls.supported_types)]
+    result = dict(
+        changed=False,
+        provider=settings.provider,
+        hostname=settings.hostname,
+        record_types=types,
+        previous={},
+        current={},
+        deleted=[],
+        kept=None,
+        removed_word=cls.removed_word,
+        removal_note=cls.removal_note,
+        answer=None,
+        requests=Counter().as_dict(),
+    )
+    if not cls.can_delete:
+        result["kept"] = "%s %s" % (settings.provider, cls.cannot_delete)
+        result["warning"] = "ddns_update %s %s: the record was not removed: %s" % (settings.provider, settings.hostname, result["kept"])
+        return result
+    provider = provider or make_provider(settings)
+    provider.check_types(types)
+    provider.check_removal(types)
+
+    def write(previous, retried):
+        present = [t for t in types if previous.get(t)]
+        if present:
+            result["changed"] = True
+            result["deleted"] = present
+            if not check_mode:
+                result["answer"] = retried(lambda: provider.delete_many(present)).answer
+            result["current"].update({t: None for t in present})
+
+    return _read_then_write(settings, provider, result, types, sleep, write)

@@ -9,6 +9,10 @@
 - update: PATCH <base>/zones/<id>/dns_records/<record id> {"content": <address>}
 - create: POST <base>/zones/<id>/dns_records {"type", "name", "content", "ttl": 1, "proxied": false}
           when the name has no record of that type yet.
+- delete: DELETE <base>/zones/<id>/dns_records/<record id>, once per record of the type
+          (read first); answer {"result": {"id"}}. A record already gone answers HTTP 404
+          with code 81044 "Record does not exist.": taken as deleted (a retry after a lost
+          answer sees it).
 Every answer is {"success": bool, "errors": [{"code", "message"}], "result": ...}.
 HTTP 401/403 (codes 9109 "Invalid access token", 10000 "Authentication error") -> auth;
 429 -> retryable with Retry-After; 5xx -> retryable. The current value comes from the API.
@@ -32,6 +36,7 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns impo
 )
 
 ZONE_ID = re.compile(r"^[0-9a-f]{32}$")
+RECORD_GONE = 81044
 
 
 @register
@@ -56,7 +61,7 @@ class Cloudflare(Provider):
         if not self.settings.token:
             raise DdnsError("config", "provider cloudflare needs token (an API token with Zone.DNS edit permission); set token")
 
-    def _call(self, method, path, purpose, params=None, body=None):
+    def _call(self, method, path, purpose, params=None, body=None, gone_ok=False):
         response = self.http.request(
             method,
             self.base_url + path,
@@ -75,6 +80,8 @@ class Cloudflare(Provider):
                 % (self.where, response.status, short(self.redact(said or response.text)), self.settings.zone),
                 status=response.status,
             )
+        if gone_ok and response.status == 404 and any(isinstance(e, dict) and e.get("code") == RECORD_GONE for e in errors or []):
+            return None
         error = http_status_error(response, self.where, self.redact)
         if error is not None:
             raise error
@@ -135,3 +142,14 @@ class Cloudflare(Provider):
             )
         self._call("PATCH", "/zones/%s/dns_records/%s" % (zone, quote(str(records[0]["id"]))), "updates", body={"content": address})
         return UpdateResult((record_type,), "updated")
+
+    def delete(self, record_type):
+        records = self._records.get(record_type)
+        if records is None:
+            self._read([record_type])
+            records = self._records[record_type]
+        zone = quote(self.zone_id())
+        for record_id in sorted({str(r["id"]) for r in records}):
+            self._call("DELETE", "/zones/%s/dns_records/%s" % (zone, quote(record_id)), "updates", gone_ok=True)
+        self._records[record_type] = []
+        return UpdateResult((record_type,), "deleted")

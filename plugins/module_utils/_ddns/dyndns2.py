@@ -14,7 +14,9 @@ Families in one request, so that updating one family never clears the other:
   answers HTTP 401 (bad token), 404 (no such host), 403 (host not eligible) and
   429 with Retry-After (one update per minute per domain).
 
-dyndns2 has no read call: the current value is read by DNS (DnsReader).
+dyndns2 has no read call: the current value is read by DNS (DnsReader). It has no delete
+either (the update request only sets addresses; deSEC's "preserve"-less update empties a
+family but leaves the name): removal sends nothing and says the record stays.
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class Dyndns2(Provider):
     name = "dyndns2"
     default_base_url = None
     path = "/nic/update"
+    can_delete = False
+    cannot_delete = (
+        "has no delete: its update protocol (/nic/update) can only set addresses; "
+        "remove the record in the provider's control panel"
+    )
     style = "myip"  # myip | dynu | desec
 
     def check_settings(self):

@@ -7,6 +7,8 @@ Answer: XML <interface-response> with <ErrCount>; success is ErrCount 0. Errors 
 declaration often claims utf-16 while the bytes are ASCII, so the parser ignores it.
 Only A records: Namecheap's dynamic DNS has no IPv6. The password is a query parameter;
 URLs are never quoted in messages. No read call: the current value is read by DNS.
+No delete: the dynamic DNS interface only sets the address of a host that exists; removal
+sends nothing and says the record stays.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class Namecheap(Provider):
     default_base_url = "https://dynamicdns.park-your-domain.com"
     supported_types = ("A",)
     needs_zone = True
+    can_delete = False
+    cannot_delete = (
+        "has no delete: its dynamic DNS interface (/update) can only set the address of a host; "
+        "remove the record in the provider's control panel"
+    )
 
     def check_settings(self):
         super().check_settings()

@@ -7,6 +7,8 @@
 - update: POST <base>/dns/editByNameType/<domain>/<type>/<sub> {"content", "ttl"}
 - create: POST <base>/dns/create/<domain> {"name": <sub>, "type", "content", "ttl"}
           when the name has no record of that type yet.
+- delete: POST <base>/dns/deleteByNameType/<domain>/<type>/<sub> -> {"status": "SUCCESS"}:
+          every record of the type at the name (read first: sent only when one exists).
 <sub> is empty at the apex. Errors: {"status": "ERROR", "message": ...}, HTTP 400 for bad
 keys or a domain without API access. The current value comes from the API.
 """
@@ -100,4 +102,9 @@ class Porkbun(Provider):
             self._call("/dns/create/%s" % quote(self.settings.zone), "updates", extra)
             return UpdateResult((record_type,), "created")
         self._call(self._path("editByNameType", record_type), "updates", {"content": address, "ttl": ttl})
+        return UpdateResult((record_type,), "SUCCESS")
+
+    def delete(self, record_type):
+        self._call(self._path("deleteByNameType", record_type), "updates")
+        self._exists[record_type] = False
         return UpdateResult((record_type,), "SUCCESS")

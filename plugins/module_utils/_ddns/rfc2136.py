@@ -8,6 +8,8 @@
           with the TTL the record had (300 for a new one), over TCP, signed with
           tsig_key_name / tsig_key_secret (base64) and tsig_algorithm (default hmac-sha256,
           not the hmac-md5 default of community.general.nsupdate).
+- delete: one UPDATE message deleting the name's RRset of each type (RFC 2136 section 2.5.2),
+          signed the same way; sent only for types the read found.
 Answers: NOERROR -> done; REFUSED / NOTAUTH / a TSIG error -> auth; NOTZONE -> config;
 SERVFAIL -> retryable. The TSIG secret never appears in a message.
 """
@@ -134,15 +136,31 @@ class Rfc2136(Provider):
     def update(self, record_type, address):
         return self.update_many({record_type: address})
 
-    def update_many(self, changes, desired=None):
+    def _message(self):
         keyring, keyname = self._keyring()
         kwargs = {}
         if keyring is not None:
             kwargs = dict(keyring=keyring, keyname=keyname, keyalgorithm=dns.name.from_text(self.settings.tsig_algorithm))
-        update = dns.update.UpdateMessage(self.settings.zone, **kwargs)
+        return dns.update.UpdateMessage(self.settings.zone, **kwargs), keyring is not None
+
+    def update_many(self, changes, desired=None):
+        update, signed = self._message()
         types = tuple(t for t in ("A", "AAAA") if t in changes)
         for rtype in types:
             update.replace(self.hostname + ".", self._ttl.get(rtype, DEFAULT_TTL), rtype, changes[rtype])
+        return self._send(update, signed, types)
+
+    def delete(self, record_type):
+        return self.delete_many([record_type])
+
+    def delete_many(self, record_types):
+        update, signed = self._message()
+        types = tuple(t for t in ("A", "AAAA") if t in record_types)
+        for rtype in types:
+            update.delete(self.hostname + ".", rtype)
+        return self._send(update, signed, types)
+
+    def _send(self, update, signed, types):
         try:
             self.counter.add("updates")
             response = dns.query.tcp(update, self._server_ip, port=self.settings.server_port, timeout=self.settings.timeout)
@@ -163,7 +181,7 @@ class Rfc2136(Provider):
         if rcode == dns.rcode.NOERROR:
             return UpdateResult(types, "NOERROR")
         if rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
-            signed = "a signed" if keyring is not None else "an unsigned"
+            signed = "a signed" if signed else "an unsigned"
             raise DdnsError(
                 "auth",
                 "%s answered %s to %s update of %s; check tsig_key_name, tsig_key_secret and tsig_algorithm, and that the server's "

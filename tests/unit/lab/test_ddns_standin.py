@@ -129,3 +129,51 @@ def test_cloudflare_and_porkbun_auth(proc):
     assert status == 403 and json.loads(body)["errors"][0]["code"] == 10000
     status, _, body = _call(proc.base + "/api/json/v3/dns/retrieveByNameType/x.test/A/h", {"apikey": "a", "secretapikey": "b"})
     assert status == 400 and json.loads(body)["status"] == "ERROR"
+
+
+def test_cloudflare_delete_by_record_id_then_404_envelope(proc):
+    bearer = {"Authorization": "Bearer labtoken"}
+    zone = json.loads(_call(proc.base + "/_standin/zones", {"name": "cf.test", "provider": "cloudflare"})[2])["id"]
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.cf.test", "provider": "cloudflare", "records": {"A": ["192.0.2.1"]}})
+    listed = json.loads(_call(proc.base + "/client/v4/zones/%s/dns_records?name=h.cf.test&type=A" % zone, headers=bearer)[2])
+    rid = listed["result"][0]["id"]
+    status, _, body = _call(proc.base + "/client/v4/zones/%s/dns_records/%s" % (zone, rid), method="DELETE", headers=bearer)
+    assert status == 200 and json.loads(body) == {"success": True, "errors": [], "messages": [], "result": {"id": rid}}
+    assert json.loads(_call(proc.base + "/client/v4/zones/%s/dns_records?name=h.cf.test" % zone, headers=bearer)[2])["result"] == []
+    # the same id again, and an id that never existed: Cloudflare's 404 envelope
+    for record_id in (rid, "0" * 32):
+        status, _, body = _call(proc.base + "/client/v4/zones/%s/dns_records/%s" % (zone, record_id), method="DELETE", headers=bearer)
+        assert status == 404
+        assert json.loads(body) == {"success": False, "errors": [{"code": 81044, "message": "Record does not exist."}],
+                                    "messages": [], "result": None}
+    status, _, _ = _call(proc.base + "/client/v4/zones/%s/dns_records/%s" % (zone, rid), method="DELETE",
+                         headers={"Authorization": "Bearer wrong"})
+    assert status == 403
+
+
+def test_porkbun_delete_by_name_and_type(proc):
+    keys = {"apikey": "pk1_lab", "secretapikey": "sk1_lab"}
+    _call(proc.base + "/_standin/zones", {"name": "pb.test", "provider": "porkbun"})
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.pb.test", "provider": "porkbun",
+                                          "records": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]}})
+    status, _, body = _call(proc.base + "/api/json/v3/dns/deleteByNameType/pb.test/A/h", keys)
+    assert status == 200 and json.loads(body) == {"status": "SUCCESS"}
+    records = json.loads(_call(proc.base + "/_standin/records")[2])["hosts"]["h.pb.test"]["records"]
+    assert records == {"A": [], "AAAA": ["2001:db8::1"]}
+    left = json.loads(_call(proc.base + "/api/json/v3/dns/retrieveByNameType/pb.test/A/h", keys)[2])
+    assert left["records"] == []
+    status, _, body = _call(proc.base + "/api/json/v3/dns/deleteByNameType/pb.test/A/h", {"apikey": "pk1_lab", "secretapikey": "x"})
+    assert status == 400 and json.loads(body)["message"] == "Invalid API key. (002)"
+    status, _, body = _call(proc.base + "/api/json/v3/dns/deleteByNameType/other.test/A/h", keys)
+    assert status == 400 and json.loads(body)["message"] == "Invalid domain."
+
+
+def test_duckdns_clear_empties_both_records_and_keeps_the_name(proc):
+    _call(proc.base + "/_standin/hosts", {"hostname": "h.duckdns.org", "provider": "duckdns",
+                                          "records": {"A": ["192.0.2.1"], "AAAA": ["2001:db8::1"]}})
+    ok = _call(proc.base + "/update?domains=h&token=labtoken&clear=true&verbose=true")[2]
+    assert ok.splitlines() == ["OK", "", "", "UPDATED"]
+    assert _call(proc.base + "/update?domains=h&token=labtoken&clear=true&verbose=true")[2].splitlines()[-1] == "NOCHANGE"
+    hosts = json.loads(_call(proc.base + "/_standin/records")[2])["hosts"]
+    assert hosts["h.duckdns.org"]["records"] == {"A": [], "AAAA": []}
+    assert _call(proc.base + "/update?domains=h&token=bad&clear=true")[2] == "KO"

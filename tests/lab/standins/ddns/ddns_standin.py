@@ -26,13 +26,39 @@ Routes (a client's base_url is the part before the protocol path)
   /update, /duckdns/update           DuckDNS: GET domains (sub names, ".duckdns.org"
         added), token, ip, ipv6, verbose, clear. OK/KO; verbose adds the v4, v6 and
         UPDATED/NOCHANGE lines. No ip and no ipv6: the caller's IPv4 is taken.
+        clear=true ignores every address and empties both records of the name (the
+        name itself stays: DuckDNS has no delete); verbose then gives blank address lines.
   /namecheap/update                  Namecheap: GET host (@ for the apex), domain,
         password, ip. XML <interface-response> with ErrCount 0 or Err1 text.
   /client/v4/...                     Cloudflare API v4 (Bearer token): GET /zones?name=,
         GET /zones/<id>/dns_records?name=&type=, PATCH and PUT /zones/<id>/dns_records/<rid>,
-        POST /zones/<id>/dns_records. JSON envelope success/errors/messages/result.
+        POST /zones/<id>/dns_records, DELETE /zones/<id>/dns_records/<rid> (result {"id"};
+        the id is gone afterwards: a second DELETE, or any unknown id, gets HTTP 404 with
+        error 81044 "Record does not exist."). JSON envelope success/errors/messages/result.
   /api/json/v3/dns/...               Porkbun: POST retrieveByNameType, editByNameType,
-        create, retrieve (JSON body apikey + secretapikey).
+        deleteByNameType/<domain>/<type>/<sub> (every record of the type at the name;
+        {"status": "SUCCESS"}), create, retrieve (JSON body apikey + secretapikey).
+
+Where each modelled behaviour was read (no code or text copied)
+  | behaviour                                   | source (release / page)                              |
+  |---------------------------------------------|------------------------------------------------------|
+  | dyndns2 answers good/nochg/badauth/nohost/  | DynDNS "Remote Access API" return codes, as ddclient  |
+  | 911/abuse/badagent/!donator/numhost/dnserr  | 3.10 ddclient (nic_dyndns2_update) reads them         |
+  | No-IP badagent for an agent without contact | noip.com/integrate/request ("badagent - Client       |
+  |                                             | disabled")                                           |
+  | deSEC preserve / 401 / 404 / 429 one a min. | desec.readthedocs.io dynDNS update API (update-api)  |
+  | DuckDNS OK/KO, verbose lines, clear=true    | duckdns.org/spec.jsp (HTTP API Specification:        |
+  |   (clears both records, ignores addresses)  | "clear ... ignore all ip's and clear both records")  |
+  | Namecheap ErrCount/Err1 XML                 | ddclient 3.10 nic_namecheap_update                   |
+  | Cloudflare envelope, zones?name=,           | developers.cloudflare.com/api/resources/dns/         |
+  |   dns_records?name&type, PATCH, POST        |   subresources/records (list, edit, create)          |
+  | Cloudflare DELETE .../dns_records/<id>      | same, methods/delete: DELETE /zones/{zone_id}/       |
+  |   -> {"result": {"id"}}; 404 code 81044     |   dns_records/{dns_record_id}, result {id}; the 81044 |
+  |   "Record does not exist." for an unknown id|   envelope as users quote it: zanjie1999/cloudflare- |
+  |                                             |   api-v4-ddns#5, onedr0p/cluster-template#355        |
+  | Porkbun retrieve/edit/create ByNameType,    | porkbun.com/api/json/v3/documentation; porkbunrb     |
+  |   deleteByNameType/<domain>/<type>/<sub>    |   lib/porkbun/models/record.rb (delete_by_subdomain) |
+  |   -> {"status": "SUCCESS"}                  |                                                      |
 Control
   GET  /_standin/stats     {"<label>": {"requests", "reads", "lookups", "updates",
                             "changes"}, "dns": {...}}. A DNS query counts as a read of the
@@ -55,8 +81,10 @@ State: --state FILE keeps hosts, zones and records as JSON across restarts.
 Not implemented: TLS (run it behind a TLS proxy if a test needs https), dyndns2
 "offline"/wildcard/mx parameters, several hostnames per request (numhost is only a scripted
 answer), DuckDNS TXT records, Cloudflare pagination, proxied records, other record types
-and every other API of these providers (account, zone management, DNSSEC), Porkbun
-deleteByNameType, Namecheap's other commands, DNS over TCP, SOA/NS answers (queries for
+and every other API of these providers (account, zone management, DNSSEC), Porkbun's
+delete by record id, what Porkbun answers to deleteByNameType when no record matches (here
+SUCCESS; the client reads first and never sends that), several Cloudflare records of one type
+(here one id per type and name), Namecheap's other commands, DNS over TCP, SOA/NS answers (queries for
 other types get an empty NOERROR answer), EDNS, DNSSEC. The real services' rate limits
 other than deSEC's one update per minute are not modelled.
 """
@@ -239,6 +267,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self._route("PUT")
+
+    def do_DELETE(self):
+        self._route("DELETE")
 
     def _route(self, method):
         url = urlsplit(self.path)
@@ -434,6 +465,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if changed:
             st.count("duckdns", "changes")
             st.save()
+        if q.get("clear") == "true":
+            ipv4 = ipv6 = None  # clear ignores every address: the answer's address lines are blank
         if q.get("verbose") == "true":
             return self._send(200, "OK\n%s\n%s\n%s" % (ipv4 or "", ipv6 or "", "UPDATED" if changed else "NOCHANGE"))
         return self._send(200, "OK")
@@ -557,6 +590,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             st.save()
                         return self._cf(200, self._cf_record(zone_name, zone_id, fqdn, rtype)[0])
             return self._cf(404, errors=[{"code": 81044, "message": "Record does not exist."}])
+        if method == "DELETE" and len(parts) == 4:
+            st.count("cloudflare", "updates")
+            for fqdn, host in st.hosts.items():
+                for rtype, rid in list(host["ids"].items()):
+                    if rid == parts[3] and st.zone_for(fqdn, "cloudflare") == zone_name and host["records"].get(rtype):
+                        scripted = st.behaviour(fqdn)
+                        if scripted and self._cf_scripted(scripted):
+                            return None
+                        st.set_record(fqdn, rtype, [])
+                        del host["ids"][rtype]  # a deleted record's id is never valid again
+                        st.count("cloudflare", "changes")
+                        st.save()
+                        return self._cf(200, {"id": rid})
+            return self._cf(404, errors=[{"code": 81044, "message": "Record does not exist."}])
         return self._cf(405, errors=[{"code": 10405, "message": "Method not allowed"}])
 
     def _cf_scripted(self, scripted):
@@ -588,7 +635,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         domain = args[0].lower() if args else ""
         if domain not in st.zones or st.zones[domain]["provider"] != "porkbun":
             return self._json(400, {"status": "ERROR", "message": "Invalid domain."})
-        if verb in ("retrieveByNameType", "editByNameType"):
+        if verb in ("retrieveByNameType", "editByNameType", "deleteByNameType"):
             rtype = args[1] if len(args) > 1 else ""
             sub = args[2].lower() if len(args) > 2 else ""
             fqdn = "%s.%s" % (sub, domain) if sub else domain
@@ -612,6 +659,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 "ttl": str(host.get("ttl", 600)), "prio": "0", "notes": ""} for v in host["records"].get(rtype, [])]
                 return self._json(200, {"status": "SUCCESS", "cloudflare": "enabled", "records": records})
             st.count("porkbun", "updates")
+            if verb == "deleteByNameType":
+                if rtype not in ("A", "AAAA"):
+                    return self._json(400, {"status": "ERROR", "message": "Invalid type."})
+                if host is not None and host["records"].get(rtype):
+                    st.set_record(fqdn, rtype, [])
+                    host["ids"].pop(rtype, None)
+                    st.count("porkbun", "changes")
+                    st.save()
+                return self._json(200, {"status": "SUCCESS"})
             content = _ip(body.get("content") or "", 4 if rtype == "A" else 6)
             if content is None:
                 return self._json(400, {"status": "ERROR", "message": "Invalid content."})

@@ -479,3 +479,117 @@ def test_with_retries_looks_up_time_sleep_when_called(monkeypatch):
     assert _ddns.with_retries(flaky, max_retries=1, max_wait=3, backoff=3) == "ok"
     assert slept == [3]
     assert time.sleep not in (_ddns.with_retries.__defaults__ or ()) + (_ddns.run.__defaults__ or ())
+
+
+# ---------------------------------------------------------------------------------------- removal (state absent)
+
+DELETING = ["cloudflare", "porkbun"]
+NO_DELETE = ["dyndns2", "noip", "dynu", "desec", "namecheap"]
+
+
+@pytest.mark.parametrize("provider", DELETING)
+def test_delete_then_nothing_left(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4], "AAAA": [OLD6]})
+    first = _ddns.run_delete(s)
+    assert first["changed"] is True
+    assert first["deleted"] == ["A", "AAAA"]
+    assert first["previous"] == {"A": OLD4, "AAAA": OLD6}
+    assert first["current"] == {"A": None, "AAAA": None}
+    assert standin.records(s.hostname) == {"A": [], "AAAA": []}
+    assert standin.stats(LABEL[provider])["changes"] == 2
+    assert _ddns.removal_line(first) == "DNS record %s (A, AAAA) deleted at %s" % (s.hostname, provider)
+    _no_secret(first)
+    standin.reset()
+    again = _ddns.run_delete(_settings(standin, provider))
+    assert again["changed"] is False and again["deleted"] == []
+    assert standin.stats(LABEL[provider])["updates"] == 0
+    assert _ddns.removal_line(again) == "DNS record %s: nothing to remove at %s (no A or AAAA record there)" % (s.hostname, provider)
+
+
+@pytest.mark.parametrize("provider", DELETING)
+def test_delete_one_type_leaves_the_other(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4], "AAAA": [OLD6]})
+    result = _ddns.run_delete(s, ["AAAA"])
+    assert result["deleted"] == ["AAAA"]
+    assert standin.records(s.hostname) == {"A": [OLD4], "AAAA": []}
+
+
+@pytest.mark.parametrize("provider", DELETING + ["duckdns"])
+def test_delete_in_check_mode_sends_nothing(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    result = _ddns.run_delete(s, check_mode=True)
+    assert result["changed"] is True and result["deleted"] == ["A"]
+    assert result["current"]["A"] is None
+    assert standin.records(s.hostname)["A"] == [OLD4]
+    assert standin.stats(LABEL[provider])["updates"] == 0
+    word = "cleared" if provider == "duckdns" else "deleted"
+    assert _ddns.removal_line(result, check_mode=True).startswith("DNS record %s (A) would be %s at %s" % (s.hostname, word, provider))
+
+
+def test_duckdns_clears_both_and_says_cleared(standin):
+    s = _seed(standin, "duckdns", {"A": [OLD4], "AAAA": [OLD6]})
+    result = _ddns.run_delete(s)
+    assert result["changed"] is True and result["answer"] == "UPDATED"
+    assert standin.records(s.hostname) == {"A": [], "AAAA": []}
+    line = _ddns.removal_line(result)
+    assert line == ("DNS record jf.duckdns.org (A, AAAA) cleared at duckdns (DuckDNS keeps the name itself: "
+                    "remove it on duckdns.org when it is no longer wanted)")
+    assert "deleted" not in line
+    standin.reset()
+    assert _ddns.run_delete(_settings(standin, "duckdns"))["changed"] is False
+    assert standin.stats("duckdns")["updates"] == 0
+
+
+def test_duckdns_cannot_clear_one_family_alone(standin):
+    s = _seed(standin, "duckdns", {"A": [OLD4], "AAAA": [OLD6]})
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run_delete(s, ["A"])
+    assert info.value.kind == "config"
+    assert "duckdns clears the A and the AAAA record of a name together (clear=true)" in str(info.value)
+    assert standin.records(s.hostname) == {"A": [OLD4], "AAAA": [OLD6]}
+
+
+@pytest.mark.parametrize("provider", NO_DELETE)
+def test_no_delete_in_the_protocol_sends_nothing_and_says_why(standin, provider):
+    s = _seed(standin, provider, {"A": [OLD4]})
+    result = _ddns.run_delete(s)
+    assert result["changed"] is False and result["deleted"] == []
+    assert result["kept"].startswith("%s has no delete: " % provider)
+    assert result["kept"].endswith("remove the record in the provider's control panel")
+    assert "the record was not removed" in result["warning"]
+    assert standin.stats() == {}  # not one request, not even a read
+    assert standin.records(s.hostname)["A"] == [OLD4]
+    assert _ddns.removal_line(result) == "DNS record %s left as it is: %s" % (s.hostname, result["kept"])
+
+
+def test_cloudflare_record_gone_between_read_and_delete_is_deleted(standin):
+    """A retry after a lost answer meets Cloudflare's 404 81044: the record is gone, as asked."""
+    s = _seed(standin, "cloudflare", {"A": [OLD4]})
+    provider = _ddns.make_provider(s)
+    assert provider.read_many(["A"]) == {"A": OLD4}
+    standin.add_host(s.hostname, "cloudflare", {})  # removed meanwhile: its id is unknown now
+    assert provider.delete_many(["A"]).answer == "deleted"
+
+
+def test_cloudflare_delete_retried_after_5xx(standin):
+    s = _seed(standin, "cloudflare", {"A": [OLD4]})
+    provider = _ddns.make_provider(s)
+    provider.read_many(["A"])
+    standin.behave(s.hostname, "5xx", times=1, status=502)
+    slept = []
+    _ddns.with_retries(lambda: provider.delete_many(["A"]), max_retries=2, max_wait=5, sleep=slept.append)
+    assert slept == [5]
+    assert standin.records(s.hostname)["A"] == []
+
+
+@pytest.mark.parametrize("provider", DELETING + ["duckdns"])
+def test_delete_with_a_wrong_secret_never_shows_it(standin, provider):
+    wrong = {"cloudflare": dict(token="wrong-secret-1"), "porkbun": dict(secret_api_key="wrong-secret-1"),
+             "duckdns": dict(token="wrong-secret-1")}[provider]
+    _seed(standin, provider, {"A": [OLD4], "AAAA": [OLD6]})
+    s = _settings(standin, provider, **wrong)
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run_delete(s)
+    assert info.value.kind == "auth"
+    assert "wrong-secret-1" not in str(info.value)
+    _no_secret(info.value.partial)

@@ -120,3 +120,26 @@ def test_bad_base64_secret_is_a_config_error_without_the_value():
         _ddns.make_provider(settings)
     assert info.value.kind == "config"
     assert "not base64 !!" not in str(info.value)
+
+
+def test_signed_delete_of_the_rrsets_then_nothing_to_do(knot):
+    _ddns.run(knot, {"AAAA": "2001:db8::7"})
+    removal = _ddns.run_delete(knot)
+    assert removal["changed"] is True
+    assert removal["deleted"] == ["A", "AAAA"]
+    assert removal["answer"] == "NOERROR"
+    provider = _ddns.make_provider(knot)
+    assert provider.read_current("A") is None and provider.read_current("AAAA") is None
+    assert _ddns.removal_line(removal) == "DNS record jf.lab.test (A, AAAA) deleted at rfc2136"
+    again = _ddns.run_delete(knot)
+    assert again["changed"] is False
+    assert again["requests"] == {"reads": 2, "lookups": 0, "updates": 0}
+
+
+def test_delete_in_check_mode_and_unsigned_delete_refused(knot):
+    assert _ddns.run_delete(knot, ["A"], check_mode=True)["changed"] is True
+    unsigned = _with(knot, tsig_key_name=None, tsig_key_secret=None)
+    with pytest.raises(_ddns.DdnsError) as info:
+        _ddns.run_delete(unsigned, ["A"])
+    assert info.value.kind == "auth"
+    assert _ddns.make_provider(knot).read_current("A") == "192.0.2.1"

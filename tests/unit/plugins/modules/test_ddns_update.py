@@ -166,3 +166,76 @@ def test_spec_marks_every_secret_no_log():
 def test_every_provider_choice_is_registered():
     _ddns._load_providers()
     assert sorted(ddns_update.PROVIDERS) == sorted(_ddns.REGISTRY)
+
+
+# ------------------------------------------------------------------------------------------------ state: absent
+
+def _cloudflare(standin, **extra):
+    args = dict(state="absent", provider="cloudflare", hostname="jf.cf.test", zone="cf.test", token="labtoken",
+                base_url=standin.base + "/client/v4", allow_insecure_http=True)
+    args.update(extra)
+    return args
+
+
+def test_absent_check_mode_then_delete_then_unchanged(standin, run):
+    standin.add_zone("cf.test", "cloudflare")
+    standin.add_host("jf.cf.test", "cloudflare", {"A": ["192.0.2.1"]})
+    status, check = run(dict(_cloudflare(standin), _ansible_check_mode=True, _ansible_diff=True))
+    assert status == "exit" and check["changed"] is True
+    assert check["deleted"] == ["A"] and check["kept"] is None
+    assert check["summary"] == "DNS record jf.cf.test (A) would be deleted at cloudflare"
+    assert check["diff"] == {"before": {"A": "192.0.2.1", "AAAA": None}, "after": {"A": None, "AAAA": None}}
+    assert standin.records("jf.cf.test")["A"] == ["192.0.2.1"]
+    assert standin.stats("cloudflare")["updates"] == 0
+
+    status, real = run(_cloudflare(standin))
+    assert real["changed"] is True and real["state"] == "absent"
+    assert real["summary"] == "DNS record jf.cf.test (A) deleted at cloudflare"
+    assert standin.records("jf.cf.test")["A"] == []
+    _no_secret(real)
+
+    standin.reset()
+    status, again = run(_cloudflare(standin))
+    assert again["changed"] is False and again["deleted"] == []
+    assert standin.stats("cloudflare")["updates"] == 0
+
+
+def test_absent_at_a_provider_without_delete_keeps_the_record_and_warns(standin, run):
+    """dyndns2 cannot delete: no credentials are needed, nothing is sent, the warning says why."""
+    standin.add_host("home.dyn.test", "dyndns2", {"A": ["192.0.2.1"]})
+    status, result = run(dict(state="absent", provider="dyndns2", hostname="home.dyn.test"))
+    assert status == "exit" and result["changed"] is False
+    assert result["deleted"] == []
+    assert result["kept"] == ("dyndns2 has no delete: its update protocol (/nic/update) can only set addresses; "
+                              "remove the record in the provider's control panel")
+    assert result["summary"] == "DNS record home.dyn.test left as it is: " + result["kept"]
+    assert any("remove the record in the provider's control panel" in w for w in result["warnings"])
+    assert standin.stats() == {}
+    assert standin.records("home.dyn.test")["A"] == ["192.0.2.1"]
+
+
+@pytest.mark.parametrize("args,text", [
+    (dict(state="absent", provider="cloudflare", hostname="jf.cf.test", zone="cf.test"),
+     "provider is cloudflare but all of the following are missing: token"),
+    (dict(state="absent", provider="porkbun", hostname="jf.pb.test", api_key="pk1_lab"),
+     "missing: secret_api_key, zone"),
+    (dict(state="absent", provider="duckdns", hostname="jf.duckdns.org", token="labtoken", record_type="A"),
+     "duckdns clears the A and the AAAA record of a name together"),
+])
+def test_absent_option_errors(standin, run, args, text):
+    standin.add_host("jf.duckdns.org", "duckdns", {"A": ["192.0.2.1"]})
+    if args["provider"] == "duckdns":
+        args = dict(args, base_url=standin.base, allow_insecure_http=True, resolver="127.0.0.1", resolver_port=standin.dns_port)
+    status, result = run(args)
+    assert status == "fail"
+    assert text in result["msg"]
+    assert result["error_kind"] == "config"
+    assert standin.records("jf.duckdns.org")["A"] == ["192.0.2.1"]
+
+
+def test_every_provider_says_whether_it_can_delete():
+    _ddns._load_providers()
+    for name, cls in _ddns.REGISTRY.items():
+        assert isinstance(cls.can_delete, bool), name
+        assert cls.can_delete or "control panel" in cls.cannot_delete, name
+    assert sorted(n for n, c in _ddns.REGISTRY.items() if not c.can_delete) == ["desec", "dyndns2", "dynu", "namecheap", "noip"]
