@@ -464,7 +464,9 @@ def summary(method, facts=None):
     https (port_forward with Jellyfin's own HTTPS), https_require (Jellyfin's RequireHttps), exposure_warnings (from exposure(); when
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
     (what this run closed of an earlier method, from port_forward state absent; returned as
-    `closed`, printed but not saved, so that the saved summary stays the same on a re-run).
+    `closed`, printed but not saved, so that the saved summary stays the same on a re-run),
+    streaming (from _streaming.streaming(): its lines, and for the VPN methods why VPN viewers
+    are or are not local, come back as `streaming`; its warnings join the warnings).
     plain_http in the result is true for port_forward without HTTPS: the summary's first line;
     opened says what the method keeps open and running (from the method table).
     """
@@ -545,6 +547,11 @@ def summary(method, facts=None):
         notes.append("EnableRemoteAccess was off; it was turned on (jellyfin_remote_enable_remote_access).")
     choice = f.get("choice") or {}
     entry = method_facts(method, f.get("https"))
+    streaming = f.get("streaming") if isinstance(f.get("streaming"), dict) else {}
+    streaming_lines = list(streaming.get("lines") or [])
+    if streaming and entry["local"]:
+        streaming_lines.append(streaming.get("vpn_why") or "")
+    warnings += [w for w in streaming.get("warnings") or [] if w not in warnings]
     opened = []
     if f.get("ports"):
         opened.append("router and host firewall: %s" % ", ".join(
@@ -556,5 +563,6 @@ def summary(method, facts=None):
             "opened": opened,
             "files": files, "warnings": warnings, "notes": notes,
             "closed": [str(item) for item in f.get("closed") or []],
+            "streaming": [line for line in streaming_lines if line],
             "why": list(choice.get("why") or []),
             "better": ["%s would need %s" % (b["method"], "; ".join(b["missing"])) for b in choice.get("better") or []]}

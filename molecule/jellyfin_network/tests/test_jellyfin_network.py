@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import time
@@ -19,6 +20,8 @@ PLAYBACK = "/Items/0123456789abcdef0123456789abcdef/PlaybackInfo"
 AUTH = 'Authorization: MediaBrowser Client="verify", Device="testinfra", DeviceId="verify1", Version="1.0"'
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HOST_RECORD = "/var/lib/jellyfin-remote/state.json"
+SYSTEM_XML = "/etc/jellyfin/system.xml"
+LIMIT = "7000000"  # converge: a 20 Mbit/s upload for 2 remote streams, floor(0.7 * 20e6 / 2)
 
 
 def _network_xml(server):
@@ -83,8 +86,9 @@ def test_playback_from_the_lan_is_local_and_from_outside_remote(internet, server
     for host, url in ((router, "http://%s:8096" % server_lan), (internet, jellyfin_url)):
         status, body = curl(host, url + PLAYBACK, "-X", "POST", "-H", AUTH)
         assert status == 200, body
-    expected = {("8000000", lab["hosts"]["router"]["addresses"]["lan"], "True"),
-                ("8000000", lab["hosts"]["internet"]["addresses"]["wan"], "False")}
+    # The limit converge wrote (the lab started Jellyfin with 8000000): read in the one restart.
+    expected = {(LIMIT, lab["hosts"]["router"]["addresses"]["lan"], "True"),
+                (LIMIT, lab["hosts"]["internet"]["addresses"]["wan"], "False")}
     deadline = time.time() + 10
     while time.time() < deadline and not expected <= set(_decisions(server)):
         time.sleep(0.2)
@@ -110,6 +114,40 @@ def test_a_value_jellyfin_cannot_read_fails_the_role_clearly(server):
         assert server.check_output("systemctl show -p MainPID --value jellyfin") == pid
     finally:
         server.run("mv /root/network.xml.verify %s" % NETWORK_XML)
+
+
+# ---------------------------------------------------------------- remote bitrate limit (the site role's tasks/streaming.yml)
+
+
+def test_remote_bitrate_limit_lands_in_system_xml_and_the_owners_value_is_recorded(server):
+    f = server.file(SYSTEM_XML)
+    assert ET.fromstring(f.content_string).findtext("RemoteClientBitrateLimit") == LIMIT
+    assert (f.user, f.group, f.mode) == ("jellyfin", "jellyfin", 0o644)
+    record = json.loads(server.check_output("cat %s" % HOST_RECORD))["sections"]["jellyfin_system"]
+    assert record["files"][SYSTEM_XML]["settings"] == {"RemoteClientBitrateLimit": {"original": 8000000,
+                                                                                     "set": int(LIMIT)}}
+
+
+def test_one_restart_for_both_files(server):
+    """network.xml and system.xml changed in the same converge: Jellyfin started at the lab's
+    start and once more (one handler run), not once per file."""
+    out = server.check_output("cat /var/log/jellyfin/log_*.log")
+    assert len(re.findall(r"\] Main: Jellyfin version: ", out)) == 2, out[-2000:]
+
+
+def test_from_outside_playback_is_sent_to_a_transcode_within_the_limit_and_the_lan_plays_directly(internet, server,
+                                                                                                      lab, jellyfin_url):
+    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+    server_lan = lab["hosts"]["server"]["addresses"]["lan"]
+    status, body = curl(internet, jellyfin_url + PLAYBACK, "-X", "POST", "-H", AUTH)
+    assert status == 200, body
+    source = json.loads(body)["MediaSources"][0]
+    assert source["SupportsDirectPlay"] is False
+    video = int(re.search(r"[?&]VideoBitrate=(\d+)", source["TranscodingUrl"]).group(1))
+    audio = int(re.search(r"[?&]AudioBitrate=(\d+)", source["TranscodingUrl"]).group(1))
+    assert video + audio <= int(LIMIT)
+    status, body = curl(router, "http://%s:8096%s" % (server_lan, PLAYBACK), "-X", "POST", "-H", AUTH)
+    assert status == 200 and json.loads(body)["MediaSources"][0]["SupportsDirectPlay"] is True, body
 
 
 # ---------------------------------------------------------------- jellyfin_network_state: absent (last: it changes the lab)
@@ -150,6 +188,8 @@ def test_absent_puts_network_xml_back_to_its_pre_converge_content(server, intern
     pid = _jellyfin_pid(server)
     _absent("absent.log")
     assert server.file(NETWORK_XML).content_string == _standin_defaults()
+    # The remote bitrate limit is the owner's again (the lab's 8 Mbit/s).
+    assert ET.fromstring(server.file(SYSTEM_XML).content_string).findtext("RemoteClientBitrateLimit") == "8000000"
     f = server.file(NETWORK_XML)
     assert (f.user, f.group, f.mode) == ("jellyfin", "jellyfin", 0o644)
     assert not server.file(HOST_RECORD).exists  # its one section, this role's, was dropped

@@ -659,3 +659,83 @@ def test_network_xml_with_a_bad_value_runs_on_the_defaults(make, bad):
 def test_network_xml_booleans_one_and_zero_are_read(make):
     s = make(known=("127.0.0.1",), extra="<EnableRemoteAccess>0</EnableRemoteAccess>").start()
     assert s.request("GET", "/health", {"X-Forwarded-For": "203.0.113.9"})[0].status == 503
+
+
+# ---------------------------------------------------------------- remote bitrate limit (PlaybackInfo decides, stream obeys)
+ITEM = "0123456789abcdef0123456789abcdef"
+LAN_ONLY = "<LocalNetworkSubnets><string>192.168.50.0/24</string></LocalNetworkSubnets>"
+
+
+def _playback(s, client, query="", body=None):
+    headers = {"Authorization": AUTH, "X-Forwarded-For": client}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    resp, data = s.request("POST", "/Items/%s/PlaybackInfo%s" % (ITEM, query), headers,
+                           None if body is None else json.dumps(body))
+    assert resp.status == 200, data
+    return json.loads(data)["MediaSources"][0]
+
+
+def test_a_remote_client_is_sent_to_a_transcode_within_the_limit_and_a_lan_client_plays_directly(make):
+    s = make(known=("127.0.0.1",), extra=LAN_ONLY, system=_system_xml(limit=8000000)).start()
+    remote = _playback(s, "10.1.1.1")
+    assert (remote["Bitrate"], remote["SupportsDirectPlay"], remote["SupportsDirectStream"]) == (20000000, False, False)
+    assert remote["TranscodingUrl"] == (
+        "/videos/%s/stream.mp4?MediaSourceId=%s&VideoCodec=h264&AudioCodec=aac&VideoBitrate=7808000"
+        "&AudioBitrate=192000" % (ITEM, ITEM))
+    local = _playback(s, "192.168.50.7")
+    assert (local["SupportsDirectPlay"], "TranscodingUrl" in local) == (True, False)
+    # The transcode the remote client is sent to carries 8 of the source's 20 Mbit/s.
+    resp, data = s.request("GET", remote["TranscodingUrl"], {"X-Forwarded-For": "10.1.1.1"})
+    assert (resp.status, resp.getheader("Accept-Ranges"), resp.getheader("Content-Length")) == (200, "none", None)
+    assert resp.getheader("Transfer-Encoding") == "chunked"
+    assert len(data) == MEDIA_SIZE * 8000000 // 20000000
+    # The LAN client's direct play is the whole file.
+    resp, data = s.request("GET", "/Videos/%s/stream?static=true" % ITEM, {"X-Forwarded-For": "192.168.50.7"})
+    assert (resp.status, len(data)) == (200, MEDIA_SIZE)
+    category = re.escape("Jellyfin.Api.Helpers.MediaInfoHelper")
+    assert _wait_for(s, LINE % ("INF", category, re.escape(
+        "RemoteClientBitrateLimit: 8000000, RemoteIP: 10.1.1.1, IsInLocalNetwork: False")))
+    assert _wait_for(s, LINE % ("DBG", re.escape("MediaBrowser.Model.Dlna.StreamBuilder"), re.escape(
+        "Bitrate exceeds limit: media bitrate: 20000000, max bitrate: 8000000")))
+
+
+def test_the_stream_endpoint_itself_caps_nothing_as_upstream(make):
+    """A remote client that asks for static=true (or a higher VideoBitrate) gets it: Jellyfin
+    enforces the remote limit only through the PlaybackInfo decision."""
+    s = make(known=("127.0.0.1",), extra=LAN_ONLY, system=_system_xml(limit=8000000)).start()
+    resp, data = s.request("GET", "/Videos/%s/stream.mp4?Static=True" % ITEM, {"X-Forwarded-For": "10.1.1.1"})
+    assert (resp.status, len(data), resp.getheader("Accept-Ranges")) == (200, MEDIA_SIZE, "bytes")
+    resp, data = s.request("GET", "/Videos/%s/stream.mp4?videoBitRate=15808000" % ITEM, {"X-Forwarded-For": "10.1.1.1"})
+    assert len(data) == MEDIA_SIZE * 16000000 // 20000000
+    resp, data = s.request("GET", "/Videos/%s/stream.mp4?VideoBitrate=90000000&AudioBitrate=320000" % ITEM)
+    assert len(data) == MEDIA_SIZE  # never more than the source
+    resp, data = s.request("HEAD", "/Videos/%s/stream.mp4?VideoBitrate=1000000" % ITEM)
+    assert (resp.status, data) == (200, b"")
+
+
+def test_the_clients_own_maximum_counts_and_the_limit_only_lowers_it_for_remote_clients(make):
+    s = make(known=("127.0.0.1",), extra=LAN_ONLY, system=_system_xml(limit=8000000)).start()
+    lower = _playback(s, "10.1.1.1", "?maxStreamingBitrate=4000000")
+    assert "VideoBitrate=3808000&" in lower["TranscodingUrl"]
+    body = _playback(s, "10.1.1.1", body={"MaxStreamingBitrate": 60000000})
+    assert "VideoBitrate=7808000&" in body["TranscodingUrl"]  # the limit wins over a higher ask
+    lan = _playback(s, "192.168.50.7", "?MaxStreamingBitrate=4000000")
+    assert "VideoBitrate=3808000&" in lan["TranscodingUrl"]  # the client's own choice, limit not applied
+    assert _playback(s, "192.168.50.7", "?MaxStreamingBitrate=40000000")["SupportsDirectPlay"] is True
+
+
+def test_a_source_within_the_limit_or_no_limit_plays_directly_from_outside(make):
+    s = make(known=("127.0.0.1",), extra=LAN_ONLY, system=_system_xml(limit=8000000))
+    s.env["JELLYFIN_STANDIN_MEDIA_BITRATE"] = "6000000"
+    s.start()
+    assert _playback(s, "10.1.1.1")["SupportsDirectPlay"] is True
+    unlimited = make("u", known=("127.0.0.1",), extra=LAN_ONLY, system=_system_xml()).start()
+    assert _playback(unlimited, "10.1.1.1")["SupportsDirectPlay"] is True
+
+
+def test_a_media_bitrate_that_is_not_positive_stops_the_start(make):
+    s = make()
+    s.env["JELLYFIN_STANDIN_MEDIA_BITRATE"] = "0"
+    with pytest.raises(RuntimeError, match="JELLYFIN_STANDIN_MEDIA_BITRATE must be bits per second above 0"):
+        s.start()

@@ -20,7 +20,8 @@ relative to the repository):
 | /System/Info/Public StartupWizardCompleted from system.xml | Emby.Server.Implementations/SystemManager.cs | v10.11.11 |
 | LAN: LocalNetworkSubnets empty (or nothing in it parses) -> 127/8, 10/8, 172.16/12, 192.168/16 (EnableIPv4) and ::1, fe80::/10, fc00::/7 (EnableIPv6) are LAN; otherwise only the listed subnets; "!" entries excluded; an address without prefix is /32 or /128; loopback is always local; IPv4-mapped IPv6 unmapped | src/Jellyfin.Networking/Manager/NetworkManager.cs (InitializeLan, IsInLocalNetwork), MediaBrowser.Common/Net/NetworkUtils.cs (TryParseToSubnet), NetworkConstants.cs | v10.11.11 |
 | Remote access: a request whose client (after forwarded headers) is not the server's own address and not LAN gets 503 with an empty body when EnableRemoteAccess is false, or when RemoteIPFilter (allow/deny list by IsRemoteIPFilterBlacklist) refuses it; WRN "Blocking request to {Path} by {RemoteIP} due to IP filtering rule, reason: {Reason}" with the path URL-encoded; /health and the websocket included | Jellyfin.Api/Middleware/IpBasedAccessValidationMiddleware.cs, NetworkManager.cs (ShouldAllowServerAccess, InitializeRemote), MediaBrowser.Common/Extensions/HttpContextExtensions.cs (IsLocal), Jellyfin.Server/Startup.cs (order) | v10.11.11 |
-| Playback decision: GET/POST /Items/{id}/PlaybackInfo logs INF "RemoteClientBitrateLimit: {0}, RemoteIP: {1}, IsInLocalNetwork: {2}" (category Jellyfin.Api.Helpers.MediaInfoHelper) only when a remote limit is set (system.xml RemoteClientBitrateLimit > 0; no per-user limits here). /Videos/{id}/stream logs no such line, as upstream | Jellyfin.Api/Helpers/MediaInfoHelper.cs (GetMaxBitrate), Jellyfin.Api/Controllers/MediaInfoController.cs | v10.11.11 |
+| Playback decision, GET/POST /Items/{id}/PlaybackInfo: the most the client asks (MaxStreamingBitrate, query or body) is capped by system.xml RemoteClientBitrateLimit (> 0) only for a client outside the local networks; whenever a limit is set, INF "RemoteClientBitrateLimit: {0}, RemoteIP: {1}, IsInLocalNetwork: {2}" (category Jellyfin.Api.Helpers.MediaInfoHelper; no per-user limits here). A source whose Bitrate is above that maximum gets SupportsDirectPlay and SupportsDirectStream false and a TranscodingUrl /videos/{id}/stream.mp4?...&VideoBitrate=(maximum less the audio, at least 64000)&AudioBitrate=...; DBG "Bitrate exceeds limit: media bitrate: {MediaBitrate}, max bitrate: {MaxBitrate}" | Jellyfin.Api/Helpers/MediaInfoHelper.cs (GetMaxBitrate), Jellyfin.Api/Controllers/MediaInfoController.cs, MediaBrowser.Model/Dlna/StreamBuilder.cs (IsBitrateLimitExceeded, the video bitrate), MediaBrowser.Model/Dlna/StreamInfo.cs (ToUrl) | v10.11.11 |
+| GET /Videos/{id}/stream never looks at RemoteClientBitrateLimit or at where the client is (upstream caps only through PlaybackInfo): static=true sends the file whole, to LAN and remote clients alike; without static=true and with a VideoBitrate it is a progressive transcode: 200, chunked, Accept-Ranges none, as many bytes as the requested video + audio bitrates give for the source's length (never more than the source). The decision line is not logged here, as upstream | Jellyfin.Api/Controllers/VideosController.cs (GetVideoStream), Jellyfin.Api/Helpers/StreamingHelpers.cs (GetStreamingState), Jellyfin.Api/Helpers/FileStreamResponseHelpers.cs (GetTranscodedFile) | v10.11.11 |
 | Forwarded headers: KnownProxies empty -> X-Forwarded-* ignored; otherwise walked right to left, no ForwardLimit, trusted = KnownProxies (IP, CIDR, host name) + 127.0.0.0/8 and ::1 | Jellyfin.Server/Extensions/ApiServiceCollectionExtensions.cs | v10.11.11 |
 | BaseUrl redirection (302, relative target; /health -> {BaseUrl}/health) before the forwarded headers | Jellyfin.Api/Middleware/BaseUrlRedirectionMiddleware.cs, Jellyfin.Server/Startup.cs | v10.11.7 |
 | HTTPS from a PKCS#12 CertificatePath (read once at start; a file that does not load: ERR, HTTP only) on InternalHttpsPort | Emby.Server.Implementations/ApplicationHost.cs, Jellyfin.Server/Extensions/WebHostBuilderExtensions.cs | v10.11.11 |
@@ -36,7 +37,10 @@ Not modelled
   saving network.xml at all after the first start (the real server saves it only from the
   dashboard or the wizard); the wizard's own API (/Startup/*) and what an incomplete wizard
   lets anonymous callers do; per-user remote bitrate limits and remote-access permissions;
-  transcoding and the bitrate cap itself; TLS settings beyond Python's defaults (Kestrel's
+  real transcoding (a transcode's bytes are the start of the media file; only its size follows
+  the bitrates; no ffmpeg, no log line of its command, no HLS master.m3u8; device profiles are
+  ignored: one mp4 source, audio at 192 kbit/s); a non-static stream request without VideoBitrate
+  is sent as the file (upstream transcodes it at the source's own bitrates); TLS settings beyond Python's defaults (Kestrel's
   protocol/cipher choice, client certificates, SNI); API keys and access tokens (a successful
   login returns a token that nothing checks; PlaybackInfo needs none here); the websocket's
   token requirement (the real server answers 403 without a token); the web client and its
@@ -50,7 +54,8 @@ Not modelled
 
 Stand-in settings (environment): JELLYFIN_STANDIN_VERSION (10.11.10),
 JELLYFIN_STANDIN_SERVER_NAME (host name), JELLYFIN_STANDIN_MEDIA_MIB (256),
-JELLYFIN_STANDIN_USERS (path of a JSON file {"user": "password"}; unset: every login fails).
+JELLYFIN_STANDIN_USERS (path of a JSON file {"user": "password"}; unset: every login fails),
+JELLYFIN_STANDIN_MEDIA_BITRATE (the media source's Bitrate in bits/s, 20000000).
 """
 
 from __future__ import annotations
@@ -659,8 +664,23 @@ MIME = {"mp4": "video/mp4", "m4v": "video/x-m4v", "mkv": "video/x-matroska", "we
         "ts": "video/mp2t", "avi": "video/x-msvideo", "mov": "video/quicktime"}
 
 
+# What the stand-in's transcodes carry as audio (AAC stereo), taken from the limit as StreamBuilder does.
+TRANSCODE_AUDIO_BITRATE = 192000
+
+
+def _query_value(query: dict, name: str) -> str:
+    """ASP.NET model binding: query keys match case-insensitively; the first value wins."""
+    for key, values in query.items():
+        if key.lower() == name.lower() and values:
+            return values[0].strip()
+    return ""
+
+
 class Media:
-    def __init__(self, directory: str, mib: int):
+    def __init__(self, directory: str, mib: int, bitrate: int = 20_000_000):
+        if bitrate <= 0:
+            raise ValueError("JELLYFIN_STANDIN_MEDIA_BITRATE must be bits per second above 0, got %d" % bitrate)
+        self.bitrate = bitrate
         self.path = os.path.join(directory, "standin-media-%dMiB.bin" % mib)
         self.size = mib * MIB
         if not (os.path.exists(self.path) and os.path.getsize(self.path) == self.size):
@@ -891,9 +911,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif route == "/users/authenticatebyname" and method == "POST":
                 self._authenticate(body, client)
             elif method in ("GET", "POST") and re.fullmatch(r"/items/[^/]+/playbackinfo", route):
-                self._playback_info(route, client)
+                self._playback_info(route, query, body, client)
             elif method in ("GET", "HEAD") and re.fullmatch(r"/videos/[^/]+/stream(\.[a-z0-9]+)?", route):
-                self._stream(route, query, method == "HEAD")
+                if _query_value(query, "static").lower() != "true" and _query_value(query, "videoBitRate"):
+                    self._transcode(query, method == "HEAD")
+                else:
+                    self._stream(route, query, method == "HEAD")
             else:
                 self._send(404)
         except (BrokenPipeError, ConnectionResetError):
@@ -929,22 +952,69 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "StartupWizardCompleted": app.system.is_startup_wizard_completed,
         }
 
-    def _playback_info(self, route, client):
-        """MediaInfoHelper.GetMaxBitrate's decision line (only when a remote limit is set, as
-        upstream), then a PlaybackInfoResponse with one direct-play source."""
+    def _playback_info(self, route, query, body, client):
+        """MediaInfoHelper.GetMaxBitrate, then StreamBuilder's choice for the one media source:
+        direct play when no limit applies or the source's bitrate fits, else a transcoding URL
+        whose VideoBitrate is the limit less the audio (at least 64 kbit/s)."""
         app = self.server.app
+        asked = _query_value(query, "maxStreamingBitrate")
+        if not asked and body:
+            try:
+                dto = json.loads(body.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                dto = None
+            if isinstance(dto, dict):
+                asked = str(next((v for k, v in dto.items() if k.lower() == "maxstreamingbitrate" and v), ""))
+        max_bitrate = int(asked) if asked.isdigit() else None
         limit = app.system.remote_client_bitrate_limit  # no per-user limit in the stand-in
         if limit > 0:
+            local = app.lan.is_in_local_network(client)
             LOG.log("info", "Jellyfin.Api.Helpers.MediaInfoHelper",
                     "RemoteClientBitrateLimit: {0}, RemoteIP: {1}, IsInLocalNetwork: {2}",
-                    limit, _Raw(str(client)), app.lan.is_in_local_network(client))
+                    limit, _Raw(str(client)), local)
+            if not local:
+                max_bitrate = min(max_bitrate or limit, limit)
         item_id = route.split("/")[2]
-        self._json({
-            "MediaSources": [{"Id": item_id, "Protocol": "File", "Container": "mp4", "Size": app.media.size,
-                              "SupportsDirectPlay": True, "SupportsDirectStream": True,
-                              "SupportsTranscoding": False}],
-            "PlaySessionId": uuid.uuid4().hex,
-        })
+        source = {"Id": item_id, "Protocol": "File", "Container": "mp4", "Size": app.media.size,
+                  "Bitrate": app.media.bitrate, "SupportsDirectPlay": True, "SupportsDirectStream": True,
+                  "SupportsTranscoding": True}
+        if max_bitrate and app.media.bitrate > max_bitrate:
+            LOG.log("debug", "MediaBrowser.Model.Dlna.StreamBuilder",
+                    "Bitrate exceeds limit: media bitrate: {MediaBitrate}, max bitrate: {MaxBitrate}",
+                    app.media.bitrate, max_bitrate)
+            video = max(max_bitrate - TRANSCODE_AUDIO_BITRATE, 64000)
+            source.update(SupportsDirectPlay=False, SupportsDirectStream=False, TranscodingSubProtocol="http",
+                          TranscodingContainer="mp4",
+                          TranscodingUrl="/videos/%s/stream.mp4?MediaSourceId=%s&VideoCodec=h264&AudioCodec=aac"
+                                         "&VideoBitrate=%d&AudioBitrate=%d" % (item_id, item_id, video,
+                                                                               TRANSCODE_AUDIO_BITRATE))
+        self._json({"MediaSources": [source], "PlaySessionId": uuid.uuid4().hex})
+
+    def _transcode(self, query, head):
+        """A progressive transcode (FileStreamResponseHelpers.GetTranscodedFile): no length, no
+        ranges. Its size is what ffmpeg would write at the requested bitrates, never above the
+        source's: the stand-in sends that share of the media file."""
+        media = self.server.app.media
+        video, audio = _query_value(query, "videoBitRate"), _query_value(query, "audioBitRate")
+        total = (int(video) if video.isdigit() else 0) + (int(audio) if audio.isdigit() else TRANSCODE_AUDIO_BITRATE)
+        length = media.size if total >= media.bitrate else media.size * total // media.bitrate
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Accept-Ranges", "none")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._status = 200
+        if head:
+            return
+        with open(media.path, "rb") as f:
+            left = length
+            while left > 0:
+                chunk = f.read(min(left, 256 * 1024))
+                if not chunk:
+                    break
+                self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                left -= len(chunk)
+        self.wfile.write(b"0\r\n\r\n")
 
     def _error(self, status, message, method="POST"):
         LOG.log("error", "Jellyfin.Api.Middleware.ExceptionMiddleware",
@@ -1269,7 +1339,7 @@ def main(argv=None) -> int:
             with open(id_path, "w", encoding="utf-8") as f:
                 f.write(system_id)
         app.system_id = system_id
-        app.media = Media(cachedir, mib)
+        app.media = Media(cachedir, mib, int(env.get("JELLYFIN_STANDIN_MEDIA_BITRATE", "20000000")))
     except (OSError, ValueError) as exc:
         return _fail(str(exc))
     app.trust = ProxyTrust(app.cfg)

@@ -332,3 +332,20 @@ def test_tailscale_local_subnets_are_the_owners_own_nodes_when_known():
     assert whole["local_network_subnets"] == ["192.168.1.0/24", "100.64.0.0/10", "fd7a:115c:a1e0::/48"]
     with pytest.raises(_site.SiteError, match="tailscale_jellyfin_local_subnets"):
         _site.plan("tailscale", {"lan_subnets": ["192.168.1.0/24"], "tailscale_networks": ["nonsense"]})
+
+
+def test_summary_says_what_fits_the_upload_and_why_vpn_viewers_are_local_or_not():
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._streaming import streaming
+
+    slow = streaming(10, 3)  # floored, with a warning; VPN viewers remote (7 Mbit/s < one remux)
+    out = _site.summary("wireguard", {"streaming": slow})
+    assert out["streaming"] == slow["lines"] + [slow["vpn_why"]]
+    assert "VPN viewers count as remote" in out["streaming"][-1]
+    assert slow["warnings"][0] in out["warnings"]
+    # A method without VPN viewers does not talk about them; the lines and warnings stay.
+    proxy = _site.summary("reverse_proxy", {"streaming": slow})
+    assert proxy["streaming"] == slow["lines"] and slow["warnings"][0] in proxy["warnings"]
+    unknown = _site.summary("tailscale", {"streaming": streaming(None)})
+    assert unknown["streaming"][0].startswith("No upload is declared (jellyfin_remote_upload_mbps)")
+    assert "VPN viewers count as local" in unknown["streaming"][1]
+    assert _site.summary("tailscale")["streaming"] == []
