@@ -333,6 +333,8 @@ def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, inte
     assert saved_summary()["method"] == "tailscale"
     assert "Closed, of what an earlier method opened:" in text
     assert "- router mapping of port 8096" in text and "- ddclient (stopped, disabled)" in text
+    # The record stays unless removal was asked to delete it (dyndns2 could not anyway).
+    assert "- DNS record %s left as it is at dyndns2 (ddns_delete_record_on_removal is false)" % DOMAIN in text
     assert router_mappings(lab) == []
     assert jellyfin_from_outside(internet, lab) != 0
     assert server.run("systemctl cat jellyfin-remote-upnp-renew.timer").rc != 0
