@@ -327,6 +327,26 @@ def recap_changed(output, host="server"):
     return recap(output, host)["changed"]
 
 
+def flat(proc):
+    """A run's output on one line (ansible-core 2.19 writes task errors to stderr)."""
+    return " ".join((proc.stdout + proc.stderr).split())
+
+
+def router_chain(lab):
+    """The lab router's miniupnpd DNAT chain as nft lists it: the router's own table of mappings."""
+    env = dict(os.environ)
+    env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
+    out = subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet",
+                          "filter", "prerouting_miniupnpd"], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def router_mappings(lab):
+    """The router's UPnP mappings: [(external port, internal address, internal port), ...]."""
+    return re.findall(r"dport (\d+) dnat ip to ([\d.]+):(\d+)", router_chain(lab))
+
+
 def copy_to(lab, role, src, dest):
     """Copy a controller file into a lab host's container (podman cp, the lab's containers.conf)."""
     env = dict(os.environ)

@@ -41,7 +41,8 @@ count=0
   $(printf '%s\n' "${files[@]}" | grep -v '^--secrets-file$'))
 # The made-up credentials the lab hands the roles are looked for too, also where no role
 # left a copy on the server (an auth key file removed after use, a variable only).
-labvars=(--lab-vars tests/lab/vars/services.yml --lab-vars tests/lab/vars/site.yml --lab-vars tests/lab/vars/tailscale.yml)
+labvars=(--lab-vars tests/lab/vars/services.yml --lab-vars tests/lab/vars/site.yml --lab-vars tests/lab/vars/tailscale.yml
+         --lab-vars molecule/port_forward/files/cloudflare_vars.yml)
 [ "$count" -gt 0 ] || echo "leak_scan: the roles created no secret on the server in $s ($lines lines at -vvv)"
 if ! python3 tests/gates/leak_scan.py "$log" "${files[@]}" "${labvars[@]}"; then
   echo "== scenario $s FAILED: a secret is in its -vvv output ($log, $lines lines)"

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import testinfra
 
-from conftest import (REPO, changed_on_server, curl, denied_login_address, fingerprint, fingerprint_diff,
-                      host_state, interrupted_playbook, playbook, recap, state_diff)
+from conftest import (REPO, changed_on_server, curl, denied_login_address, fingerprint, fingerprint_diff, flat,
+                      host_state, interrupted_playbook, playbook, recap, router_mappings, state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -240,18 +238,6 @@ WIPE_KEYS = ("-e", '{"jellyfin_remote_state": "absent", "reverse_proxy_wipe_keys
 TAILSCALE = ("-e", "jellyfin_remote_method=tailscale")
 PORT_FORWARD = ("-e", '{"jellyfin_remote_method": "port_forward", "jellyfin_remote_accept_plain_http": true}')
 RECORD = "/var/lib/jellyfin-remote/state.json"
-
-
-def router_mappings(lab):
-    out = subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet",
-                          "filter", "prerouting_miniupnpd"], capture_output=True, text=True, check=False)
-    assert out.returncode == 0, out.stderr
-    return re.findall(r"dport (\d+) dnat ip to ([\d.]+):(\d+)", out.stdout)
-
-
-def flat(proc):
-    """A run's output on one line (ansible-core 2.19 writes task errors to stderr)."""
-    return " ".join((proc.stdout + proc.stderr).split())
 
 
 def assert_unchanged_rerun(*args, log):
