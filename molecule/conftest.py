@@ -347,6 +347,35 @@ def router_mappings(lab):
     return re.findall(r"dport (\d+) dnat ip to ([\d.]+):(\d+)", router_chain(lab))
 
 
+PLAYBACK = "/Items/0123456789abcdef0123456789abcdef/PlaybackInfo"
+PLAYBACK_AUTH = 'Authorization: MediaBrowser Client="verify", Device="testinfra", DeviceId="verify1", Version="1.0"'
+
+
+def playback_decisions(server):
+    """(limit, client address, "True"/"False") of every playback decision Jellyfin logged
+    (MediaInfoHelper's line, logged while RemoteClientBitrateLimit is set: the lab variable
+    lab_jellyfin_remote_client_bitrate_limit)."""
+    out = server.run("cat /var/log/jellyfin/log_*.log")
+    return re.findall(r"RemoteClientBitrateLimit: (\d+), RemoteIP: (\S+), IsInLocalNetwork: (True|False)$",
+                      out.stdout, re.M)
+
+
+def classified(server, requests, expected, timeout=10):
+    """Ask for playback from each (client host, Jellyfin base URL) in requests, then wait for
+    Jellyfin's decision lines; assert that expected, a set of (client address, "True"/"False"),
+    is among them (LAN/remote as Jellyfin classified each client)."""
+    for client, base_url in requests:
+        status, body = curl(client, base_url + PLAYBACK, "-X", "POST", "-H", PLAYBACK_AUTH)
+        assert status == 200, body
+    deadline = time.time() + timeout
+    while True:
+        seen = {(address, local) for _, address, local in playback_decisions(server)}
+        if expected <= seen or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert expected <= seen, (expected - seen, seen)
+
+
 def copy_to(lab, role, src, dest):
     """Copy a controller file into a lab host's container (podman cp, the lab's containers.conf)."""
     env = dict(os.environ)

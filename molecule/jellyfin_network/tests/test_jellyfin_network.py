@@ -11,13 +11,12 @@ import xml.etree.ElementTree as ET
 
 import testinfra
 
-from conftest import REPO, curl, denied_login_address, fingerprint, fingerprint_diff, playbook
+from conftest import (PLAYBACK, PLAYBACK_AUTH as AUTH, REPO, curl, denied_login_address, fingerprint, fingerprint_diff,
+                      playback_decisions, playbook)
 
 FORGED = "198.51.100.77"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NETWORK_XML = "/etc/jellyfin/network.xml"
-PLAYBACK = "/Items/0123456789abcdef0123456789abcdef/PlaybackInfo"
-AUTH = 'Authorization: MediaBrowser Client="verify", Device="testinfra", DeviceId="verify1", Version="1.0"'
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HOST_RECORD = "/var/lib/jellyfin-remote/state.json"
 SYSTEM_XML = "/etc/jellyfin/system.xml"
@@ -71,13 +70,6 @@ def test_request_without_forwarded_for_shows_the_client(internet, server, jellyf
     assert seen == lab["hosts"]["internet"]["addresses"]["wan"]
 
 
-def _decisions(server):
-    """(limit, client, local) from Jellyfin's playback decision lines (MediaInfoHelper)."""
-    out = server.run("cat /var/log/jellyfin/log_*.log")
-    return re.findall(r"RemoteClientBitrateLimit: (\d+), RemoteIP: (\S+), IsInLocalNetwork: (True|False)$",
-                      out.stdout, re.M)
-
-
 def test_playback_from_the_lan_is_local_and_from_outside_remote(internet, server, lab, jellyfin_url):
     """LocalNetworkSubnets holds the LAN: the router's LAN address streams as local, the
     internet host (a private address too, but not listed) as remote."""
@@ -90,9 +82,9 @@ def test_playback_from_the_lan_is_local_and_from_outside_remote(internet, server
     expected = {(LIMIT, lab["hosts"]["router"]["addresses"]["lan"], "True"),
                 (LIMIT, lab["hosts"]["internet"]["addresses"]["wan"], "False")}
     deadline = time.time() + 10
-    while time.time() < deadline and not expected <= set(_decisions(server)):
+    while time.time() < deadline and not expected <= set(playback_decisions(server)):
         time.sleep(0.2)
-    assert expected <= set(_decisions(server)), _decisions(server)
+    assert expected <= set(playback_decisions(server)), playback_decisions(server)
 
 
 def test_a_value_jellyfin_cannot_read_fails_the_role_clearly(server):

@@ -14,8 +14,9 @@ import re
 import time
 
 import pytest
+import testinfra
 
-from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, exposure, fingerprint,
+from conftest import (assert_vpn_closed, classified, copy_to, curl, denied_login_address, exposure, fingerprint,
                       fingerprint_diff, host_record_section, listener, local_network_subnets, recap_changed, udp_port)
 from conftest import converge as run_converge
 
@@ -169,6 +170,16 @@ def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
     subnets = local_network_subnets(server)
     assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets, subnets
     assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.8.0.0/24"), subnets
+
+
+def test_jellyfin_classifies_the_lan_and_the_phone_as_local_and_the_internet_as_remote(server, internet, lab, phone):
+    """Issue 19, as Jellyfin itself decides it (the decision line it logs for playback): a LAN
+    client and the phone through the tunnel are local, the internet host's own address is not."""
+    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+    lan_url = "http://%s:8096" % lab["hosts"]["server"]["addresses"]["lan"]
+    classified(server, [(router, lan_url), (internet, JELLYFIN_VPN_URL), (internet, lan_url)],
+               {(lab["hosts"]["router"]["addresses"]["lan"], "True"), (phone, "True"),
+                (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
 
 
 def test_tls_renegotiation_works_after_the_privilege_drop(internet, phone):

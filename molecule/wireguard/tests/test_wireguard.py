@@ -16,9 +16,10 @@ import os
 import re
 
 import pytest
+import testinfra
 import segno
 
-from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
+from conftest import (assert_vpn_closed, classified, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
                       host_record_section, listener, local_network_subnets, recap_changed, udp_port)
 from conftest import converge as run_converge
 
@@ -182,6 +183,16 @@ def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
     subnets = local_network_subnets(server)
     assert lab["subnets"]["lan"] in subnets and "10.13.13.0/24" in subnets, subnets
     assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.13.13.0/24"), subnets
+
+
+def test_jellyfin_classifies_the_lan_and_the_phone_as_local_and_the_internet_as_remote(server, internet, lab, tunnel):
+    """Issue 19, as Jellyfin itself decides it (the decision line it logs for playback): a LAN
+    client and the phone through the tunnel are local, the internet host's own address is not."""
+    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+    lan_url = "http://%s:8096" % lab["hosts"]["server"]["addresses"]["lan"]
+    classified(server, [(router, lan_url), (internet, JELLYFIN_VPN_URL), (internet, lan_url)],
+               {(lab["hosts"]["router"]["addresses"]["lan"], "True"), (PHONE_VPN, "True"),
+                (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
 
 
 # -- peers come and go -------------------------------------------------------------------------
