@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -73,9 +74,14 @@ def leak_scan_lab_secrets():
         sys.path.pop(0)
     repo = os.path.dirname(os.path.dirname(os.path.dirname(SCRIPT)))
     found = {}
-    # The files tests/gates/molecule_scenario.sh passes with --lab-vars, merged as leak_scan does.
-    for name in ("services.yml", "site.yml", "tailscale.yml"):
-        for label, value in leak_scan.lab_secrets(os.path.join(repo, "tests", "lab", "vars", name)).items():
+    # The files tests/gates/molecule_scenario.sh passes with --lab-vars (read from the script:
+    # one list), merged as leak_scan does.
+    with open(SCRIPT, encoding="utf-8") as handle:
+        paths = re.findall(r"--lab-vars ([^\s)]+)", handle.read())
+    assert len(paths) >= 3, paths
+    for path in paths:
+        name = os.path.basename(path)
+        for label, value in leak_scan.lab_secrets(os.path.join(repo, path)).items():
             found["%s@%s" % (label, name) if found.get(label, value) != value else label] = value
     return found
 
