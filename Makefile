@@ -83,12 +83,9 @@ bench: venv collection image
 lint: venv collection
 	ansible-lint
 
+# Two scenarios at a time (MOLECULE_JOBS), the longest (default) first.
 molecule: venv collection image
-	@failed=""; for s in $(SCENARIOS); do \
-	  echo "== molecule test -s $$s (every play at -vvv, logged to .cache/logs/$$s.log and leak-scanned)"; \
-	  bash tests/gates/molecule_scenario.sh $$s || failed="$$failed $$s"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "== failed scenarios:$$failed"; exit 1; fi
+	@bash tests/gates/molecule_all.sh $(filter default,$(SCENARIOS)) $(filter-out default,$(SCENARIOS))
 
 test: venv collection image
 	@bash tests/run-gates.sh
