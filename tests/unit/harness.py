@@ -166,6 +166,28 @@ def load_script(path, name):
     return module
 
 
+def free_port(udp=False, ipv6=False):
+    """A port free on 127.0.0.1 (and ::1 when ipv6) for TCP, and for UDP too when udp.
+
+    Free when asked is not free when a server binds it a moment later (the other tests run
+    on); a test that starts a server on it retries with another port when the bind fails."""
+    kinds = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if udp else [])
+    hosts = [(socket.AF_INET, "127.0.0.1")] + ([(socket.AF_INET6, "::1")] if ipv6 else [])
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        try:
+            for family, host in hosts:
+                for kind in kinds:
+                    with socket.socket(family, kind) as other:
+                        other.bind((host, port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port on loopback after 50 tries")
+
+
 def stub_command(bindir, name, body):
     """An executable sh script bindir/name (a stand-in for a system tool on PATH)."""
     path = bindir / name

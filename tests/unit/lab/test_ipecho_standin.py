@@ -30,6 +30,8 @@ import dns.rdataclass
 import dns.rdatatype
 import pytest
 
+from harness import free_port
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ipecho", "ipecho_standin.py")
 
@@ -49,21 +51,7 @@ needs_v6 = pytest.mark.skipif(not HAS_V6, reason="no IPv6 loopback")
 
 def _free_port(udp_too=False):
     """A port free on 127.0.0.1 and ::1, for TCP (and UDP when asked)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            kinds = [socket.SOCK_STREAM] + ([socket.SOCK_DGRAM] if udp_too else [])
-            hosts = [(socket.AF_INET, "127.0.0.1")] + ([(socket.AF_INET6, "::1")] if HAS_V6 else [])
-            for family, host in hosts:
-                for kind in kinds:
-                    with socket.socket(family, kind) as t:
-                        t.bind((host, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
+    return free_port(udp=udp_too, ipv6=HAS_V6)
 
 
 class Standin:

@@ -23,16 +23,12 @@ import uuid
 
 import pytest
 
+from harness import free_port
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 STANDIN = os.path.join(REPO, "tests", "lab", "standins", "jellyfin", "jellyfin_standin.py")
 MEDIA_SIZE = 2 * 1024 * 1024
 AUTH = 'MediaBrowser Client="test", Device="pytest", DeviceId="dev1", Version="1.0"'
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _network_xml(port, base_url="", known=(), bind=("127.0.0.1",), ipv6=False, extra=""):
@@ -57,7 +53,7 @@ class Standin:
 
     def __init__(self, root, system=_system_xml(), **net):
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.dirs = {k: os.path.join(root, k) for k in ("config", "data", "cache", "log")}
         os.makedirs(self.dirs["config"], exist_ok=True)
         with open(os.path.join(self.dirs["config"], "network.xml"), "w") as f:
@@ -425,7 +421,7 @@ def test_https_from_pkcs12(make, tmp_path):
 
     password = "p12-Pass-7d1e"
     p12, ca_pem, leaf = _pkcs12(str(tmp_path), password)
-    https_port = _free_port()
+    https_port = free_port()
     s = make(extra=_https_xml(p12, password, https_port)).start()
     resp, data, peer = _https_get(https_port, ca_pem)
     assert resp.status == 200 and json.loads(data)["ProductName"] == "Jellyfin Server"
@@ -444,7 +440,7 @@ def test_https_from_pkcs12(make, tmp_path):
 def test_require_https_redirects_plain_http(make, tmp_path):
     password = "p12-Pass-0b9c"
     p12, ca_pem, _ = _pkcs12(str(tmp_path), password)
-    https_port = _free_port()
+    https_port = free_port()
     s = make(extra=_https_xml(p12, password, https_port, require=True), base_url="/jf").start()
     resp, _ = s.request("GET", "/jf/System/Info/Public?x=1", headers={"Host": "media.example.test:8096"})
     assert resp.status == 307
@@ -471,7 +467,7 @@ def test_certificate_that_does_not_load_leaves_http_only(make, tmp_path, case):
     else:
         with open(p12, "w") as f:
             f.write("-----BEGIN NOTHING-----\n")
-    https_port = _free_port()
+    https_port = free_port()
     s = make(extra=_https_xml(p12, given, https_port, require=True)).start()
     resp, _ = s.request("GET", "/health")
     assert resp.status == 200  # no HTTPS listening: RequireHttps does not redirect

@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+from harness import free_port
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 
@@ -25,15 +26,9 @@ ZONE = "lab.test"
 pytestmark = pytest.mark.skipif(KNOTD is None, reason="knotd is not installed (Debian: apt-get install -y knot)")
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def knot(tmp_path):
-    port = _free_port()
+def _start_knot(tmp_path, port):
+    """knotd on 127.0.0.1@port serving ZONE; (process, settings) once it answers, or None when
+    it exits first because the port was taken after it was found free (another test's server)."""
     (tmp_path / ("%s.zone" % ZONE)).write_text(
         "$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\nns1 A 127.0.0.1\n"
         "jf A 192.0.2.1\n" % ZONE
@@ -48,25 +43,37 @@ def knot(tmp_path):
         "zone:\n  - domain: %(z)s\n    storage: %(d)s\n    file: %(z)s.zone\n    acl: ddns-update\n"
         % {"d": tmp_path, "p": port, "s": SECRET, "z": ZONE}
     )
-    log = open(tmp_path / "knotd.log", "w")
-    proc = subprocess.Popen([KNOTD, "-c", str(tmp_path / "knot.conf")], stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "knotd.log", "w") as log:
+        proc = subprocess.Popen([KNOTD, "-c", str(tmp_path / "knot.conf")], stdout=log, stderr=subprocess.STDOUT)
     settings = _ddns.Settings(provider="rfc2136", hostname="jf." + ZONE, zone=ZONE, server="127.0.0.1", server_port=port,
                               tsig_key_name="ddns-key", tsig_key_secret=SECRET, timeout=2, max_retries=0)
     deadline = time.monotonic() + 10
     while True:
         try:
             if _ddns.make_provider(settings).read_current("A") == "192.0.2.1":
-                break
+                return proc, settings
         except _ddns.DdnsError:
             pass
+        if proc.poll() is not None and "address already in use" in (tmp_path / "knotd.log").read_text():
+            return None
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("knotd did not start: %s" % (tmp_path / "knotd.log").read_text()[-2000:])
         time.sleep(0.1)
+
+
+@pytest.fixture
+def knot(tmp_path):
+    for _ in range(5):
+        started = _start_knot(tmp_path, free_port(udp=True))
+        if started:
+            break
+    else:
+        pytest.fail("knotd found its port taken five times: %s" % (tmp_path / "knotd.log").read_text()[-2000:])
+    proc, settings = started
     yield settings
     proc.terminate()
     proc.wait(10)
-    log.close()
 
 
 def _with(settings, **changes):
