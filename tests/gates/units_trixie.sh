@@ -2,7 +2,8 @@
 # The unit tests on the second platform: Debian 13 (trixie) and its python3 (3.13), in a
 # throwaway container (podman run --rm) from the lab's trixie image (tests/lab/image.sh
 # trixie; `make image` builds it). The checkout is mounted read-only; inside, as root:
-# apt installs python3-venv (and knot, for the RFC 2136 tests), a venv gets the pins of
+# apt installs python3-venv (and knot, for the RFC 2136 tests; perl and curl for Debian 13's ddclient,
+# which is unpacked with fail2ban into /tmp/debs/root, JFR_DEBS_ROOT), a venv gets the pins of
 # tests/requirements.txt that the unit tests import, the collection is linked into a
 # writable root (/tmp/collections, as `make collection` does in .cache/collections), and
 #   python3 -m pytest -q tests/unit --ignore=tests/unit/fuzz -p no:cacheprovider -m "not gate"
@@ -54,7 +55,12 @@ podman run --rm "${mounts[@]}" \
     . /etc/os-release
     echo "== unit tests on $PRETTY_NAME ($IMAGE): $TARGET"
     apt-get -qq update
-    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends python3-venv knot >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends python3-venv knot perl curl >/dev/null
+    # Debian 13'"'"'s ddclient (3.11.2) and fail2ban, unpacked, not installed (as tests/install-deps.sh
+    # does on the host): the ddns and reverse_proxy unit tests run them (perl and curl: ddclient'"'"'s).
+    mkdir -p /tmp/debs/root && (cd /tmp/debs && apt-get download -qq ddclient fail2ban 2>/dev/null \
+      && for deb in ./*.deb; do dpkg-deb -x "$deb" root; done)
+    export JFR_DEBS_ROOT=/tmp/debs/root
     python3 -m venv /tmp/venv
     export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
     [ -f /etc/ssl/host-ca-certificates.crt ] && export PIP_CERT=/etc/ssl/host-ca-certificates.crt

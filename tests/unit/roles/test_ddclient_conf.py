@@ -8,19 +8,23 @@ other option before its quotes and escapes are read.
 With Debian's ddclient at hand (on PATH, or unpacked by tests/install-deps.sh under
 .cache/debs/root; run with the system perl), ddclient reads the rendered file and sends a
 dyndns2 update to the loopback DDNS stand-in, which accepts only the exact password (the
-file's use= line is replaced by use=ip, so that ddclient asks no web service for the
-address). Without it those tests skip, and the pure tests below still check the file
+file's webv4= echo service is a loopback one, so that ddclient asks no public service for the
+address). The ddclient is the host's (Debian 12: 3.10.0), or the one tests/gates/units_trixie.sh
+unpacks from Debian 13 (3.11.2) and names in JFR_DEBS_ROOT. Without it those tests skip, and the pure tests below still check the file
 against a re-implementation of ddclient's password line (read from ddclient/ddclient
 v3.10.0, v3.11.2, v4.0.0).
 """
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 
 import jinja2
 import pytest
@@ -33,7 +37,8 @@ from ansible.plugins.test.core import TestModule as CoreTests
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(REPO, "roles", "ddns")
 STANDIN = os.path.join(REPO, "tests", "lab", "standins", "ddns", "ddns_standin.py")
-UNPACKED = os.path.join(REPO, ".cache", "debs", "root", "usr", "bin", "ddclient")
+UNPACKED = os.path.join(os.environ.get("JFR_DEBS_ROOT") or os.path.join(REPO, ".cache", "debs", "root"),
+                        "usr", "bin", "ddclient")
 
 HOSTILE = [
     "it's", "back\\slash", "ends-with\\", "\\'", "'", "''", "#hash # tail", " two  spaces ", '"dq"',
@@ -55,7 +60,7 @@ def env():
     return environment
 
 
-def render(password, base_url, username="labuser", provider="dyndns2"):
+def render(password, base_url, username="labuser", provider="dyndns2", **extra):
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
         role_vars = yaml.safe_load(handle)
     return env().get_template("ddclient.conf.j2").render(
@@ -64,7 +69,7 @@ def render(password, base_url, username="labuser", provider="dyndns2"):
         ddns_ddclient_web="http://echo.invalid/", ddns_ddclient_web_skip="",
         __ddns_ddclient_protocols=role_vars["__ddns_ddclient_protocols"],
         __ddns_default_urls=role_vars["__ddns_default_urls"],
-        __ddns_ddclient_tsig_key=role_vars["__ddns_ddclient_tsig_key"])
+        __ddns_ddclient_tsig_key=role_vars["__ddns_ddclient_tsig_key"], **extra)
 
 
 # ddclient's password line: v3.10.0 ddclient line 1504; v3.11.2 ddclient.in 1611 and v4.0.0
@@ -143,10 +148,31 @@ def test_refused_values_do_break_in_ddclient(password, login):
     assert ddclient_password(render(password, "https://members.example.test", username=login)) != password
 
 
-def loopback_only_address(conf):
-    """The file with its use= line replaced by use=ip: ddclient then asks no web service."""
-    lines = [l for l in conf.split("\n") if not l.startswith("use=")]
-    return "\n".join(["use=ip, ip=198.51.100.7"] + lines)
+@pytest.fixture(scope="module")
+def echo():
+    """A loopback address echo service (what ddns_ddclient_web names): answers 198.51.100.7."""
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"Current IP: 198.51.100.7\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:%d/" % server.server_address[1]
+    server.shutdown()
+
+
+def loopback_only_address(conf, echo_url):
+    """The file with ddclient's echo service (usev4=webv4, webv4=) pointed at the loopback echo."""
+    assert re.search(r"^usev4=webv4, webv4=http://echo.invalid/$", conf, re.M), conf
+    return conf.replace("webv4=http://echo.invalid/", "webv4=%s, webv4-skip='Current IP:'" % echo_url)
 
 
 def _ddclient():
@@ -161,6 +187,18 @@ def _ddclient():
         return None
     probe = subprocess.run(command + ["-help"], capture_output=True, text=True, timeout=60, check=False)
     return command if probe.returncode == 0 and "usage: ddclient" in probe.stdout else None
+
+
+def _run_once(command, text, tmp_path):
+    """ddclient run once in the foreground on the file text (0600), -verbose; its output."""
+    conf = tmp_path / "ddclient.conf"
+    conf.write_text(text, encoding="utf-8")
+    conf.chmod(0o600)
+    proc = subprocess.run(
+        command + ["-daemon=0", "-foreground", "-file", str(conf), "-cache", str(tmp_path / "cache"),
+                   "-pid", str(tmp_path / "pid"), "-force", "-nosyslog", "-noquiet", "-verbose"],
+        capture_output=True, text=True, timeout=60, check=False)
+    return proc.stdout + proc.stderr
 
 
 @pytest.fixture
@@ -182,38 +220,25 @@ def standin_for(request):
 
 
 @pytest.mark.parametrize("password", HOSTILE)
-def test_debian_ddclient_sends_the_password_as_written(password, standin_for, tmp_path):
+def test_debian_ddclient_sends_the_password_as_written(password, standin_for, echo, tmp_path):
     command = _ddclient()
     if not command:
         pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
     standin = standin_for(password)
-    conf = tmp_path / "ddclient.conf"
-    conf.write_text(loopback_only_address(render(password, standin.base)), encoding="utf-8")
-    conf.chmod(0o600)
-    proc = subprocess.run(
-        command + ["-daemon=0", "-foreground", "-file", str(conf), "-cache", str(tmp_path / "cache"),
-                   "-pid", str(tmp_path / "pid"), "-force", "-nosyslog", "-noquiet", "-verbose"],
-        capture_output=True, text=True, timeout=60, check=False)
-    output = proc.stdout + proc.stderr
+    output = _run_once(command, loopback_only_address(render(password, standin.base), echo), tmp_path)
     assert standin.records("home.dyn.test")["A"] == ["198.51.100.7"], output[-2000:]
     assert "SUCCESS" in output and "badauth" not in output
 
 
-def test_debian_ddclient_rejects_the_old_escaping(standin_for, tmp_path):
+def test_debian_ddclient_rejects_the_old_escaping(standin_for, echo, tmp_path):
     """Shows the gap: the same file with the old escaping gets badauth for "it's"."""
     command = _ddclient()
     if not command:
         pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
     standin = standin_for("it's")
-    conf = tmp_path / "ddclient.conf"
-    conf.write_text(loopback_only_address(render("it's", standin.base)).replace("password='it's'", "password='it\\'s'"),
-                    encoding="utf-8")
-    conf.chmod(0o600)
-    proc = subprocess.run(
-        command + ["-daemon=0", "-foreground", "-file", str(conf), "-cache", str(tmp_path / "cache"),
-                   "-pid", str(tmp_path / "pid"), "-force", "-nosyslog", "-noquiet"],
-        capture_output=True, text=True, timeout=60, check=False)
-    assert "badauth" in proc.stdout + proc.stderr
+    old = loopback_only_address(render("it's", standin.base), echo).replace("password='it's'", "password='it\\'s'")
+    output = _run_once(command, old, tmp_path)
+    assert "badauth" in output
     assert standin.records("home.dyn.test")["A"] == ["192.0.2.1"]
 
 
@@ -247,3 +272,74 @@ def test_tsig_key_file_is_removed_when_ddclient_no_longer_uses_it(provider, ddcl
     assert task["ansible.builtin.file"] == {"path": "{{ __ddns_ddclient_tsig_key }}", "state": "absent"}
     # Only where the probe found the file (files/probe.py): an absent file has nothing to remove.
     assert task["when"] == "not __ddns_ddclient_rfc2136 | bool and __ddns_host.paths[__ddns_ddclient_tsig_key] != 'absent'"
+
+
+def _deprecated(command):
+    """What this ddclient's -help calls deprecated: option names, and name=value pairs."""
+    text = subprocess.run(command + ["-help"], capture_output=True, text=True, timeout=60, check=False).stdout
+    found = set()
+    for line in text.splitlines():
+        match = re.match(r"^\s*-([\w-]+)(=[\w-]+)?\b.*:.*\bdeprecated\b", line)
+        if match:
+            found.add(match.group(1) + (match.group(2) or ""))
+    return found
+
+
+@pytest.mark.parametrize("provider", ["dyndns2", "duckdns", "cloudflare", "namecheap"])
+def test_config_uses_nothing_ddclient_calls_deprecated(provider):
+    """The file's options (and option=value pairs) against the deprecated ones this ddclient
+    lists in its own -help (Debian 12's 3.10.0 and Debian 13's 3.11.2 both deprecate use=)."""
+    command = _ddclient()
+    if not command:
+        pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
+    deprecated = _deprecated(command)
+    assert "use" in deprecated and "use=web" in deprecated  # the reading of -help works
+    used = set()
+    for line in render("pw", "https://members.example.test", provider=provider, ddns_token="tk",
+                       ddns_zone="dyn.test").splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        for assignment in line.split(", "):
+            key, _, value = assignment.partition("=")
+            used.update({key.strip(), "%s=%s" % (key.strip(), value.strip())})
+    assert not used & deprecated, sorted(used & deprecated)
+
+
+def _ddclient_version(command):
+    text = subprocess.run(command + ["-help"], capture_output=True, text=True, timeout=60, check=False).stdout
+    match = re.search(r"ddclient version (\d+)\.(\d+)", text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def test_debian_ddclient_porkbun_goes_to_the_retired_api_host(tmp_path):
+    """ddclient 3.11 (Debian 13: 3.11.2) speaks Porkbun, but at porkbun.com, the API host name
+    Porkbun stopped serving on 2024-12-01 (it answers 403 there; ddclient 4.0 moved to
+    api.porkbun.com). ddclient is run with proxy= at a closed loopback port, so curl stops at
+    the proxy and never looks the name up; its -verbose lines show the URL it asked curl for.
+    The role therefore does not hand Porkbun to ddclient (next test)."""
+    command = _ddclient()
+    if not command:
+        pytest.skip("Debian's ddclient is not here or cannot start (tests/install-deps.sh unpacks it into .cache/debs)")
+    if _ddclient_version(command) < (3, 11):
+        pytest.skip("this ddclient (%s.%s; Debian 12) has no porkbun protocol; tests/gates/units_trixie.sh runs "
+                    "Debian 13's" % _ddclient_version(command))
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    output = _run_once(command, "usev4=ipv4, ipv4=198.51.100.7\nproxy=127.0.0.1:%d\ntimeout=5\nprotocol=porkbun\n"
+                       "apikey=pk1_lab\nsecretapikey=sk1_lab\nhome.dyn.test\n" % port, tmp_path)
+    urls = re.findall(r'url="(https?://[^/"]+)/api/json/v3/dns/', output)
+    assert urls and set(urls) == {"https://porkbun.com"}, output[-2000:]
+    assert not _uses_ddclient_for("porkbun")
+
+
+def _uses_ddclient_for(provider):
+    return _role_var("__ddns_ddclient_used", ddns_provider=provider, ddns_ddclient=True,
+                     ddns_record_types=["A"]) == "True"
+
+
+def test_role_never_hands_porkbun_to_ddclient():
+    """No Debian ddclient reaches Porkbun's API host (12: 3.10.0 has no porkbun; 13 and sid:
+    3.11.2, at the retired porkbun.com); dyndns2 is handed to it as before."""
+    assert not _uses_ddclient_for("porkbun")
+    assert _uses_ddclient_for("dyndns2")

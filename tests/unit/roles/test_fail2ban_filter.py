@@ -22,7 +22,7 @@ from ansible.plugins.filter.core import FilterModule
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TEMPLATES = os.path.join(REPO, "roles", "reverse_proxy", "templates")
-UNPACKED = os.path.join(REPO, ".cache", "debs", "root")
+UNPACKED = os.environ.get("JFR_DEBS_ROOT") or os.path.join(REPO, ".cache", "debs", "root")
 
 VICTIM = "198.51.100.7"
 SENDER = "203.0.113.9"
