@@ -127,29 +127,66 @@ def _vpn(given, budget):
                   "%s. Set %s: false to limit them too." % (SHARE_PERCENT, mbit(budget), remux, VPN_OPTION))
 
 
+def _measured_bits(measured):
+    """Bits/s of a measurement (upload_bandwidth's result, or the host record's copy), or None."""
+    if not measured:
+        return None
+    try:
+        bits = int(Decimal(str(measured["mbps"])) * 1_000_000)
+    except (KeyError, TypeError, InvalidOperation):
+        raise StreamingError("the upload measurement has no Mbit/s figure (mbps); got %r" % (measured,)) from None
+    if bits <= 0:
+        raise StreamingError("the upload measurement found no upload (%r Mbit/s): check the iperf3 server and the "
+                             "line, or leave jellyfin_remote_upload_iperf3_server unset" % (measured["mbps"],))
+    return bits
+
+
+def _upload_words(declared, measured_bits, measured, upload_option):
+    """(bits used, the words the summary gives for where the figure comes from)."""
+    if measured_bits is None:
+        return declared, "declared, %s" % upload_option
+    how = "measured with iperf3 against %s%s, median of %d run%s" % (
+        measured.get("server", "?"), " on %s" % measured["measured_at"][:10] if measured.get("measured_at") else "",
+        len(measured.get("runs_mbps") or [0]), "" if len(measured.get("runs_mbps") or [0]) == 1 else "s")
+    if declared is None:
+        return measured_bits, how
+    if measured_bits < declared:
+        return measured_bits, "%s; below the %s Mbit/s declared in %s, so the measured figure is used" % (
+            how, mbit(declared), upload_option)
+    return declared, "declared, %s; the measurement (%s Mbit/s, %s) is not lower" % (upload_option, mbit(measured_bits), how)
+
+
 def streaming(upload_mbps=None, streams=None, vpn_clients_local=None, upload_option=UPLOAD_OPTION,
-              streams_option=STREAMS_OPTION):
-    """The remote streaming settings for the declared upload.
+              streams_option=STREAMS_OPTION, measured=None):
+    """The remote streaming settings for the upload: the declared one, the measured one
+    (measured: upload_bandwidth's result with server, runs_mbps and measured_at), or the lower
+    of the two when both are known.
 
     upload_mbps: the home's upload in Mbit/s (None or "" when not known); streams: remote streams
     at the same time (None: 1); vpn_clients_local: the owner's choice (True/False) or None to
     follow the upload. upload_option/streams_option: the variable names errors and lines use.
-    Returns dict upload_mbps (as given, None when unknown), upload_bits, budget_bits (70 %),
+    Returns dict upload_mbps (the figure used, None when unknown), upload_source (declared,
+    measured or None), declared_mbps, measured_mbps, upload_bits, budget_bits (70 %),
     streams, limit (RemoteClientBitrateLimit to set; None: leave Jellyfin's setting alone),
     fit_1080p, fit_4k (None when unknown), vpn_clients_local (bool), vpn_why, warnings, lines.
     Raises StreamingError naming the option on bad input.
     """
-    bits = _upload_bits(upload_mbps, upload_option)
+    declared = _upload_bits(upload_mbps, upload_option)
+    measured_bits = _measured_bits(measured)
+    bits, source_words = _upload_words(declared, measured_bits, measured or {}, upload_option)
     count = _streams(streams, streams_option)
+    known = {"declared_mbps": None if declared is None else declared / 1_000_000,
+             "measured_mbps": None if measured_bits is None else measured_bits / 1_000_000,
+             "upload_source": None if bits is None else "measured" if bits == measured_bits and bits != declared
+             else "declared"}
     given = _flag(vpn_clients_local, VPN_OPTION)
     warnings, lines = [], []
     if bits is None:
         local, why = _vpn(given, None)
         lines.append("No upload is declared (%s): no remote bitrate limit is set, Jellyfin's own "
                      "RemoteClientBitrateLimit is left as it is, and nothing says how many streams fit." % upload_option)
-        return {"upload_mbps": None, "upload_bits": None, "budget_bits": None, "streams": count, "limit": None,
-                "fit_1080p": None, "fit_4k": None, "vpn_clients_local": local, "vpn_why": why,
-                "warnings": warnings, "lines": lines}
+        return dict(known, upload_mbps=None, upload_bits=None, budget_bits=None, streams=count, limit=None,
+                    fit_1080p=None, fit_4k=None, vpn_clients_local=local, vpn_why=why, warnings=warnings, lines=lines)
     budget = bits * SHARE_PERCENT // 100
     share = budget // count
     limit = max(share, FLOOR_720P)
@@ -171,8 +208,8 @@ def streaming(upload_mbps=None, streams=None, vpn_clients_local=None, upload_opt
     clamped = limit > INT32_MAX
     limit = min(limit, INT32_MAX)
     local, why = _vpn(given, budget)
-    lines.append("Upload: %s Mbit/s (declared, %s); %s%% of it, %s Mbit/s, is for remote streams." % (
-        mbit(bits), upload_option, SHARE_PERCENT, mbit(budget)))
+    lines.append("Upload: %s Mbit/s (%s); %s%% of it, %s Mbit/s, is for remote streams." % (
+        mbit(bits), source_words, SHARE_PERCENT, mbit(budget)))
     lines.append("Each remote stream is limited to %s Mbit/s (Jellyfin's RemoteClientBitrateLimit %d) for %d at the "
                  "same time%s." % (mbit(limit), limit, count,
                                    " (the 720p floor)" if share < FLOOR_720P else
@@ -180,7 +217,6 @@ def streaming(upload_mbps=None, streams=None, vpn_clients_local=None, upload_opt
     lines.append("At the same time fit: %d stream%s at 1080p (%s Mbit/s each), %d at 4K (%s Mbit/s each)." % (
         budget // BITRATE_1080P, "" if budget // BITRATE_1080P == 1 else "s", mbit(BITRATE_1080P),
         budget // BITRATE_4K, mbit(BITRATE_4K)))
-    return {"upload_mbps": float(upload_mbps) if not isinstance(upload_mbps, str) else float(upload_mbps.strip()),
-            "upload_bits": bits, "budget_bits": budget, "streams": count, "limit": limit,
-            "fit_1080p": budget // BITRATE_1080P, "fit_4k": budget // BITRATE_4K,
-            "vpn_clients_local": local, "vpn_why": why, "warnings": warnings, "lines": lines}
+    return dict(known, upload_mbps=bits / 1_000_000, upload_bits=bits, budget_bits=budget, streams=count, limit=limit,
+                fit_1080p=budget // BITRATE_1080P, fit_4k=budget // BITRATE_4K,
+                vpn_clients_local=local, vpn_why=why, warnings=warnings, lines=lines)

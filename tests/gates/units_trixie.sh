@@ -2,7 +2,7 @@
 # The unit tests on the second platform: Debian 13 (trixie) and its python3 (3.13), in a
 # throwaway container (podman run --rm) from the lab's trixie image (tests/lab/image.sh
 # trixie; `make image` builds it). The checkout is mounted read-only; inside, as root:
-# apt installs python3-venv (and knot, for the RFC 2136 tests; perl and curl for Debian 13's ddclient,
+# apt installs python3-venv (and knot, for the RFC 2136 tests; iperf3 for the upload tests; perl and curl for Debian 13's ddclient,
 # which is unpacked with fail2ban into /tmp/debs/root, JFR_DEBS_ROOT), a venv gets the pins of
 # tests/requirements.txt that the unit tests import, the collection is linked into a
 # writable root (/tmp/collections, as `make collection` does in .cache/collections), and
@@ -55,7 +55,7 @@ podman run --rm "${mounts[@]}" \
     . /etc/os-release
     echo "== unit tests on $PRETTY_NAME ($IMAGE): $TARGET"
     apt-get -qq update
-    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends python3-venv knot perl curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -qq install -y --no-install-recommends python3-venv knot perl curl iperf3 >/dev/null
     # Debian 13'"'"'s ddclient (3.11.2) and fail2ban, unpacked, not installed (as tests/install-deps.sh
     # does on the host): the ddns and reverse_proxy unit tests run them (perl and curl: ddclient'"'"'s).
     mkdir -p /tmp/debs/root && (cd /tmp/debs && apt-get download -qq ddclient fail2ban 2>/dev/null \

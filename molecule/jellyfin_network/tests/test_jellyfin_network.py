@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+from decimal import Decimal
 import xml.etree.ElementTree as ET
 
 import testinfra
@@ -20,7 +21,18 @@ NETWORK_XML = "/etc/jellyfin/network.xml"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HOST_RECORD = "/var/lib/jellyfin-remote/state.json"
 SYSTEM_XML = "/etc/jellyfin/system.xml"
-LIMIT = "7000000"  # converge: a 20 Mbit/s upload for 2 remote streams, floor(0.7 * 20e6 / 2)
+SHAPING_MBIT = 20  # molecule.yml: the router's shaping of the iperf3 port (lab_upload_shaping_mbit)
+DECLARED_MBIT = 30  # converge.yml: jellyfin_remote_upload_mbps
+
+
+def _upload_record(server):
+    return json.loads(server.check_output("cat %s" % HOST_RECORD))["sections"]["upload"]
+
+
+def _limit(server):
+    """The limit converge must have set: floor(0.7 x the lower of declared and measured / 2 streams)."""
+    measured = int(Decimal(str(_upload_record(server)["mbps"])) * 1_000_000)
+    return str(max(min(measured, DECLARED_MBIT * 1_000_000) * 70 // 100 // 2, 4_000_000))
 
 
 def _network_xml(server):
@@ -79,8 +91,9 @@ def test_playback_from_the_lan_is_local_and_from_outside_remote(internet, server
         status, body = curl(host, url + PLAYBACK, "-X", "POST", "-H", AUTH)
         assert status == 200, body
     # The limit converge wrote (the lab started Jellyfin with 8000000): read in the one restart.
-    expected = {(LIMIT, lab["hosts"]["router"]["addresses"]["lan"], "True"),
-                (LIMIT, lab["hosts"]["internet"]["addresses"]["wan"], "False")}
+    limit = _limit(server)
+    expected = {(limit, lab["hosts"]["router"]["addresses"]["lan"], "True"),
+                (limit, lab["hosts"]["internet"]["addresses"]["wan"], "False")}
     deadline = time.time() + 10
     while time.time() < deadline and not expected <= set(playback_decisions(server)):
         time.sleep(0.2)
@@ -111,13 +124,45 @@ def test_a_value_jellyfin_cannot_read_fails_the_role_clearly(server):
 # ---------------------------------------------------------------- remote bitrate limit (the site role's tasks/streaming.yml)
 
 
+def test_the_upload_was_measured_through_the_shaped_line(server, internet, lab):
+    """iperf3 to the internet host through the router's 20 Mbit/s shaping: the median of 3 runs
+    within 10 % of it, kept in the host record; the one-time iperf3 server is gone again."""
+    record = _upload_record(server)
+    assert record["server"] == lab["hosts"]["internet"]["addresses"]["wan"] and record["port"] == 5201
+    assert len(record["runs_mbps"]) == 3 and record["mbps"] == sorted(record["runs_mbps"])[1]
+    assert abs(record["mbps"] - SHAPING_MBIT) <= 0.10 * SHAPING_MBIT, record
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", record["measured_at"]), record
+    assert internet.run("systemctl is-active jellyfin-remote-iperf3.service").stdout.strip() in ("inactive", "failed", "")
+    assert not internet.socket("tcp://0.0.0.0:5201").is_listening and not internet.socket("tcp://:::5201").is_listening
+
+
+def test_the_figure_comes_from_the_shaping(server, internet, lab):
+    """Control: the same measurement to another port, which the router does not shape, gets far
+    more than the shaped figure (so the shaped figure is the line's, not the lab's ceiling)."""
+    started = internet.run("systemd-run --unit jfr-verify-iperf3 --collect --property RuntimeMaxSec=60 "
+                           "iperf3 --server --port 5202")
+    assert started.rc == 0, started.stderr
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not internet.socket("tcp://5202").is_listening:
+            time.sleep(0.2)
+        out = server.run("iperf3 --client %s --port 5202 --time 3 --omit 1 --json" % lab["hosts"]["internet"]["addresses"]["wan"])
+        assert out.rc == 0, out.stdout[-1000:] + out.stderr
+        unshaped = json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e6
+        assert unshaped > 3 * SHAPING_MBIT, unshaped
+    finally:
+        internet.run("systemctl stop jfr-verify-iperf3.service")
+
+
 def test_remote_bitrate_limit_lands_in_system_xml_and_the_owners_value_is_recorded(server):
     f = server.file(SYSTEM_XML)
-    assert ET.fromstring(f.content_string).findtext("RemoteClientBitrateLimit") == LIMIT
+    limit = _limit(server)
+    assert int(limit) < 7_000_000  # the measured ~19 Mbit/s, not the declared 30 (10.5 Mbit/s a stream)
+    assert ET.fromstring(f.content_string).findtext("RemoteClientBitrateLimit") == limit
     assert (f.user, f.group, f.mode) == ("jellyfin", "jellyfin", 0o644)
     record = json.loads(server.check_output("cat %s" % HOST_RECORD))["sections"]["jellyfin_system"]
     assert record["files"][SYSTEM_XML]["settings"] == {"RemoteClientBitrateLimit": {"original": 8000000,
-                                                                                     "set": int(LIMIT)}}
+                                                                                     "set": int(limit)}}
 
 
 def test_one_restart_for_both_files(server):
@@ -137,7 +182,7 @@ def test_from_outside_playback_is_sent_to_a_transcode_within_the_limit_and_the_l
     assert source["SupportsDirectPlay"] is False
     video = int(re.search(r"[?&]VideoBitrate=(\d+)", source["TranscodingUrl"]).group(1))
     audio = int(re.search(r"[?&]AudioBitrate=(\d+)", source["TranscodingUrl"]).group(1))
-    assert video + audio <= int(LIMIT)
+    assert video + audio <= int(_limit(server))
     status, body = curl(router, "http://%s:8096%s" % (server_lan, PLAYBACK), "-X", "POST", "-H", AUTH)
     assert status == 200 and json.loads(body)["MediaSources"][0]["SupportsDirectPlay"] is True, body
 

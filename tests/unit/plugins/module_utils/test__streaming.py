@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _streaming
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._streaming import (
     FLOOR_720P,
     INT32_MAX,
@@ -136,3 +137,30 @@ def test_summary_lines():
         "Each remote stream is limited to 7 Mbit/s (Jellyfin's RemoteClientBitrateLimit 7000000) for 2 at the same time.",
         "At the same time fit: 1 stream at 1080p (10 Mbit/s each), 0 at 4K (40 Mbit/s each).",
     ]
+
+
+MEASURED = {"mbps": 19.12, "server": "vps.example.org", "runs_mbps": [19.0, 19.12, 19.3], "measured_at": "2026-12-07T12:00:00Z"}
+
+
+def test_the_lower_of_declared_and_measured_is_used_and_said():
+    result = _streaming.streaming(30, 2, measured=MEASURED)
+    assert (result["upload_source"], result["upload_bits"], result["declared_mbps"]) == ("measured", 19_120_000, 30)
+    assert result["limit"] == 19_120_000 * 70 // 100 // 2
+    assert result["lines"][0] == (
+        "Upload: 19.12 Mbit/s (measured with iperf3 against vps.example.org on 2026-12-07, median of 3 runs; below the "
+        "30 Mbit/s declared in jellyfin_remote_upload_mbps, so the measured figure is used); 70% of it, 13.38 Mbit/s, "
+        "is for remote streams.")
+    declared = _streaming.streaming(10, 2, measured=MEASURED)
+    assert (declared["upload_source"], declared["upload_bits"], declared["measured_mbps"]) == ("declared", 10_000_000, 19.12)
+    assert "the measurement (19.12 Mbit/s, measured with iperf3 against vps.example.org" in declared["lines"][0]
+
+
+def test_a_measurement_alone_sets_the_limit():
+    result = _streaming.streaming(None, 1, measured=dict(MEASURED, runs_mbps=[19.12], measured_at=None))
+    assert (result["upload_source"], result["limit"]) == ("measured", 19_120_000 * 70 // 100)
+    assert "(measured with iperf3 against vps.example.org, median of 1 run)" in result["lines"][0]
+
+
+def test_a_measurement_of_nothing_is_refused():
+    with pytest.raises(_streaming.StreamingError, match="found no upload"):
+        _streaming.streaming(20, 1, measured={"mbps": 0})
