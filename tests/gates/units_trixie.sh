@@ -29,7 +29,7 @@ image=${UNITS_TRIXIE_IMAGE:-localhost/jellyfin-remote-lab:trixie}
 tests=$(realpath -m "${UNITS_TRIXIE_TESTS:-$repo/tests/unit}")
 # What the unit tests import, by its pin in tests/requirements.txt (keep this list in step
 # with the unit tests' imports; ansible-core brings cryptography, Jinja2, PyYAML, packaging).
-wanted=(ansible-core pytest dnspython segno)
+wanted=(ansible-core pytest dnspython segno prometheus-client)
 
 podman image exists "$image" || { echo "units-trixie: image $image is missing: run make image" >&2; exit 1; }
 pins=()

@@ -1,0 +1,29 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""doctor_report, doctor_units, doctor_certificates: the doctor role's findings and what it looks at."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _doctor
+
+
+def doctor_report(facts, fail_on="fail"):
+    try:
+        return _doctor.report(facts, fail_on)
+    except _doctor.DoctorError as exc:
+        raise AnsibleFilterError("doctor_report: %s" % exc) from None
+
+
+def doctor_units(method):
+    return _doctor.units_to_look_at(method)
+
+
+def doctor_certificates(record):
+    return _doctor.certificates_to_look_at(record)
+
+
+class FilterModule:
+    def filters(self):
+        return {"doctor_report": doctor_report, "doctor_units": doctor_units, "doctor_certificates": doctor_certificates}

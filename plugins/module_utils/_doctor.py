@@ -1,0 +1,262 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor's findings: is remote access healthy, and what breaks soon.
+
+Plain Python, no AnsibleModule; the filter doctor_report wraps report(). The doctor role
+gathers what it reads (read-only) into one dict of facts, and report() turns it into findings,
+each {"check", "status" (OK, WARN, FAIL), "detail", "fix"}, a table for a person, a Prometheus
+textfile for node_exporter's textfile collector, and the play's verdict.
+
+Facts (every key optional; a missing key means "not looked at", and gives no finding):
+- record: the host record's sections (host_record_info): what the collection set up.
+- jellyfin: {"answered": bool, "info": /System/Info/Public JSON, "health": /health's text,
+  "settings": the jellyfin_network module's `network` result (snake_case option names),
+  "path": network.xml's path}.
+- units: {unit name: {"load": LoadState, "active": ActiveState}} for units_to_look_at(method);
+  ddclient_ours: whether /etc/ddclient.conf carries the ddns role's marker.
+- certificates: [{"name", "path", "not_after" (ISO 8601, UTC) or "error"}].
+- tailscale: `tailscale status --json` (BackendState, Self) or {"error": text}.
+- now: ISO 8601 UTC time of the look (the role passes the controller's clock).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
+    OPTION_ELEMENTS,
+    SECURITY_FIXES,
+    SECURITY_FLOOR,
+)
+
+OK, WARN, FAIL = "OK", "WARN", "FAIL"
+SEVERITY = {OK: 0, WARN: 1, FAIL: 2}
+FAIL_ON = ("fail", "warn", "never")
+CERT_WARN_DAYS = 21  # certbot renews from 30 days before expiry: 21 left means renewals failed for 9 days
+CERT_FAIL_DAYS = 7
+_FLOOR_TEXT = ".".join(str(part) for part in SECURITY_FLOOR)
+_ELEMENT_OPTIONS = {element: option for option, element in OPTION_ELEMENTS.items()}
+
+# The units each method runs (the machine names behind _site.METHOD_TABLE's "units"; a unit test
+# holds them together). A unit is checked only where its unit file exists: "caddy or nginx",
+# ddclient only with DDNS. ddclient is checked only when its configuration is the collection's.
+UNITS_BY_METHOD = {
+    "port_forward": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service"],
+    "reverse_proxy": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service",
+                      "caddy.service", "nginx.service", "fail2ban.service"],
+    "wireguard": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service",
+                  "wg-quick@wg0.service"],
+    "openvpn": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service",
+                "openvpn-server@jellyfin.service", "jellyfin-remote-openvpn-crl-jellyfin.timer"],
+    "tailscale": ["tailscaled.service"],
+    "cloudflare_tunnel": ["cloudflared.service"],
+}
+
+
+class DoctorError(ValueError):
+    """Bad input for the report; the message names what is wrong."""
+
+
+def finding(check, status, detail, fix=""):
+    return {"check": check, "status": status, "detail": detail, "fix": fix}
+
+
+def _version(text):
+    match = re.match(r"^\s*v?(\d+)\.(\d+)\.(\d+)", str(text or ""))
+    return tuple(int(x) for x in match.groups()) if match else None
+
+
+def _parse_time(text):
+    text = str(text).strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    value = datetime.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+
+
+def jellyfin(facts):
+    """Health, version against the security floor, setup wizard, remote access."""
+    j = facts.get("jellyfin")
+    if j is None:
+        return []
+    if not j.get("answered"):
+        return [finding("jellyfin", FAIL, "Jellyfin did not answer at %s" % j.get("url", "its local address"),
+                        "Start it (systemctl start jellyfin) and read its log (journalctl -u jellyfin).")]
+    out = []
+    health = str(j.get("health") or "").strip()
+    out.append(finding("jellyfin health", OK if health == "Healthy" else FAIL, "/health says %r" % (health or None),
+                       "" if health == "Healthy" else "Read Jellyfin's log (journalctl -u jellyfin)."))
+    info = j.get("info") or {}
+    version = _version(info.get("Version"))
+    if version is None:
+        out.append(finding("jellyfin version", WARN, "version unreadable (%r)" % info.get("Version"),
+                           "Check /System/Info/Public by hand."))
+    elif version < SECURITY_FLOOR:
+        out.append(finding("jellyfin version", FAIL, "Jellyfin %s is older than %s, which fixes %s" % (
+            info.get("Version"), _FLOOR_TEXT, SECURITY_FIXES), "Update Jellyfin to %s or later." % _FLOOR_TEXT))
+    else:
+        out.append(finding("jellyfin version", OK, "Jellyfin %s (security floor %s)" % (info.get("Version"), _FLOOR_TEXT)))
+    if info.get("StartupWizardCompleted") is False:
+        out.append(finding("jellyfin setup wizard", FAIL, "the setup wizard is not finished: anyone who reaches "
+                           "Jellyfin can finish it and own the server", "Finish the wizard from the LAN now."))
+    remote = (j.get("settings") or {}).get("enable_remote_access")
+    if remote is False and (facts.get("record") or {}).get("site", {}).get("method"):
+        out.append(finding("jellyfin remote access", FAIL, "EnableRemoteAccess is off: Jellyfin answers remote "
+                           "clients with 503", "Turn on Dashboard > Networking > Allow remote connections."))
+    return out
+
+
+def jellyfin_settings(facts):
+    """KnownProxies, LocalNetworkSubnets, BaseUrl, ...: what the collection set, still there?"""
+    j = facts.get("jellyfin") or {}
+    settings = j.get("settings")
+    files = ((facts.get("record") or {}).get("jellyfin_network") or {}).get("files") or {}
+    if not settings or not files:
+        return []
+    recorded = files.get(j.get("path")) or (next(iter(files.values())) if len(files) == 1 else {})
+    lost = []
+    for element, entry in sorted((recorded.get("settings") or {}).items()):
+        option = _ELEMENT_OPTIONS.get(element)
+        if option is None or option not in settings or option == "certificate_password":
+            continue
+        current = settings[option]
+        if "added" in entry:
+            have = {str(v).strip() for v in current or []}
+            missing = [v for v in entry.get("added") or [] if str(v).strip() not in have]
+            back = [v for v in entry.get("removed") or [] if str(v).strip() in have]
+            if missing:
+                lost.append("%s lacks %s" % (element, ", ".join(missing)))
+            if back:
+                lost.append("%s holds %s again" % (element, ", ".join(back)))
+        elif "set" in entry and current != entry["set"]:
+            lost.append("%s is %r, the collection set %r" % (element, current, entry["set"]))
+    if lost:
+        return [finding("jellyfin settings", FAIL, "; ".join(lost) + " (a Jellyfin update, a settings reset or a "
+                        "hand edit)", "Run the site playbook again; it writes them back.")]
+    return [finding("jellyfin settings", OK, "what the collection set in network.xml is still there")]
+
+
+def units_to_look_at(method):
+    """The units the probe asks systemd about for the recorded method (none when nothing is set up)."""
+    return list(UNITS_BY_METHOD.get(method) or [])
+
+
+def certificates_to_look_at(record):
+    """The certificates the host record names: each certbot lineage's cert.pem."""
+    lineages = ((record or {}).get("certbot") or {}).get("lineages") or {}
+    return [{"name": name, "path": "/etc/letsencrypt/live/%s/cert.pem" % name} for name in sorted(lineages)]
+
+
+def unit_states(facts):
+    """Each unit of the recorded method that exists on the host must be active (a timer: active
+    waiting). facts["units"]: {unit: {"load": LoadState, "active": ActiveState}};
+    facts["ddclient_ours"]: whether /etc/ddclient.conf is the collection's."""
+    states = facts.get("units")
+    method = ((facts.get("record") or {}).get("site") or {}).get("method")
+    if states is None or method not in UNITS_BY_METHOD:
+        return []
+    out = []
+    for unit in UNITS_BY_METHOD[method]:
+        state = states.get(unit) or {}
+        if state.get("load") != "loaded" or (unit == "ddclient.service" and not facts.get("ddclient_ours")):
+            continue
+        active = state.get("active")
+        out.append(finding("unit %s" % unit, OK if active == "active" else FAIL, "%s is %s" % (unit, active),
+                           "" if active == "active" else "systemctl start %s; journalctl -u %s says why it stopped."
+                           % (unit, unit)))
+    return out
+
+
+def _days_left(cert, now):
+    return round((_parse_time(cert["not_after"]) - now).total_seconds() / 86400, 2)
+
+
+def _now(facts):
+    return _parse_time(facts.get("now") or datetime.datetime.now(datetime.timezone.utc).isoformat())
+
+
+def certificates(facts):
+    certs = facts.get("certificates")
+    if not certs:
+        return []
+    now = _now(facts)
+    out = []
+    for cert in certs:
+        name = "certificate %s" % cert.get("name", cert.get("path"))
+        if cert.get("error"):
+            out.append(finding(name, FAIL, "%s: %s" % (cert.get("path"), cert["error"]), "Run the site playbook again."))
+            continue
+        left = _days_left(cert, now)
+        if left < CERT_FAIL_DAYS:
+            status = FAIL
+        elif left < CERT_WARN_DAYS:
+            status = WARN
+        else:
+            status = OK
+        out.append(finding(name, status, "%s expires in %.1f days (%s)" % (cert.get("path"), left, cert["not_after"]),
+                           "" if status == OK else "Renewals are failing: certbot renew --dry-run (or the proxy's log) "
+                           "says why."))
+    return out
+
+
+def tailscale(facts):
+    status = facts.get("tailscale")
+    if status is None or ((facts.get("record") or {}).get("site") or {}).get("method") != "tailscale":
+        return []
+    if status.get("error"):
+        return [finding("tailscale", FAIL, "tailscale status failed: %s" % status["error"], "systemctl status tailscaled")]
+    state = status.get("BackendState")
+    if state == "Running":
+        return [finding("tailscale", OK, "the node is logged in and running")]
+    return [finding("tailscale", FAIL, "BackendState is %s: the tailnet cannot reach Jellyfin" % state,
+                    "Log the node in again (tailscale up with a new auth key: run the site playbook with one).")]
+
+
+CHECKS = (jellyfin, jellyfin_settings, unit_states, certificates, tailscale)
+
+
+def report(facts, fail_on="fail"):
+    """Every finding, the table, the textfile, and whether the play should fail."""
+    if fail_on not in FAIL_ON:
+        raise DoctorError("doctor_fail_on must be one of %s; got %r" % (", ".join(FAIL_ON), fail_on))
+    findings = [f for check in CHECKS for f in check(facts)]
+    worst = max((SEVERITY[f["status"]] for f in findings), default=0)
+    failed = (fail_on == "fail" and worst >= 2) or (fail_on == "warn" and worst >= 1)
+    counts = {s: sum(1 for f in findings if f["status"] == s) for s in SEVERITY}
+    return {"findings": findings, "counts": counts, "status": [OK, WARN, FAIL][worst], "failed": failed,
+            "table": table(findings), "textfile": textfile(findings, facts)}
+
+
+def table(findings):
+    """Aligned lines: status, check, what was found, and what to do."""
+    if not findings:
+        return ["nothing to check: the host record names nothing the collection set up"]
+    width = max(len(f["check"]) for f in findings)
+    lines = []
+    for f in findings:
+        lines.append("%-4s  %-*s  %s" % (f["status"], width, f["check"], f["detail"]))
+        if f["fix"]:
+            lines.append("%-4s  %-*s  -> %s" % ("", width, "", f["fix"]))
+    return lines
+
+
+def _label(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def textfile(findings, facts):
+    """Prometheus text format: one gauge per check (0 OK, 1 WARN, 2 FAIL), days left per certificate."""
+    lines = ["# HELP jellyfin_remote_doctor_check Result of a homelab.jellyfin_remote doctor check (0 OK, 1 WARN, 2 FAIL).",
+             "# TYPE jellyfin_remote_doctor_check gauge"]
+    for f in findings:
+        lines.append('jellyfin_remote_doctor_check{check="%s"} %d' % (_label(f["check"]), SEVERITY[f["status"]]))
+    certs = [c for c in facts.get("certificates") or [] if c.get("not_after")]
+    if certs:
+        now = _now(facts)
+        lines += ["# HELP jellyfin_remote_certificate_days_left Days until the certificate expires.",
+                  "# TYPE jellyfin_remote_certificate_days_left gauge"]
+        for cert in certs:
+            lines.append('jellyfin_remote_certificate_days_left{name="%s",path="%s"} %s' % (
+                _label(cert.get("name", "")), _label(cert.get("path", "")), _days_left(cert, now)))
+    return "\n".join(lines) + "\n"

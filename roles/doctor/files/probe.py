@@ -1,0 +1,101 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor role's read-only look at the host (standard library only; run as python3 -c).
+
+Arguments: one JSON object: units (names), certificates ([{name, path}]), certificate_globs
+(patterns; each match is named by its file name), tailscale (bool: ask `tailscale status`),
+ddclient_config (path) and ddclient_marker (a regular expression the role's file carries).
+
+Prints JSON: units {name: {load, active}}, certificates [{name, path, not_after | error}],
+tailscale (status JSON's BackendState and Self.Online, or {error}; null when not asked),
+ddclient_ours (bool). Changes nothing and prints no secret (certificates are public).
+"""
+
+import datetime
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+
+def run(*argv, timeout=20):
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                              env=dict(os.environ, LC_ALL="C"))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 1, "", str(exc)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def units(names):
+    found = {name: {"load": "missing", "active": "unknown"} for name in names}
+    if not names:
+        return found
+    _, out, _ = run("systemctl", "show", "--property", "Id,LoadState,ActiveState", "--", *names)
+    for block in out.strip().split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id") in found:
+            found[props["Id"]] = {"load": props.get("LoadState", "missing"), "active": props.get("ActiveState", "unknown")}
+    return found
+
+
+def not_after(path):
+    if not os.path.exists(path):
+        return {"error": "the file is missing"}
+    rc, out, err = run("openssl", "x509", "-noout", "-enddate", "-in", path)
+    if rc != 0:
+        return {"error": "openssl cannot read it: %s" % (err.strip().splitlines() or ["?"])[-1]}
+    text = out.strip().split("=", 1)[-1]
+    when = datetime.datetime.strptime(text, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+    return {"not_after": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def certificates(listed, patterns):
+    out = []
+    seen = set()
+    for cert in listed:
+        seen.add(cert["path"])
+        out.append(dict(cert, **not_after(cert["path"])))
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            if path not in seen:
+                seen.add(path)
+                out.append(dict({"name": os.path.basename(path), "path": path}, **not_after(path)))
+    return out
+
+
+def tailscale():
+    if not shutil.which("tailscale"):
+        return {"error": "tailscale is not installed"}
+    rc, out, err = run("tailscale", "status", "--json", timeout=15)
+    try:
+        status = json.loads(out)
+    except ValueError:
+        return {"error": (err or out).strip()[:300] or "exit %d" % rc}
+    return {"BackendState": status.get("BackendState"), "Online": (status.get("Self") or {}).get("Online")}
+
+
+def ddclient_ours(path, marker):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return re.search(marker, handle.read()) is not None
+    except OSError:
+        return False
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    print(json.dumps({
+        "units": units(args.get("units") or []),
+        "certificates": certificates(args.get("certificates") or [], args.get("certificate_globs") or []),
+        "tailscale": tailscale() if args.get("tailscale") else None,
+        "ddclient_ours": ddclient_ours(args.get("ddclient_config") or "/etc/ddclient.conf",
+                                       args.get("ddclient_marker") or "homelab.jellyfin_remote ddns role"),
+    }, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor's findings from what it read, its table, and its textfile read back by the
+Prometheus client library's own text-format parser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _doctor, _site
+
+NOW = "2026-12-07T12:00:00Z"
+
+
+def healthy():
+    return {
+        "now": NOW,
+        "record": {"site": {"method": "reverse_proxy"}, "certbot": {"lineages": {"jf.example.org": {}}},
+                   "jellyfin_network": {"files": {"/etc/jellyfin/network.xml": {"settings": {
+                       "KnownProxies": {"original": [], "added": ["127.0.0.1"], "removed": []},
+                       "BaseUrl": {"original": "", "set": ""}}}}}},
+        "jellyfin": {"answered": True, "url": "http://127.0.0.1:8096", "health": "Healthy",
+                     "info": {"Version": "10.11.11", "StartupWizardCompleted": True}, "path": "/etc/jellyfin/network.xml",
+                     "settings": {"known_proxies": ["127.0.0.1"], "base_url": "", "enable_remote_access": True}},
+        "units": {u: {"load": "loaded", "active": "active"} for u in _doctor.units_to_look_at("reverse_proxy")},
+        "ddclient_ours": True,
+        "certificates": [{"name": "jf.example.org", "path": "/etc/letsencrypt/live/jf.example.org/cert.pem",
+                          "not_after": "2027-02-01T00:00:00Z"}],
+        "tailscale": None,
+    }
+
+
+def statuses(report):
+    return {f["check"]: f["status"] for f in report["findings"]}
+
+
+def test_a_healthy_host_is_all_ok_and_passes():
+    report = _doctor.report(healthy())
+    assert report["status"] == "OK" and report["failed"] is False and report["counts"]["FAIL"] == 0
+    assert set(statuses(report).values()) == {"OK"}
+    assert {"jellyfin health", "jellyfin version", "jellyfin settings", "unit nginx.service",
+            "certificate jf.example.org"} <= set(statuses(report))
+
+
+@pytest.mark.parametrize("fault, check, words", [
+    (lambda f: f["jellyfin"]["settings"].update(known_proxies=[]), "jellyfin settings", "KnownProxies lacks 127.0.0.1"),
+    (lambda f: f["jellyfin"]["info"].update(Version="10.11.9"), "jellyfin version", "10.11.9 is older than 10.11.10"),
+    (lambda f: f["jellyfin"]["info"].update(StartupWizardCompleted=False), "jellyfin setup wizard", "not finished"),
+    (lambda f: f["jellyfin"]["settings"].update(enable_remote_access=False), "jellyfin remote access", "503"),
+    (lambda f: f["jellyfin"].update(health="Unhealthy"), "jellyfin health", "'Unhealthy'"),
+    (lambda f: f["units"]["ddclient.service"].update(active="inactive"), "unit ddclient.service", "inactive"),
+    (lambda f: f["certificates"][0].update(not_after="2026-12-10T00:00:00Z"), "certificate jf.example.org",
+     "expires in 2.5 days"),
+    (lambda f: f["certificates"][0].update(not_after=None, error="the file is missing"), "certificate jf.example.org",
+     "the file is missing"),
+])
+def test_each_fault_is_its_own_fail_line(fault, check, words):
+    facts = healthy()
+    fault(facts)
+    report = _doctor.report(facts)
+    failing = [f for f in report["findings"] if f["status"] != "OK"]
+    assert [(f["check"], f["status"]) for f in failing] == [(check, "FAIL")]
+    assert words in failing[0]["detail"] and failing[0]["fix"]
+    assert report["failed"] is True and report["status"] == "FAIL"
+    assert any(line.startswith("FAIL  %s" % check) for line in report["table"])
+
+
+def test_a_certificate_near_renewal_warns_and_fail_on_decides():
+    facts = healthy()
+    facts["certificates"][0]["not_after"] = "2026-12-20T00:00:00Z"  # 12.5 days: renewals failing
+    assert statuses(_doctor.report(facts))["certificate jf.example.org"] == "WARN"
+    assert [_doctor.report(facts, on)["failed"] for on in ("fail", "warn", "never")] == [False, True, False]
+    with pytest.raises(_doctor.DoctorError, match="doctor_fail_on must be one of fail, warn, never"):
+        _doctor.report(facts, "sometimes")
+
+
+def test_units_not_on_the_host_and_a_foreign_ddclient_are_not_checked():
+    facts = healthy()
+    facts["units"]["caddy.service"] = {"load": "not-found", "active": "inactive"}
+    facts["ddclient_ours"] = False
+    facts["units"]["ddclient.service"]["active"] = "failed"
+    checks = statuses(_doctor.report(facts))
+    assert "unit caddy.service" not in checks and "unit ddclient.service" not in checks
+
+
+def test_tailscale_logged_out_fails_only_for_the_tailscale_method():
+    facts = healthy()
+    facts["record"]["site"]["method"] = "tailscale"
+    facts["units"] = {"tailscaled.service": {"load": "loaded", "active": "active"}}
+    facts["tailscale"] = {"BackendState": "NeedsLogin"}
+    found = {f["check"]: f for f in _doctor.report(facts)["findings"]}
+    assert found["tailscale"]["status"] == "FAIL" and "NeedsLogin" in found["tailscale"]["detail"]
+    facts["tailscale"] = {"BackendState": "Running"}
+    assert statuses(_doctor.report(facts))["tailscale"] == "OK"
+
+
+def test_jellyfin_not_answering_is_one_fail_and_nothing_set_up_is_said():
+    facts = {"jellyfin": {"answered": False, "url": "http://127.0.0.1:8096"}}
+    report = _doctor.report(facts)
+    assert [(f["check"], f["status"]) for f in report["findings"]] == [("jellyfin", "FAIL")]
+    assert _doctor.report({})["table"] == ["nothing to check: the host record names nothing the collection set up"]
+
+
+def test_the_textfile_parses_with_the_prometheus_parser():
+    facts = healthy()
+    facts["units"]["nginx.service"]["active"] = "failed"
+    facts["certificates"].append({"name": 'we"ird\\name', "path": "/x/y.crt", "not_after": "2026-12-17T00:00:00Z"})
+    families = {f.name: f for f in text_string_to_metric_families(_doctor.report(facts)["textfile"])}
+    checks = {s.labels["check"]: s.value for s in families["jellyfin_remote_doctor_check"].samples}
+    assert checks["unit nginx.service"] == 2 and checks["jellyfin health"] == 0
+    days = {s.labels["name"]: s.value for s in families["jellyfin_remote_certificate_days_left"].samples}
+    assert days == {"jf.example.org": pytest.approx(55.5), 'we"ird\\name': pytest.approx(9.5)}
+    assert families["jellyfin_remote_doctor_check"].type == "gauge"
+
+
+def test_the_units_are_the_ones_the_method_table_names():
+    """_site.METHOD_TABLE says in words which units a method runs; the doctor looks at those names."""
+    for method in _site.METHODS:
+        words = " ".join(_site.METHOD_TABLE[method]["units"])
+        for unit in _doctor.units_to_look_at(method):
+            stem = re.sub(r"\.(service|timer)$", "", unit)
+            assert stem in words, (method, unit, words)
+
+
+def test_certificates_come_from_the_recorded_lineages():
+    assert _doctor.certificates_to_look_at({"certbot": {"lineages": {"b.example": {}, "a.example": {}}}}) == [
+        {"name": "a.example", "path": "/etc/letsencrypt/live/a.example/cert.pem"},
+        {"name": "b.example", "path": "/etc/letsencrypt/live/b.example/cert.pem"}]
+    assert _doctor.certificates_to_look_at({}) == []

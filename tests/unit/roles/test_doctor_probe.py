@@ -1,0 +1,92 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The doctor role's read-only probe (roles/doctor/files/probe.py), run as the role runs it
+(`python3 -c SOURCE ARGS_JSON`): systemctl and tailscale are stubs on PATH that answer as the
+real tools do; certificates are real (made here) and read by the host's real openssl."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from harness import run_probe, stub_command
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PROBE = os.path.join(REPO, "roles", "doctor", "files", "probe.py")
+SYSTEMCTL = r'''# systemctl show --property Id,LoadState,ActiveState -- UNIT...
+shift 4
+first=1
+for u in "$@"; do
+  [ $first = 1 ] || echo
+  first=0
+  case "$u" in
+    nginx.service) printf 'Id=%s\nLoadState=loaded\nActiveState=active\n' "$u";;
+    ddclient.service) printf 'Id=%s\nLoadState=loaded\nActiveState=failed\n' "$u";;
+    *) printf 'Id=%s\nLoadState=not-found\nActiveState=inactive\n' "$u";;
+  esac
+done
+'''
+
+
+def certificate(path, not_after):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jf.example.org")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(not_after - datetime.timedelta(days=90)).not_valid_after(not_after)
+            .sign(key, hashes.SHA256()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+@pytest.fixture
+def bindir(tmp_path):
+    path = tmp_path / "bin"
+    path.mkdir()
+    stub_command(path, "systemctl", SYSTEMCTL)
+    os.symlink(shutil.which("openssl"), path / "openssl")
+    return path
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+def test_probe_reads_units_certificates_tailscale_and_ddclient(tmp_path, bindir):
+    stub_command(bindir, "tailscale", '[ "$1 $2" = "status --json" ] && echo \'{"BackendState": "NeedsLogin", '
+                 '"Self": {"Online": false}}\'\n')
+    lineage = tmp_path / "live" / "jf.example.org" / "cert.pem"
+    certificate(lineage, datetime.datetime(2027, 3, 7, 12, 0, 0, tzinfo=datetime.timezone.utc))
+    caddy = tmp_path / "caddy" / "acme" / "jf.example.org" / "jf.example.org.crt"
+    certificate(caddy, datetime.datetime(2026, 12, 9, 8, 30, 0, tzinfo=datetime.timezone.utc))
+    (tmp_path / "bad.pem").write_text("not a certificate\n")
+    conf = tmp_path / "ddclient.conf"
+    conf.write_text("# Written by the homelab.jellyfin_remote ddns role (ddns_state: absent removes it).\n")
+    _, out = run_probe(PROBE, {
+        "units": ["nginx.service", "ddclient.service", "caddy.service"],
+        "certificates": [{"name": "jf.example.org", "path": str(lineage)},
+                         {"name": "gone", "path": str(tmp_path / "missing.pem")},
+                         {"name": "bad", "path": str(tmp_path / "bad.pem")}],
+        "certificate_globs": [str(tmp_path / "caddy" / "*" / "*" / "*.crt")],
+        "tailscale": True, "ddclient_config": str(conf)}, str(bindir))
+    assert out["units"] == {"nginx.service": {"load": "loaded", "active": "active"},
+                            "ddclient.service": {"load": "loaded", "active": "failed"},
+                            "caddy.service": {"load": "not-found", "active": "inactive"}}
+    certs = {c["name"]: c for c in out["certificates"]}
+    assert certs["jf.example.org"]["not_after"] == "2027-03-07T12:00:00Z"
+    assert certs["jf.example.org.crt"]["not_after"] == "2026-12-09T08:30:00Z"
+    assert certs["gone"]["error"] == "the file is missing"
+    assert certs["bad"]["error"].startswith("openssl cannot read it")
+    assert out["tailscale"] == {"BackendState": "NeedsLogin", "Online": False}
+    assert out["ddclient_ours"] is True
+
+
+def test_probe_without_tailscale_and_a_foreign_ddclient(tmp_path, bindir):
+    conf = tmp_path / "ddclient.conf"
+    conf.write_text("protocol=dyndns2\n")
+    _, out = run_probe(PROBE, {"units": [], "tailscale": True, "ddclient_config": str(conf)}, str(bindir))
+    assert out["tailscale"] == {"error": "tailscale is not installed"}
+    assert out["ddclient_ours"] is False and out["units"] == {} and out["certificates"] == []
