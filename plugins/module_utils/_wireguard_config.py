@@ -1,10 +1,13 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""WireGuard configuration logic of the wireguard role: peer addresses and client files.
+"""What only WireGuard needs, for the wireguard role: peer addresses, client files and the
+keys and files of peers that left. The server side every VPN shares (networks, the server's
+addresses, routes, forwarding) is in _vpn_plan.
 
-Plain Python, no Ansible imports: the filters wireguard_peer_addresses and
-wireguard_client_config are thin wrappers around assign_addresses() and
-render_client_config(), so both are unit-tested directly.
+Plain Python, no Ansible imports: the filters wireguard_peer_addresses,
+wireguard_client_config and wireguard_stale_files are thin wrappers around
+assign_addresses(), render_client_config() and stale_peer_files(), so all are unit-tested
+directly.
 
 Addresses are *stable*: a peer keeps the address it was given once (the role stores the
 assignments on the server), new peers get the lowest free host address, and a removed peer's
@@ -19,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _vpn_settings
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _vpn_plan, _vpn_settings
 
 NAME_PATTERN = _vpn_settings.PEER_NAME_PATTERN
 _NAME = re.compile(NAME_PATTERN)
@@ -29,38 +32,12 @@ class WireGuardConfigError(Exception):
     """A problem with the role's inputs. The text never contains key material."""
 
 
-def _network(value, option):
+def _networks(network_ipv4, network_ipv6):
+    """The VPN networks (the shared plan's check, with the wireguard role's option names)."""
     try:
-        net = ipaddress.ip_network(str(value), strict=False)
-    except ValueError:
-        raise WireGuardConfigError("%s: %r is not an IP network such as 10.13.13.0/24" % (option, value)) from None
-    if net.num_addresses < 4:
-        raise WireGuardConfigError("%s: %s is too small for a server and a peer" % (option, net))
-    return net
-
-
-def networks(network_ipv4, network_ipv6=None, prefix="wireguard"):
-    """The VPN networks as ip_network objects: [v4] or [v4, v6]. prefix names the role's
-    options in errors (the openvpn role shares this plan)."""
-    nets = [_network(network_ipv4, "%s_network_ipv4" % prefix)]
-    if nets[0].version != 4:
-        raise WireGuardConfigError("%s_network_ipv4: %s is not an IPv4 network" % (prefix, nets[0]))
-    if network_ipv6:
-        v6 = _network(network_ipv6, "%s_network_ipv6" % prefix)
-        if v6.version != 6:
-            raise WireGuardConfigError("%s_network_ipv6: %s is not an IPv6 network" % (prefix, v6))
-        nets.append(v6)
-    return nets
-
-
-def server_addresses(network_ipv4, network_ipv6=None):
-    """The server's interface addresses: the first host of each network, with its prefix."""
-    return ["%s/%d" % (net.network_address + 1, net.prefixlen) for net in networks(network_ipv4, network_ipv6)]
-
-
-def server_hosts(network_ipv4, network_ipv6=None):
-    """The server's own VPN addresses as host routes (/32, /128)."""
-    return ["%s/%d" % (net.network_address + 1, net.max_prefixlen) for net in networks(network_ipv4, network_ipv6)]
+        return _vpn_plan.networks(network_ipv4, network_ipv6, "wireguard_network_ipv4", "wireguard_network_ipv6")
+    except _vpn_plan.VpnPlanError as exc:
+        raise WireGuardConfigError(str(exc)) from None
 
 
 def check_peer_name(name):
@@ -91,7 +68,7 @@ def assign_addresses(peers, stored=None, network_ipv4="10.13.13.0/24", network_i
     inside the networks and not taken), then the lowest free host address. The server holds
     the first host address of each network.
     """
-    nets = networks(network_ipv4, network_ipv6)
+    nets = _networks(network_ipv4, network_ipv6)
     stored = stored or {}
     if not isinstance(stored, dict):
         stored = {}
@@ -265,40 +242,6 @@ def render_client_config(settings):
     if keepalive:
         lines.append("PersistentKeepalive = %d" % keepalive)
     return "\n".join(lines) + "\n"
-
-
-def client_allowed_ips(allowed_ips, full_tunnel, network_ipv4, network_ipv6=None, prefix="wireguard", option=None):
-    """What clients route into the tunnel: everything (full tunnel), the given list, or the
-    server's own VPN addresses (the Jellyfin host) when the list is empty."""
-    if full_tunnel:
-        # ::/0 also without an IPv6 VPN network: the client then sends its IPv6 traffic into
-        # the tunnel, where the server drops it (no peer's AllowedIPs holds an IPv6 source),
-        # instead of around the tunnel.
-        return ["0.0.0.0/0", "::/0"]
-    if allowed_ips:
-        out = []
-        for value in allowed_ips:
-            try:
-                out.append(str(ipaddress.ip_network(str(value), strict=False)))
-            except ValueError:
-                raise WireGuardConfigError(
-                    "%s: %r is not an IP network such as 192.168.1.0/24" % (option or prefix + "_client_allowed_ips", value)
-                ) from None
-        return out
-    return server_hosts(network_ipv4, network_ipv6)
-
-
-def forward_destinations(allowed_ips, network_ipv4, network_ipv6=None):
-    """Destinations the server must forward to (not itself): allowed_ips minus its own VPN
-    addresses, split by family. Returns {"ipv4": [...], "ipv6": [...]}."""
-    own = {ipaddress.ip_network(h) for h in server_hosts(network_ipv4, network_ipv6)}
-    out = {"ipv4": [], "ipv6": []}
-    for value in allowed_ips:
-        net = ipaddress.ip_network(str(value), strict=False)
-        if net in own:
-            continue
-        out["ipv4" if net.version == 4 else "ipv6"].append(str(net))
-    return out
 
 
 def stale_peer_files(peers, stored_names, server_files=None):

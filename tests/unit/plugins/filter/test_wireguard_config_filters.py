@@ -48,7 +48,7 @@ def test_peer_addresses_filter():
         wireguard_peer_addresses([{"name": "a"}, {"name": "a"}])
 
 
-def test_server_plan_filter():
+def test_server_plan_filter_names_the_wireguard_options():
     plan = wireguard_server_plan("10.13.13.0/24", "", ["10.13.13.1/32", "192.168.1.0/24"], False)
     assert plan == {
         "networks": {"ipv4": "10.13.13.0/24"},
@@ -56,24 +56,35 @@ def test_server_plan_filter():
         "server_hosts": ["10.13.13.1/32"],
         "client_allowed_ips": ["10.13.13.1/32", "192.168.1.0/24"],
         "forward": {"ipv4": ["192.168.1.0/24"], "ipv6": []},
+        "forward_sysctls": ["net.ipv4.ip_forward"],
         "netmasks": {"10.13.13.0/24": "255.255.255.0", "192.168.1.0/24": "255.255.255.0"},
     }
     with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: wireguard_client_allowed_ips: .*not an IP network"):
         wireguard_server_plan("10.13.13.0/24", "", ["bogus"])
+    with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: wireguard_network_ipv4: .*not an IP network"):
+        wireguard_server_plan("10.13.13.0/33")
+    with pytest.raises(AnsibleFilterError, match="wireguard_server_plan: wireguard_network_ipv6: 10.1.0.0/24 is not an IPv6"):
+        wireguard_server_plan("10.13.13.0/24", "10.1.0.0/24")
 
 
-def test_vpn_server_plan_names_the_calling_roles_options():
+OPENVPN = dict(ipv4_option="openvpn_network_ipv4", ipv6_option="openvpn_network_ipv6", routes_option="openvpn_client_routes")
+
+
+def test_vpn_server_plan_names_the_options_it_is_given():
     assert "vpn_server_plan" in PlanFilters().filters()
-    plan = vpn_server_plan("10.8.0.0/24", "", ["192.168.1.0/25"], False, option_prefix="openvpn")
+    plan = vpn_server_plan("10.8.0.0/24", "", ["192.168.1.0/25"], False, **OPENVPN)
     assert plan["server_hosts"] == ["10.8.0.1/32"]
     assert plan["forward"] == {"ipv4": ["192.168.1.0/25"], "ipv6": []}
     assert plan["netmasks"] == {"10.8.0.0/24": "255.255.255.0", "192.168.1.0/25": "255.255.255.128"}
     with pytest.raises(AnsibleFilterError, match="vpn_server_plan: openvpn_network_ipv4: .*not an IP network"):
-        vpn_server_plan("10.8.0.0/33", option_prefix="openvpn")
+        vpn_server_plan("10.8.0.0/33", **OPENVPN)
     with pytest.raises(AnsibleFilterError, match="openvpn_network_ipv6: 10.8.1.0/24 is not an IPv6 network"):
-        vpn_server_plan("10.8.0.0/24", "10.8.1.0/24", option_prefix="openvpn")
+        vpn_server_plan("10.8.0.0/24", "10.8.1.0/24", **OPENVPN)
     with pytest.raises(AnsibleFilterError, match="openvpn_client_routes: 'bogus' is not an IP network"):
-        vpn_server_plan("10.8.0.0/24", "", ["bogus"], option_prefix="openvpn")
+        vpn_server_plan("10.8.0.0/24", "", ["bogus"], **OPENVPN)
+    # Without names, the generic ones.
+    with pytest.raises(AnsibleFilterError, match="vpn_server_plan: routes: 'bogus' is not an IP network"):
+        vpn_server_plan("10.8.0.0/24", "", ["bogus"])
 
 
 def test_vpn_filters_are_registered_and_raise_filter_errors():

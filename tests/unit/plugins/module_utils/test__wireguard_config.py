@@ -73,23 +73,11 @@ def test_assign_addresses_errors(peers, message):
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize(
-    "v4, v6, message",
-    [
-        ("nonsense", None, "wireguard_network_ipv4: 'nonsense' is not an IP network"),
-        ("fd00::/64", None, "is not an IPv4 network"),
-        ("10.0.0.0/24", "10.1.0.0/24", "is not an IPv6 network"),
-        ("10.0.0.0/31", None, "too small"),
-    ],
-)
-def test_network_errors(v4, v6, message):
-    with pytest.raises(wc.WireGuardConfigError, match=message):
-        wc.networks(v4, v6)
-
-
-def test_server_addresses():
-    assert wc.server_addresses("10.13.13.0/24", "fd13::/64") == ["10.13.13.1/24", "fd13::1/64"]
-    assert wc.server_hosts("10.13.13.7/24") == ["10.13.13.1/32"]
+def test_assign_addresses_names_the_wireguard_network_options():
+    with pytest.raises(wc.WireGuardConfigError, match="wireguard_network_ipv4: 'nonsense' is not an IP network"):
+        wc.assign_addresses([{"name": "a"}], {}, "nonsense")
+    with pytest.raises(wc.WireGuardConfigError, match="wireguard_network_ipv6: 10.1.0.0/24 is not an IPv6 network"):
+        wc.assign_addresses([{"name": "a"}], {}, "10.13.13.0/24", "10.1.0.0/24")
 
 
 @pytest.mark.parametrize(
@@ -157,27 +145,6 @@ def test_render_client_config_errors_never_show_keys(over, message):
 def test_render_client_config_needs_a_dict():
     with pytest.raises(wc.WireGuardConfigError, match="expects a dictionary"):
         wc.render_client_config("x")
-
-
-@pytest.mark.parametrize(
-    "allowed, full, v6, expected",
-    [
-        ([], False, None, ["10.13.13.1/32"]),
-        ([], False, "fd13::/64", ["10.13.13.1/32", "fd13::1/128"]),
-        (["192.168.1.7/24"], False, None, ["192.168.1.0/24"]),
-        # Full tunnel without an IPv6 VPN network still takes ::/0, so IPv6 cannot leak around it.
-        ([], True, None, ["0.0.0.0/0", "::/0"]),
-        ([], True, "fd13::/64", ["0.0.0.0/0", "::/0"]),
-    ],
-)
-def test_client_allowed_ips(allowed, full, v6, expected):
-    assert wc.client_allowed_ips(allowed, full, "10.13.13.0/24", v6) == expected
-
-
-def test_forward_destinations_leave_out_the_server():
-    got = wc.forward_destinations(["10.13.13.1/32", "192.168.1.0/24", "fd13::1/128", "fd00:1::/64"],
-                                  "10.13.13.0/24", "fd13::/64")
-    assert got == {"ipv4": ["192.168.1.0/24"], "ipv6": ["fd00:1::/64"]}
 
 
 # -- values that would add lines to a configuration (issue 20) -------------------------------
