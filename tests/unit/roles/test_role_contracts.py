@@ -94,3 +94,55 @@ def test_the_misspelt_variable_check_knows_every_name_the_roles_use():
     facts = {n for n in _set_fact_names() if n.startswith(prefixes)}
     assert facts - known == set(), "output facts missing from __jellyfin_remote_other_variables"
     assert "jellyfin_remote_summary" in facts and "wireguard_server_addresses" in facts
+
+
+def _public_ip_module_options():
+    import ast
+
+    with open(os.path.join(REPO, "plugins", "modules", "public_ip.py"), encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DOCUMENTATION":
+            return yaml.safe_load(node.value.value)["options"]
+    raise AssertionError("public_ip.py has no DOCUMENTATION")
+
+
+def _public_ip_option_specs():
+    """Every <role>_public_ip_options in every entry point, as (role, entry, name, spec)."""
+    found = []
+    for role in ROLES:
+        for entry, spec in _load(role, "meta", "argument_specs.yml")["argument_specs"].items():
+            found += [(role, entry, n, o) for n, o in spec.get("options", {}).items() if n.endswith("_public_ip_options")]
+    return found
+
+
+def test_public_ip_options_have_one_name_and_the_modules_keys():
+    """One name (<role>_public_ip_options) and one shape (the module's options, each typed as the
+    module types it) wherever a role takes options for public_ip: a key the module gains or changes
+    shows up here rather than as a refusal in a run."""
+    module = _public_ip_module_options()
+    specs = _public_ip_option_specs()
+    assert {(r, n) for r, _, n, _ in specs} >= {("preflight", "preflight_public_ip_options"), ("ddns", "ddns_public_ip_options"),
+                                                ("port_forward", "port_forward_public_ip_options"),
+                                                ("jellyfin_remote", "jellyfin_remote_public_ip_options")}
+    for role, entry, name, spec in specs:
+        assert name == role + "_public_ip_options", (role, entry, name)
+        assert spec["type"] == "dict" and spec.get("default") == {}, (role, name)
+        options = spec.get("options", {})
+        assert sorted(options) == sorted(module), "%s: %s keys differ from public_ip's options" % (role, name)
+        for key, option in options.items():
+            for field in ("type", "elements", "choices"):
+                assert option.get(field) == module[key].get(field), "%s: %s.%s %s differs from public_ip's" % (role, name, key, field)
+
+
+def test_public_ip_is_looked_up_only_by_the_shared_task_file():
+    """The preflight's tasks/public_ip.yml (entry point public_ip) is the one place that calls the module;
+    the other roles include it with their options."""
+    callers = []
+    for path in glob.glob(os.path.join(REPO, "roles", "*", "tasks", "*.yml")):
+        with open(path, encoding="utf-8") as handle:
+            if "homelab.jellyfin_remote.public_ip:" in handle.read():
+                callers.append(os.path.relpath(path, REPO))
+    assert callers == [os.path.join("roles", "preflight", "tasks", "public_ip.yml")]
+    entry = _load("preflight", "meta", "argument_specs.yml")["argument_specs"]["public_ip"]
+    assert list(entry["options"]) == ["preflight_public_ip_options"]
