@@ -146,3 +146,20 @@ def test_public_ip_is_looked_up_only_by_the_shared_task_file():
     assert callers == [os.path.join("roles", "preflight", "tasks", "public_ip.yml")]
     entry = _load("preflight", "meta", "argument_specs.yml")["argument_specs"]["public_ip"]
     assert list(entry["options"]) == ["preflight_public_ip_options"]
+
+
+def test_roles_take_the_port_forwarding_advice_from_the_modules():
+    """The "ways in without an open port" advice is written once, in module_utils/_addresses.py;
+    public_ip returns it (port_forwarding_advice) and upnp_port_mapping fails with it. A role that
+    kept its own copy would drift from it."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "unit"))
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
+
+    sentences = [s.strip() for s in _addresses.WAYS_WITHOUT_FORWARDING.split(". ") if len(s) > 30]
+    assert sentences
+    copies = []
+    for path in glob.glob(os.path.join(REPO, "roles", "**", "*.*"), recursive=True):
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = " ".join(handle.read().split())
+        copies += [(os.path.relpath(path, REPO), s[:40]) for s in sentences if " ".join(s.split())[:60] in text]
+    assert copies == []
