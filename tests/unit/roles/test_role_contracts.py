@@ -163,3 +163,20 @@ def test_roles_take_the_port_forwarding_advice_from_the_modules():
             text = " ".join(handle.read().split())
         copies += [(os.path.relpath(path, REPO), s[:40]) for s in sentences if " ".join(s.split())[:60] in text]
     assert copies == []
+
+
+def test_a_role_that_changes_jellyfins_settings_has_one_switch_named_manage_jellyfin():
+    """Whether a method role touches Jellyfin's settings (through jellyfin_network) is one bool,
+    <role>_manage_jellyfin, in every such role (no set_known_proxies / jellyfin_local_subnet names)."""
+    users = set()
+    for path in glob.glob(os.path.join(REPO, "roles", "*", "tasks", "*.yml")):
+        with open(path, encoding="utf-8") as handle:
+            if "name: homelab.jellyfin_remote.jellyfin_network" in handle.read():
+                users.add(path.split(os.sep)[-3])
+    users -= {"jellyfin_network", "jellyfin_remote", "preflight"}  # itself, the site role, the read-only look
+    users = {r for r in users if not r.startswith("_")}
+    assert users >= {"reverse_proxy", "jellyfin_https", "wireguard", "openvpn", "tailscale", "cloudflare_tunnel"}
+    for role in users:
+        options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+        assert options.get(role + "_manage_jellyfin", {}).get("type") == "bool", role
+        assert not [n for n in options if n.endswith(("_set_known_proxies", "_jellyfin_local_subnet"))], role
