@@ -180,3 +180,36 @@ def test_a_role_that_changes_jellyfins_settings_has_one_switch_named_manage_jell
         options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
         assert options.get(role + "_manage_jellyfin", {}).get("type") == "bool", role
         assert not [n for n in options if n.endswith(("_set_known_proxies", "_jellyfin_local_subnet"))], role
+
+
+def _output_facts():
+    """Facts the roles set for others: the set_fact names and the names listed for the misspelt-variable
+    check (roles/jellyfin_remote/vars/main.yml), by the role whose prefix they carry."""
+    roles_vars = _load("jellyfin_remote", "vars", "main.yml")
+    names = (set(roles_vars["__jellyfin_remote_other_variables"]) | _set_fact_names()) - {"jellyfin_remote_hosts"}
+    by_role = {}
+    for name in names:
+        owner = max((r for r in ROLES if name.startswith(r + "_")), key=len, default=None)
+        if owner is not None:
+            by_role.setdefault(owner, set()).add(name)
+    return by_role
+
+
+def _output_facts_section(role):
+    with open(os.path.join(REPO, "roles", role, "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    if "\n## Output facts\n" not in text:
+        return ""
+    return text.split("\n## Output facts\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("role", sorted(_output_facts()))
+def test_each_output_fact_is_documented_in_its_roles_readme(role):
+    section = _output_facts_section(role)
+    missing = sorted(f for f in _output_facts()[role] if "`%s`" % f not in section)
+    assert missing == [], "roles/%s/README.md: the '## Output facts' section does not describe %s" % (role, missing)
+
+
+def test_output_facts_are_found():
+    facts = _output_facts()
+    assert {"preflight_result", "port_forward_public_ipv4", "wireguard_server_addresses"} <= set().union(*facts.values())
