@@ -150,13 +150,18 @@ def test_public_ip_is_looked_up_only_by_the_shared_task_file():
 
 def test_roles_take_the_port_forwarding_advice_from_the_modules():
     """The "ways in without an open port" advice is written once, in module_utils/_addresses.py;
-    public_ip returns it (port_forwarding_advice) and upnp_port_mapping fails with it. A role that
-    kept its own copy would drift from it."""
+    public_ip returns it (port_forwarding_advice) and upnp_port_mapping fails with it. So are the
+    words for forwarding by hand (_upnp.manual_instructions). A role that kept its own copy would
+    drift from them."""
     sys.path.insert(0, os.path.join(REPO, "tests", "unit"))
     from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
 
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
+
     sentences = [s.strip() for s in _addresses.WAYS_WITHOUT_FORWARDING.split(". ") if len(s) > 30]
-    assert sentences
+    # upnp_port_mapping's words for forwarding by hand (the role's summary takes them by a filter).
+    sentences.append(_upnp.manual_instructions("TCP", 1, None, 1).split(": ", 1)[1].split(" and add")[0])
+    assert len(sentences) > 2
     copies = []
     for path in glob.glob(os.path.join(REPO, "roles", "**", "*.*"), recursive=True):
         with open(path, encoding="utf-8", errors="replace") as handle:
