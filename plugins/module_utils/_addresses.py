@@ -10,6 +10,10 @@ Plain Python, no AnsibleModule.
 - cgnat_wan() / double_nat_wan(): the one sentence each for "the router's WAN address is
   behind carrier-grade NAT" and "... behind another router", which both modules put in
   their messages.
+- forwarding_impossible(): the one advice for "port forwarding cannot work here", with the
+  ways in that still work (WAYS_WITHOUT_FORWARDING). upnp_port_mapping raises it when the
+  router refuses; public_ip returns it as port_forwarding_advice, and the port_forward role
+  shows that text rather than a copy of its own.
 """
 
 from __future__ import annotations
@@ -87,3 +91,23 @@ def cgnat_wan(label, ip):
 def double_nat_wan(label, ip):
     """'<label> <ip> is private, so another router or the ISP NATs in front of it'."""
     return "%s %s is private, so another router or the ISP NATs in front of it" % (label, ip)
+
+
+WAYS_WITHOUT_FORWARDING = (
+    "Use a way in that needs no open port on this router: tailscale "
+    "(role homelab.jellyfin_remote.tailscale, works behind CGNAT), cloudflare_tunnel "
+    "(role homelab.jellyfin_remote.cloudflare_tunnel; Cloudflare's terms limit video streaming), "
+    "or a VPS with a public address that the home server connects out to (WireGuard) and that "
+    "forwards or proxies to it. A public IPv4 address from the ISP, or a router in bridge mode "
+    "for double NAT, would make port forwarding possible again."
+)
+
+
+def forwarding_impossible(reason):
+    """The one message for "port forwarding cannot work behind this router" (reason: a clause,
+    without a final period), followed by the ways in that still work."""
+    return (
+        "Port forwarding is impossible here (CGNAT or double NAT): %s. The router is not reachable "
+        "from the internet on its own address, so no forwarded port can reach this server. %s"
+        % (reason.rstrip().rstrip("."), WAYS_WITHOUT_FORWARDING)
+    )

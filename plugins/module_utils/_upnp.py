@@ -35,15 +35,6 @@ CONFLICT = "ConflictInMappingEntry"  # 718
 ONLY_PERMANENT = "OnlyPermanentLeasesSupported"  # 725
 NO_SUCH_ENTRY = "NoSuchEntry"  # 714 (NoSuchEntryInArray)
 
-WAYS_WITHOUT_FORWARDING = (
-    "Use a way in that needs no open port on this router: tailscale "
-    "(role homelab.jellyfin_remote.tailscale, works behind CGNAT), cloudflare_tunnel "
-    "(role homelab.jellyfin_remote.cloudflare_tunnel; Cloudflare's terms limit video streaming), "
-    "or a VPS with a public address that the home server connects out to (WireGuard) and that "
-    "forwards or proxies to it. A public IPv4 address from the ISP, or a router in bridge mode "
-    "for double NAT, would make port forwarding possible again."
-)
-
 
 class UpnpError(Exception):
     """A failure with a kind the caller can branch on and a complete message."""
@@ -54,13 +45,8 @@ class UpnpError(Exception):
         super().__init__(message)
 
 
-def cgnat_message(reason):
-    """The one message for "port forwarding cannot work behind this router"."""
-    return (
-        "Port forwarding is impossible here (CGNAT or double NAT): %s. The router is not reachable "
-        "from the internet on its own address, so no forwarded port can reach this server. %s"
-        % (reason, WAYS_WITHOUT_FORWARDING)
-    )
+# The one "port forwarding cannot work here" advice lives in _addresses (public_ip returns it too).
+cgnat_message = _addresses.forwarding_impossible
 
 
 def manual_instructions(protocol, external_port, internal_client, internal_port):

@@ -280,6 +280,18 @@ explanation:
   sample: >-
     The router's WAN address 100.72.14.9 is in 100.64.0.0/10, the ISP's carrier-grade NAT,
     which shares the public address 198.51.100.7: port forwarding cannot work.
+port_forwarding_advice:
+  description:
+    - When RV(port_forwarding_possible) is V(false), what to do instead - RV(explanation) followed by the ways
+      in that need no open port (the same text M(homelab.jellyfin_remote.upnp_port_mapping) fails with when
+      the router refuses a mapping for this reason). V(null) otherwise.
+  returned: always
+  type: str
+  sample: >-
+    Port forwarding is impossible here (CGNAT or double NAT): the router's WAN address 100.72.14.9 is in
+    100.64.0.0/10, the ISP's carrier-grade NAT, which shares the public address 198.51.100.7: port forwarding
+    cannot work. The router is not reachable from the internet on its own address, ... Use a way in that needs
+    no open port on this router: tailscale ...
 sources:
   description: One report per source that was started, in the configured order.
   returned: always
@@ -534,6 +546,8 @@ def main():
         classification=classification,
         port_forwarding_possible=forwarding,
         explanation=explanation,
+        port_forwarding_advice=(_addresses.forwarding_impossible(explanation[:1].lower() + explanation[1:])
+                                if forwarding is False else None),
         sources=result.reports,
         disagreement={"ipv4": result.disagreement[4], "ipv6": result.disagreement[6]},
         dns_client=result.dns_client,

@@ -134,7 +134,8 @@ def _fpr(lab, name):
 def test_apt_source_and_keyring(server, lab):
     source = server.file("/etc/apt/sources.list.d/cloudflared.sources")
     fields = dict(line.split(": ", 1) for line in source.content_string.splitlines() if line and not line.startswith("#"))
-    assert fields == {"Types": "deb", "URIs": "file:///srv/lab-apt/cloudflare/cloudflared", "Suites": "any",
+    # Written by ansible.builtin.deb822_repository (its X-Repolib-Name), signed by the pinned keyring.
+    assert fields == {"X-Repolib-Name": "cloudflared", "Types": "deb", "URIs": "file:///srv/lab-apt/cloudflare/cloudflared", "Suites": "any",
                       "Components": "main", "Signed-By": "/usr/share/keyrings/cloudflare-main.gpg"}
     assert server.file("/usr/share/keyrings/cloudflare-main.gpg").sha256sum == _key_sha256(lab, "first")
     assert server.run("dpkg-query -W cloudflared").rc != 0

@@ -113,6 +113,7 @@ def test_apt_source_and_keyring(server):
     assert (source.user, source.mode) == ("root", 0o644)
     fields = dict(line.split(": ", 1) for line in source.content_string.splitlines() if line and not line.startswith("#"))
     assert fields == {
+        "X-Repolib-Name": "tailscale",  # written by ansible.builtin.deb822_repository
         "Types": "deb",
         "URIs": "file:///srv/lab-apt/tailscale/debian",
         "Suites": "bookworm",

@@ -71,12 +71,12 @@ def test_the_vpn_interface_is_not_taken_for_the_lan():
 ])
 def test_no_lan_found_is_a_clear_error_naming_the_option(facts):
     with pytest.raises(LocalSubnetsError) as err:
-        local_network_subnets(["10.13.13.0/24"], [], facts, "wireguard_lan_subnets", "wireguard_jellyfin_local_subnet")
+        local_network_subnets(["10.13.13.0/24"], [], facts, "wireguard_lan_subnets", "wireguard_manage_jellyfin")
     assert str(err.value) == (
         "wireguard_lan_subnets is empty and no home LAN (an RFC 1918 network such as 192.168.1.0/24) was found on "
         "the host's interfaces. Adding only the VPN range to Jellyfin's LocalNetworkSubnets would turn every LAN "
         "client remote: set wireguard_lan_subnets to the LAN, for example [192.168.1.0/24], or set "
-        "wireguard_jellyfin_local_subnet to false.")
+        "wireguard_manage_jellyfin to false.")
 
 
 def test_a_bad_lan_value_names_the_option():

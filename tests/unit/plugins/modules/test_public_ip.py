@@ -12,6 +12,7 @@ from ansible.module_utils import basic
 from harness import run_module
 from standins.network import DnsStandIn, HttpEcho
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import public_ip
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
 
 V4 = "203.0.113.7"
 V6 = "2001:db8::7"
@@ -135,6 +136,14 @@ def test_classifications_from_a_wan_value(lab, wan, classification, forwarding, 
     result = run(dict(lab, wan_source="value", wan_address=wan))
     assert (result["classification"], result["port_forwarding_possible"]) == (classification, forwarding)
     assert words in result["explanation"]
+    # The advice the port_forward role shows: the explanation, then the ways in without an open port.
+    if forwarding:
+        assert result["port_forwarding_advice"] is None
+    else:
+        advice = result["port_forwarding_advice"]
+        explanation = result["explanation"].rstrip(".")
+        assert advice.startswith("Port forwarding is impossible here (CGNAT or double NAT): " + explanation[:1].lower() + explanation[1:] + ". ")
+        assert advice.endswith(_addresses.WAYS_WITHOUT_FORWARDING)
 
 
 def test_wan_source_none_is_unknown(lab):
@@ -350,6 +359,7 @@ def test_documentation_matches_argument_spec(tmp_path):
         "classification",
         "port_forwarding_possible",
         "explanation",
+        "port_forwarding_advice",
         "sources",
         "disagreement",
         "elapsed_ms",
