@@ -23,19 +23,18 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     OPTION_ELEMENTS,
     SECURITY_FIXES,
     SECURITY_FLOOR,
+    NEW_FILE_MODE,
     UPNP_REMOVED_IN,
     NetworkFileError,
     NetworkXml,
     NetworkXmlError,
     RecordError,
-    current_attributes,
     file_diff,
     plan_settings,
     read_network_xml,
     recorded_entries,
     result_values,
     store_record,
-    target_attributes,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
     ValidationError,
@@ -225,11 +224,11 @@ def ensure(params, symbolic_mode, fs_attributes, check_mode=False, diff=False, w
     new_data = document.to_bytes() if content_changed else data
 
     # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
-    current_mode, current_uid, current_gid = current_attributes(path, created)
+    current_mode, current_uid, current_gid = _atomic_file.current_attributes(path, created)
     wanted = (resolve_mode(params.get("mode"), current_mode, symbolic_mode),) + resolve_ids(
         params.get("owner"), params.get("group")
     )
-    mode, uid, gid = target_attributes(created, (current_mode, current_uid, current_gid), wanted)
+    mode, uid, gid = _atomic_file.target_attributes(created, (current_mode, current_uid, current_gid), wanted, NEW_FILE_MODE)
 
     record_changed = False if absent else write_record(record_path, sections, path, entries, check_mode)
     changed = False
