@@ -11,6 +11,8 @@ import stat
 
 import pytest
 
+from harness import write_file
+
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _jellyfin_network_task as task
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -43,10 +45,7 @@ class Host:
 
 @pytest.fixture
 def network(tmp_path):
-    path = tmp_path / "network.xml"
-    path.write_bytes(J1011)
-    os.chmod(path, 0o644)
-    return path
+    return write_file(tmp_path / "network.xml", J1011)
 
 
 def _params(path, tmp_path, **options):
