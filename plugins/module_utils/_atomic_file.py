@@ -12,6 +12,10 @@ the final path never exists with a mode wider than the one requested, not even b
 The owner, group and mode options of the modules that write files are read here too:
 resolve_uid() / resolve_gid() (a name or a number), parse_octal_mode(), user_name() /
 group_name() for diffs; a bad value raises FileAttributeError whose message names the option.
+And applied: read_attributes() / current_attributes() (what a file has, or a new one would
+inherit from its directory), target_attributes() (given options over what is there),
+attributes_differ() and set_attributes() (in place, for a file whose content stays, never
+wider than the old or the new mode on the way).
 """
 
 from __future__ import annotations
@@ -116,6 +120,43 @@ def read_attributes(path):
     except FileNotFoundError:
         return None
     return FileAttributes(stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def current_attributes(path, created):
+    """(mode, uid, gid) now: the file's, or for a new file no mode and its directory's owner."""
+    if created:
+        st = os.stat(os.path.dirname(os.path.abspath(path)))
+        return None, st.st_uid, st.st_gid
+    st = os.stat(path)
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+def target_attributes(created, current, wanted, new_file_mode):
+    """(mode, uid, gid) to write: each wanted value, else the current one (a new file gets
+    new_file_mode and, from current, its directory's owner)."""
+    current_mode, current_uid, current_gid = current
+    mode, uid, gid = wanted
+    if mode is None:
+        mode = new_file_mode if created else current_mode
+    return mode, current_uid if uid is None else uid, current_gid if gid is None else gid
+
+
+def attributes_differ(current, mode, uid=None, gid=None):
+    """Whether FileAttributes current differ from mode, uid and gid (None: not managed)."""
+    return current.mode != mode or (uid is not None and current.uid != uid) or (gid is not None and current.gid != gid)
+
+
+def set_attributes(path, current, mode, uid=None, gid=None):
+    """Give path, whose FileAttributes are current, mode, uid and gid (None: left as it is) in
+    place, never wider on the way: first the bits both the old and the new mode allow, then the
+    owner and group, then the new mode. Raises OSError."""
+    narrowed = current.mode & mode
+    if narrowed != current.mode:
+        os.chmod(path, narrowed)
+    if (uid is not None and current.uid != uid) or (gid is not None and current.gid != gid):
+        os.chown(path, -1 if uid is None else uid, -1 if gid is None else gid)
+    if stat.S_IMODE(os.stat(path).st_mode) != mode:
+        os.chmod(path, mode)
 
 
 def write_atomic(path, data, mode=0o600, uid=None, gid=None):

@@ -30,7 +30,6 @@ import codecs
 import ipaddress
 import os
 import re
-import stat
 import xml.etree.ElementTree as ET
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_record
@@ -845,26 +844,8 @@ def plan_settings(document, entries, restore, scalars, lists, list_mode):
     return [name for name in document.ORDER if document.value(name) != before[name]], restorations
 
 
-def current_attributes(path, created):
-    """(mode, uid, gid) now: the file's, or for a new file no mode and its directory's owner."""
-    if created:
-        st = os.stat(os.path.dirname(os.path.abspath(path)))
-        return None, st.st_uid, st.st_gid
-    st = os.stat(path)
-    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
-
-
+# A new network.xml: Jellyfin's service user reads it through the group.
 NEW_FILE_MODE = 0o640
-
-
-def target_attributes(created, current, wanted, new_file_mode=NEW_FILE_MODE):
-    """(mode, uid, gid) to write: each wanted value, else the current one (a new file gets
-    new_file_mode and, from current, its directory's owner)."""
-    current_mode, current_uid, current_gid = current
-    mode, uid, gid = wanted
-    if mode is None:
-        mode = new_file_mode if created else current_mode
-    return mode, current_uid if uid is None else uid, current_gid if gid is None else gid
 
 
 def file_diff(path, created, data, new_data, content_changed, secrets):

@@ -112,8 +112,7 @@ def ensure_file(path, data, mode, check_mode=False):
     if not check_mode:
         if old == data:
             try:
-                os.chmod(path, mode & (old_mode or mode))
-                os.chmod(path, mode)
+                _atomic_file.set_attributes(path, _atomic_file.FileAttributes(old_mode, None, None), mode)
             except OSError as exc:
                 raise QrError("cannot set the mode of %s: %s" % (path, exc.strerror)) from None
         else:

@@ -437,21 +437,11 @@ def _describe(state, key_type, public_key=None):
 def _fix_attributes(path, current, mode, uid, gid):
     """Set mode/owner/group in place, never widening access on the way."""
     try:
-        narrowed = current.mode & mode
-        if narrowed != current.mode:
-            os.chmod(path, narrowed)
-        if current.uid != uid or (gid is not None and current.gid != gid):
-            os.chown(path, uid, -1 if gid is None else gid)
-        if stat.S_IMODE(os.stat(path).st_mode) != mode:
-            os.chmod(path, mode)
+        _atomic_file.set_attributes(path, current, mode, uid, gid)
     except OSError as exc:
         raise WireGuardKeyError(
             "cannot set mode/owner/group of %s: %s" % (path, exc.strerror)
         ) from None
-
-
-def _attributes_differ(current, mode, uid, gid):
-    return current.mode != mode or current.uid != uid or (gid is not None and current.gid != gid)
 
 
 def _write(path, data, mode, uid, gid, what):
@@ -525,7 +515,7 @@ def ensure_key_file(spec, check_mode=False):
             )
     else:
         key = current.key
-        if _attributes_differ(current.attributes, spec.mode, spec.uid, spec.gid):
+        if _atomic_file.attributes_differ(current.attributes, spec.mode, spec.uid, spec.gid):
             outcome.changed = True
             if not check_mode:
                 _fix_attributes(spec.path, current.attributes, spec.mode, spec.uid, spec.gid)
@@ -576,7 +566,7 @@ def _ensure_public_file(spec, current_content, public_raw, generated, check_mode
     path = spec.public_key_path
     if current_content == wanted:
         attributes = _atomic_file.read_attributes(path)
-        if not _attributes_differ(attributes, PUBLIC_KEY_MODE, spec.uid, spec.gid):
+        if not _atomic_file.attributes_differ(attributes, PUBLIC_KEY_MODE, spec.uid, spec.gid):
             return False
     if not check_mode:
         _write(path, wanted, PUBLIC_KEY_MODE, spec.uid, spec.gid, "public key file")

@@ -33,12 +33,9 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  path:
-    description: The record file.
-    type: path
-    default: /var/lib/jellyfin-remote/state.json
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - homelab.jellyfin_remote.host_record
 attributes:
   check_mode:
     support: full

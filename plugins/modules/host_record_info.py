@@ -19,12 +19,9 @@ options:
   section:
     description: A section to return on its own as RV(section).
     type: str
-  path:
-    description: The record file.
-    type: path
-    default: /var/lib/jellyfin-remote/state.json
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - homelab.jellyfin_remote.host_record
 attributes:
   check_mode:
     support: full

@@ -436,50 +436,21 @@ diff:
       type: str
 """
 
-import os
 import stat
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _atomic_file, _host_record
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_record
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     LIST_MODES,
     LIST_OPTIONS,
     OPTION_ELEMENTS,
-    SECURITY_FIXES,
-    SECURITY_FLOOR,
-    UPNP_REMOVED_IN,
-    NetworkFileError,
-    NetworkXml,
-    NetworkXmlError,
-    RecordError,
-    current_attributes,
-    file_diff,
-    plan_settings,
-    read_network_xml,
-    recorded_entries,
-    result_values,
-    store_record,
-    target_attributes,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network_task import (
+    BOOL_OPTIONS,
+    PORT_OPTIONS,
+    TaskError,
+    ensure,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._validate import (
-    ValidationError,
-    parse_version,
-    validate_base_url,
-    validate_ip,
-    validate_ip_network_or_hostname,
-    validate_ip_or_network,
-    validate_port,
-)
-
-
-LIST_VALIDATORS = {
-    "known_proxies": validate_ip_network_or_hostname,
-    "local_network_subnets": validate_ip_or_network,
-    "local_network_addresses": validate_ip,
-    "remote_ip_filter": validate_ip_or_network,
-}
-PORT_OPTIONS = ("internal_http_port", "internal_https_port", "public_http_port", "public_https_port")
-BOOL_OPTIONS = ("enable_https", "require_https", "enable_remote_access", "enable_ipv4", "enable_ipv6", "auto_discovery", "enable_upnp")
 
 
 def argument_spec():
@@ -504,97 +475,11 @@ def argument_spec():
     return spec
 
 
-def desired_settings(params):
-    """Validate the options; return (scalars, lists) keyed by element name."""
-    scalars, lists = {}, {}
-    for option in LIST_OPTIONS:
-        if params.get(option) is not None:
-            validator = LIST_VALIDATORS[option]
-            lists[OPTION_ELEMENTS[option]] = [validator(option, entry) for entry in params[option]]
-    for option in PORT_OPTIONS:
-        if params.get(option) is not None:
-            scalars[OPTION_ELEMENTS[option]] = validate_port(option, params[option])
-    for option in BOOL_OPTIONS:
-        if params.get(option) is not None:
-            scalars[OPTION_ELEMENTS[option]] = bool(params[option])
-    if params.get("base_url") is not None:
-        scalars["BaseUrl"] = validate_base_url("base_url", params["base_url"])
-    if params.get("certificate_path") is not None:
-        scalars["CertificatePath"] = params["certificate_path"]
-    if params.get("certificate_password") is not None:
-        scalars["CertificatePassword"] = params["certificate_password"]
-    if params.get("remote_ip_filter_mode") is not None:
-        scalars["IsRemoteIPFilterBlacklist"] = params["remote_ip_filter_mode"] == "deny"
-    return scalars, lists
-
-
-def _version_text(version):
-    return ".".join(str(part) for part in version)
-
-
-def _resolve_ids(module, owner, group):
-    try:
-        return _atomic_file.resolve_uid(owner), _atomic_file.resolve_gid(group)
-    except _atomic_file.FileAttributeError as exc:
-        module.fail_json(msg=str(exc))
-
-
 class _Stat:
+    """The one field AnsibleModule's symbolic mode parser reads from a stat result."""
+
     def __init__(self, mode):
         self.st_mode = stat.S_IFREG | mode
-
-
-def _resolve_mode(module, mode, current):
-    if mode is None:
-        return None
-    if isinstance(mode, int):
-        return mode
-    try:
-        return int(str(mode), 8)
-    except ValueError:
-        pass
-    try:
-        if not isinstance(mode, str):
-            raise ValueError("a mode is a string or a number, got %s" % type(mode).__name__)
-        return module._symbolic_mode_to_octal(_Stat(current or 0), mode)
-    except ValueError as exc:
-        module.fail_json(
-            msg="mode: %r is not valid: expected an octal mode such as '0640' or a symbolic one such as u=rw,g=r. %s"
-            % (mode, exc)
-        )
-
-
-def _check_version(module, params):
-    """The server version (a tuple or None); refuses enable_upnp where Jellyfin has no UPnP."""
-    try:
-        version = parse_version("jellyfin_version", params["jellyfin_version"]) if params["jellyfin_version"] else None
-    except ValidationError as exc:
-        module.fail_json(msg=str(exc))
-    if params["enable_upnp"] is not None and version is None:
-        module.fail_json(
-            msg="enable_upnp: needs jellyfin_version: expected the server version, for example 10.10.7. "
-            "Give jellyfin_version (UPnP exists only before 10.11.0)."
-        )
-    if params["enable_upnp"] is not None and version >= UPNP_REMOVED_IN:
-        module.fail_json(
-            msg="enable_upnp: Jellyfin %s has no UPnP setting (EnableUPnP is obsolete since 10.11.0 and ignored): "
-            "expected enable_upnp only with jellyfin_version older than 10.11.0. Remove enable_upnp and forward "
-            "the port on the router instead." % params["jellyfin_version"]
-        )
-    if version is not None and version < SECURITY_FLOOR:
-        module.warn(
-            "Jellyfin %s is older than %s, which fixes %s. Update the server before it is exposed to the internet."
-            % (params["jellyfin_version"], _version_text(SECURITY_FLOOR), SECURITY_FIXES)
-        )
-    return version
-
-
-def _write_record(module, record_path, sections, path, entries):
-    """Store path's entries in the host record (or drop them); True when the record changed."""
-    try:
-        return store_record(record_path, NetworkXml, sections, path, entries, module.check_mode)
-    except _host_record.HostRecordError as exc:
-        module.fail_json(msg="record_path: %s." % exc)
 
 
 def main():
@@ -604,91 +489,20 @@ def main():
         add_file_common_args=True,
         required_by={"enable_upnp": "jellyfin_version"},
     )
-    params = module.params
-    path, record_path, absent = params["path"], params["record_path"], params["state"] == "absent"
+
+    def symbolic_mode(current, text):
+        return module._symbolic_mode_to_octal(_Stat(current), text)
+
+    def fs_attributes(mode, uid, gid, changed):
+        # Owner, group and mode as ensure() resolved them (an empty owner means "not given", a
+        # bad mode was refused): core's own parser would trip over the raw values.
+        file_args = module.load_file_common_arguments(dict(module.params, mode=mode, owner=uid, group=gid))
+        return module.set_fs_attributes_if_different(file_args, changed)
 
     try:
-        scalars, lists = desired_settings(params)
-    except ValidationError as exc:
+        result = ensure(module.params, symbolic_mode, fs_attributes, module.check_mode, module._diff, module.warn)
+    except TaskError as exc:
         module.fail_json(msg=str(exc))
-    if absent and (scalars or lists or params["restore"]):
-        given = sorted(option for option, name in OPTION_ELEMENTS.items() if name in scalars or name in lists)
-        module.fail_json(
-            msg="state: absent puts back every recorded setting and takes no settings and no restore, but got %s. "
-            "Remove them, or use state present with restore to put back some settings and set others."
-            % ", ".join(given + (["restore"] if params["restore"] else []))
-        )
-    version = _check_version(module, params)
-
-    try:
-        sections = _host_record.read(record_path)
-        entries = recorded_entries(sections, path, record_path)
-    except (_host_record.HostRecordError, RecordError) as exc:
-        module.fail_json(msg="record_path: %s" % exc)
-    if absent and not os.path.exists(path):
-        # Nothing recorded (never set up), or network.xml went with Jellyfin: nothing to put back.
-        if entries:
-            module.warn("%s does not exist: the recorded settings (%s) cannot be put back; their record is dropped."
-                        % (path, ", ".join(sorted(entries))))
-        module.exit_json(changed=_write_record(module, record_path, sections, path, {}), path=path, created=False,
-                         changed_settings=[], network={}, restored=[], recorded={})
-    if absent and not entries:
-        # Nothing this collection changed is recorded for this file: nothing to put back.
-        module.exit_json(changed=False, path=path, created=False, changed_settings=[], network={}, restored=[],
-                         recorded={})
-
-    try:
-        found = read_network_xml(path, version)
-    except NetworkFileError as exc:
-        module.fail_json(msg=str(exc))
-    for warning in found.warnings:
-        module.warn(warning)
-    data, document, created = found.data, found.document, found.created
-
-    old_password = document.value("CertificatePassword")
-    restore = set(NetworkXml.ORDER) if absent else {OPTION_ELEMENTS[option] for option in params["restore"]}
-    try:
-        changed_elements, restorations = plan_settings(document, entries, restore, scalars, lists, params["list_mode"])
-    except NetworkXmlError as exc:
-        module.fail_json(msg="path: %s cannot be used: %s." % (path, exc))
-    for restoration in restorations:
-        if restoration.warning(path):
-            module.warn(restoration.warning(path))
-    content_changed = created or bool(changed_elements)
-    new_data = document.to_bytes() if content_changed else data
-
-    # Attributes: keep an existing file's, give a new one 0640 and its directory's owner.
-    current_mode, current_uid, current_gid = current_attributes(path, created)
-    wanted = (_resolve_mode(module, params["mode"], current_mode),) + _resolve_ids(module, params["owner"], params["group"])
-    mode, uid, gid = target_attributes(created, (current_mode, current_uid, current_gid), wanted)
-
-    # Setting: the record first (an interrupted run still knows the originals). Putting back:
-    # the record last (an interrupted run can put back again).
-    record_changed = False if absent else _write_record(module, record_path, sections, path, entries)
-    # Owner, group and mode as resolved above (an empty owner means "not given", a bad mode was
-    # refused): core's own parser would trip over the raw values.
-    file_args = module.load_file_common_arguments(dict(params, mode=mode, owner=uid, group=gid))
-    changed = False
-    if content_changed:
-        changed = True
-        if not module.check_mode:
-            try:
-                _atomic_file.write_atomic(path, new_data, mode=mode, uid=uid, gid=gid)
-            except OSError as exc:
-                module.fail_json(msg="path: cannot write %s: %s. Check the directory's permissions and free space." % (path, exc.strerror or exc))
-            # SELinux context and chattr attributes, when given; owner and mode are already right.
-            module.set_fs_attributes_if_different(file_args, True)
-    else:
-        changed = module.set_fs_attributes_if_different(file_args, False)
-    if absent:
-        record_changed = _write_record(module, record_path, sections, path, {})
-
-    result = dict(changed=changed or record_changed, path=path, created=created, changed_settings=changed_elements,
-                  network=result_values(document), restored=[restoration.result() for restoration in restorations],
-                  recorded={NetworkXml.RECORD_KEYS[name]: entry for name, entry in entries.items()})
-    if module._diff:
-        secrets = [old_password, document.value("CertificatePassword"), params["certificate_password"]]
-        result["diff"] = file_diff(path, created, data, new_data, content_changed, secrets)
     module.exit_json(**result)
 
 

@@ -132,7 +132,6 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_
     NetworkFileError,
     NetworkXmlError,
     RecordError,
-    current_attributes,
     file_diff,
     plan_settings,
     read_settings_file,
@@ -192,7 +191,7 @@ def main():
         # Setting: the record first; putting back: the record last (as jellyfin_network).
         record_changed = store_record(record_path, SystemXml, sections, path, entries, module.check_mode)
         if changed_settings and not module.check_mode:
-            mode, uid, gid = current_attributes(path, False)
+            mode, uid, gid = _atomic_file.current_attributes(path, False)
             _atomic_file.write_atomic(path, new_data, mode=mode, uid=uid, gid=gid)
         if absent:
             record_changed = store_record(record_path, SystemXml, sections, path, {}, module.check_mode)

@@ -188,6 +188,13 @@ def free_port(udp=False, ipv6=False):
     raise RuntimeError("no free port on loopback after 50 tries")
 
 
+def write_file(path, data, mode=0o644):
+    """path (a pathlib.Path) holding data (bytes) with mode: a configuration file as found on a host."""
+    path.write_bytes(data)
+    path.chmod(mode)
+    return path
+
+
 def stub_command(bindir, name, body):
     """An executable sh script bindir/name (a stand-in for a system tool on PATH)."""
     path = bindir / name

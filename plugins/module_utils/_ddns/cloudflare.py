@@ -23,16 +23,18 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     HINTS,
     DdnsError,
-    Provider,
     UpdateResult,
     canonical_ip,
-    http_status_error,
-    register,
     short,
     single,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.httpclient import http_status_error
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 ZONE_ID = re.compile(r"^[0-9a-f]{32}$")

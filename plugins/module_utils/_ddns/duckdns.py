@@ -17,14 +17,16 @@ what removal does here, and it says "cleared", not "deleted".
 
 from __future__ import annotations
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     HINTS,
     DdnsError,
-    Provider,
     UpdateResult,
-    http_status_error,
-    register,
     short,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.httpclient import http_status_error
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 SUFFIX = ".duckdns.org"

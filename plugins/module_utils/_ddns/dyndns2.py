@@ -21,16 +21,18 @@ family but leaves the name): removal sends nothing and says the record stays.
 
 from __future__ import annotations
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     HINTS,
     NINE_ONE_ONE_WAIT,
     RETRYABLE,
     DdnsError,
-    Provider,
     UpdateResult,
-    http_status_error,
-    register,
     short,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.httpclient import http_status_error
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 # answer word -> (kind, what happened)

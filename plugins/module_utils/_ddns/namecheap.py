@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     HINTS,
     DdnsError,
-    Provider,
     UpdateResult,
-    http_status_error,
-    register,
     short,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.httpclient import http_status_error
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)

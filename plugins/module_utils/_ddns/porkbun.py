@@ -17,17 +17,19 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     HINTS,
     RETRYABLE,
     DdnsError,
-    Provider,
     UpdateResult,
     canonical_ip,
-    parse_retry_after,
-    register,
     short,
     single,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.httpclient import parse_retry_after
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 DEFAULT_TTL = 600  # Porkbun's minimum and default

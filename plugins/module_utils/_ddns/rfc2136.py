@@ -21,15 +21,17 @@ import binascii
 import ipaddress
 import socket
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import (
-    HAS_DNSPYTHON,
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base import (
     RETRYABLE,
     DdnsError,
-    Provider,
     UpdateResult,
     canonical_ip,
-    register,
     single,
+)
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.dnsread import HAS_DNSPYTHON
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.provider import (
+    Provider,
+    register,
 )
 
 if HAS_DNSPYTHON:

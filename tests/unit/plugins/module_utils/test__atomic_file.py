@@ -120,3 +120,47 @@ def test_user_and_group_names():
     assert _atomic_file.user_name(0) == "root" and _atomic_file.group_name(0) == "root"
     assert _atomic_file.user_name(2**32 - 3) == str(2**32 - 3)
     assert _atomic_file.group_name(2**32 - 3) == str(2**32 - 3)
+
+
+def test_current_attributes_of_a_file_or_of_the_directory_for_a_new_one(tmp_path):
+    path = tmp_path / "f"
+    st = os.stat(tmp_path)
+    assert _atomic_file.current_attributes(str(path), created=True) == (None, st.st_uid, st.st_gid)
+    path.write_bytes(b"x")
+    os.chmod(path, 0o604)
+    assert _atomic_file.current_attributes(str(path), created=False) == (0o604, os.stat(path).st_uid, os.stat(path).st_gid)
+
+
+def test_target_attributes_keep_the_file_s_or_give_a_new_one_its_mode_and_the_directory_s_owner():
+    assert _atomic_file.target_attributes(False, (0o604, 10, 20), (None, None, None), 0o640) == (0o604, 10, 20)
+    assert _atomic_file.target_attributes(True, (None, 10, 20), (None, None, None), 0o640) == (0o640, 10, 20)
+    assert _atomic_file.target_attributes(True, (None, 10, 20), (0o600, 0, None), 0o640) == (0o600, 0, 20)
+    assert _atomic_file.target_attributes(False, (0o644, 10, 20), (0o640, None, 30), 0o640) == (0o640, 10, 30)
+
+
+def test_attributes_differ_leaves_unmanaged_owner_and_group_out():
+    current = _atomic_file.FileAttributes(0o640, 10, 20)
+    assert not _atomic_file.attributes_differ(current, 0o640)
+    assert not _atomic_file.attributes_differ(current, 0o640, 10, 20)
+    assert _atomic_file.attributes_differ(current, 0o600)
+    assert _atomic_file.attributes_differ(current, 0o640, 11)
+    assert _atomic_file.attributes_differ(current, 0o640, None, 21)
+
+
+def test_set_attributes_never_widens_on_the_way(tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    os.chmod(path, 0o604)
+    calls = []
+    real_chmod, real_chown = os.chmod, os.chown
+    monkeypatch.setattr(os, "chmod", lambda p, mode: calls.append(("chmod", mode)) or real_chmod(p, mode))
+    monkeypatch.setattr(os, "chown", lambda p, uid, gid: calls.append(("chown", uid, gid)) or real_chown(p, uid, gid))
+    _atomic_file.set_attributes(str(path), _atomic_file.read_attributes(str(path)), 0o640, gid=4321)
+    # 0604 -> 0600 (what both allow) -> group -> 0640: never other-readable and group-readable at once;
+    # the owner not managed (-1: left as it is).
+    assert calls == [("chmod", 0o600), ("chown", -1, 4321), ("chmod", 0o640)]
+    st = os.stat(path)
+    assert (_mode(path), st.st_gid) == (0o640, 4321)
+    calls.clear()
+    _atomic_file.set_attributes(str(path), _atomic_file.read_attributes(str(path)), 0o640, gid=4321)
+    assert calls == []

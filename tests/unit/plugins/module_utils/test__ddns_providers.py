@@ -467,7 +467,7 @@ def test_with_retries_total_bound_refuses_a_retry_after_that_would_pass_it():
 def test_with_retries_looks_up_time_sleep_when_called(monkeypatch):
     """No sleep captured at import: patching time.sleep reaches every retry (the fuzz test relies on it)."""
     slept = []
-    monkeypatch.setattr(_ddns.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     attempts = iter([_ddns.DdnsError("retryable", "down"), None])
 
     def flaky():

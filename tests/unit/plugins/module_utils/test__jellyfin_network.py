@@ -327,22 +327,6 @@ def test_read_network_xml_existing_new_and_errors(tmp_path):
         jn.read_network_xml(str(tmp_path), None)
 
 
-def test_current_attributes_of_a_file_or_of_the_directory_for_a_new_one(tmp_path):
-    path = tmp_path / "network.xml"
-    st = os.stat(tmp_path)
-    assert jn.current_attributes(str(path), created=True) == (None, st.st_uid, st.st_gid)
-    path.write_bytes(b"x")
-    os.chmod(path, 0o604)
-    assert jn.current_attributes(str(path), created=False) == (0o604, os.stat(path).st_uid, os.stat(path).st_gid)
-
-
-def test_target_attributes_keep_the_file_s_or_give_a_new_one_0640_and_the_directory_s_owner():
-    assert jn.target_attributes(False, (0o604, 10, 20), (None, None, None)) == (0o604, 10, 20)
-    assert jn.target_attributes(True, (None, 10, 20), (None, None, None)) == (0o640, 10, 20)
-    assert jn.target_attributes(True, (None, 10, 20), (0o600, 0, None)) == (0o600, 0, 20)
-    assert jn.target_attributes(False, (0o644, 10, 20), (0o640, None, 30)) == (0o640, 10, 30)
-
-
 def test_file_diff_masks_the_certificate_password():
     old = b"<NetworkConfiguration><CertificatePassword>old-secret</CertificatePassword></NetworkConfiguration>"
     new = b"<NetworkConfiguration><CertificatePassword>new-secret</CertificatePassword></NetworkConfiguration>"

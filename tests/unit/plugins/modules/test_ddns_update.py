@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -12,6 +13,7 @@ from harness import run_module
 from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import base as ddns_base
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import ddns_update
 
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
@@ -27,7 +29,7 @@ def standin():
 @pytest.fixture
 def run(monkeypatch):
     """main() against the stand-in, waits skipped: ('exit'|'fail', result with the warnings)."""
-    monkeypatch.setattr(_ddns.time, "sleep", lambda s: None)
+    monkeypatch.setattr(time, "sleep", lambda s: None)
 
     def _run(args):
         kind, result, warnings = run_module(ddns_update.main, args)
@@ -102,8 +104,8 @@ def test_total_retry_time_is_bounded(standin, run, monkeypatch):
         slept.append(seconds)
         clock["now"] += seconds
 
-    monkeypatch.setattr(_ddns.time, "sleep", sleep)
-    monkeypatch.setattr(_ddns, "_monotonic", lambda: clock["now"])
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(ddns_base, "_monotonic", lambda: clock["now"])
     status, result = run(dict(provider="noip", hostname="home.noip.test", username="labuser", password="labpass",
                               base_url=standin.base + "/noip", resolver="127.0.0.1", resolver_port=standin.dns_port,
                               address="198.51.100.7", max_retries=1000, max_retry_wait=10, max_retry_seconds=45,

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from harness import run_module
+from harness import run_module, write_file
 
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import jellyfin_system
 
@@ -25,10 +25,7 @@ SYSTEM = (
 
 @pytest.fixture
 def system(tmp_path):
-    path = tmp_path / "system.xml"
-    path.write_bytes(SYSTEM)
-    os.chmod(path, 0o644)
-    return path
+    return write_file(tmp_path / "system.xml", SYSTEM)
 
 
 def run(system, args, check=False, diff=False, kind="exit"):
