@@ -24,7 +24,17 @@ from ansible_collections.homelab.jellyfin_remote.plugins.filter.wireguard_server
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TEMPLATE = os.path.join(REPO, "roles", "_vpn", "templates", "vpn.nft.j2")
-NFT = shutil.which("nft") if os.geteuid() == 0 else None
+def _nft_can_check():
+    """nft -c needs root with CAP_NET_ADMIN (it reads the kernel's ruleset cache); the units-trixie
+    container has neither, and there nft answers "Operation not permitted"."""
+    nft = shutil.which("nft") if os.geteuid() == 0 else None
+    if nft is None:
+        return None
+    probe = subprocess.run([nft, "-c", "add table inet jfr_probe"], capture_output=True, text=True, check=False)
+    return nft if probe.returncode == 0 else None
+
+
+NFT = _nft_can_check()
 
 
 def render(network_ipv6="", routes=(), full_tunnel=False, **over):
@@ -94,7 +104,7 @@ def test_openvpn_port_protocol_and_interface():
     assert "openvpn-server@jellyfin.service" in text and "(openvpn_host_ports)" in text
 
 
-@pytest.mark.skipif(NFT is None, reason="needs nft and root")
+@pytest.mark.skipif(NFT is None, reason="needs nft, root and CAP_NET_ADMIN (nft -c reads the kernel's ruleset)")
 @pytest.mark.parametrize("kwargs", [
     {}, {"network_ipv6": "fd13::/64", "routes": ["192.168.1.0/24", "fd00:1::/64"], "_vpn_lan_interface": "eth0"},
     {"full_tunnel": True, "network_ipv6": "fd13::/64", "_vpn_client_dns": ["10.13.13.1"]},
