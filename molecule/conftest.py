@@ -376,6 +376,35 @@ def classified(server, requests, expected, timeout=10):
     assert expected <= seen, (expected - seen, seen)
 
 
+def vpn_reaches_only_jellyfin(internet, server, vpn_url, server_vpn):
+    """Issue 18, for either VPN role: a lost phone with its profile (the internet host through
+    the tunnel) reaches Jellyfin on the host, not a listener on another port (dropped: a
+    timeout, not a refusal); ICMP is still answered."""
+    with listener(server, 9999):
+        assert curl(internet, vpn_url + "/System/Ping")[0] == 200
+        blocked = internet.run("curl -sS -m 3 -o /dev/null http://%s:9999/" % server_vpn)
+        assert blocked.rc == 28, (blocked.rc, blocked.stderr)
+        assert internet.run("ping -c 1 -W 3 %s" % server_vpn).rc == 0
+
+
+def lan_listed_before_vpn(server, lan, vpn_range):
+    """Issue 19, for either VPN role alone: LocalNetworkSubnets lists the LAN it found before the
+    VPN range, so LAN clients stay local once the list is not empty."""
+    subnets = local_network_subnets(server)
+    assert lan in subnets and vpn_range in subnets, subnets
+    assert subnets.index(lan) < subnets.index(vpn_range), subnets
+
+
+def lan_and_vpn_local_internet_remote(server, internet, lab, vpn_url, phone):
+    """Issue 19, as Jellyfin itself decides it (its playback decision line): a LAN client and the
+    phone through the tunnel are local, the internet host's own address is not."""
+    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
+    lan_url = "http://%s:8096" % lab["hosts"]["server"]["addresses"]["lan"]
+    classified(server, [(router, lan_url), (internet, vpn_url), (internet, lan_url)],
+               {(lab["hosts"]["router"]["addresses"]["lan"], "True"), (phone, "True"),
+                (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
+
+
 def copy_to(lab, role, src, dest):
     """Copy a controller file into a lab host's container (podman cp, the lab's containers.conf)."""
     env = dict(os.environ)

@@ -14,11 +14,11 @@ import re
 import time
 
 import pytest
-import testinfra
 
-from conftest import (assert_vpn_closed, classified, copy_to, curl, denied_login_address, exposure, fingerprint,
-                      fingerprint_diff, host_record_section, listener, local_network_subnets, recap_changed, udp_port)
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, exposure, fingerprint,
+                      fingerprint_diff, host_record_section, recap_changed, udp_port)
 from conftest import converge as run_converge
+from conftest import lan_and_vpn_local_internet_remote, lan_listed_before_vpn, vpn_reaches_only_jellyfin
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKI = "/etc/openvpn/server/jellyfin-pki"
@@ -156,30 +156,15 @@ def test_a_lan_host_is_reached_through_the_tunnel(internet, lab, phone):
 
 
 def test_vpn_clients_reach_jellyfin_but_no_other_port_of_the_server(internet, server, phone):
-    """Issue 18: a lost phone with its profile reaches Jellyfin on the host, not SSH or anything else."""
-    with listener(server, 9999):
-        assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
-        blocked = internet.run("curl -sS -m 3 -o /dev/null http://%s:9999/" % SERVER_VPN)
-        assert blocked.rc == 28, (blocked.rc, blocked.stderr)  # dropped: a timeout, not a refusal
-        assert internet.run("ping -c 1 -W 3 %s" % SERVER_VPN).rc == 0  # ICMP still answered
+    vpn_reaches_only_jellyfin(internet, server, JELLYFIN_VPN_URL, SERVER_VPN)
 
 
 def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
-    """Issue 19: the role alone, openvpn_lan_subnets empty, lists the LAN it found before the VPN
-    range, so LAN clients stay local once LocalNetworkSubnets is not empty."""
-    subnets = local_network_subnets(server)
-    assert lab["subnets"]["lan"] in subnets and "10.8.0.0/24" in subnets, subnets
-    assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.8.0.0/24"), subnets
+    lan_listed_before_vpn(server, lab["subnets"]["lan"], "10.8.0.0/24")
 
 
 def test_jellyfin_classifies_the_lan_and_the_phone_as_local_and_the_internet_as_remote(server, internet, lab, phone):
-    """Issue 19, as Jellyfin itself decides it (the decision line it logs for playback): a LAN
-    client and the phone through the tunnel are local, the internet host's own address is not."""
-    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
-    lan_url = "http://%s:8096" % lab["hosts"]["server"]["addresses"]["lan"]
-    classified(server, [(router, lan_url), (internet, JELLYFIN_VPN_URL), (internet, lan_url)],
-               {(lab["hosts"]["router"]["addresses"]["lan"], "True"), (phone, "True"),
-                (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
+    lan_and_vpn_local_internet_remote(server, internet, lab, JELLYFIN_VPN_URL, phone)
 
 
 def test_tls_renegotiation_works_after_the_privilege_drop(internet, phone):

@@ -16,12 +16,12 @@ import os
 import re
 
 import pytest
-import testinfra
 import segno
 
-from conftest import (assert_vpn_closed, classified, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
-                      host_record_section, listener, local_network_subnets, recap_changed, udp_port)
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
+                      host_record_section, recap_changed, udp_port)
 from conftest import converge as run_converge
+from conftest import lan_and_vpn_local_internet_remote, lan_listed_before_vpn, vpn_reaches_only_jellyfin
 
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_VPN = "10.13.13.1"
@@ -169,30 +169,15 @@ def test_the_server_forwards_only_to_allowed_destinations(internet, server, lab,
 
 
 def test_vpn_clients_reach_jellyfin_but_no_other_port_of_the_server(internet, server, tunnel):
-    """Issue 18: a lost phone with its profile reaches Jellyfin on the host, not SSH or anything else."""
-    with listener(server, 9999):
-        assert curl(internet, JELLYFIN_VPN_URL + "/System/Ping")[0] == 200
-        blocked = internet.run("curl -sS -m 3 -o /dev/null http://%s:9999/" % SERVER_VPN)
-        assert blocked.rc == 28, (blocked.rc, blocked.stderr)  # dropped: a timeout, not a refusal
-        assert internet.run("ping -c 1 -W 3 %s" % SERVER_VPN).rc == 0  # ICMP still answered
+    vpn_reaches_only_jellyfin(internet, server, JELLYFIN_VPN_URL, SERVER_VPN)
 
 
 def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
-    """Issue 19: the role alone (no wireguard_lan_subnets) lists the LAN it found before the VPN
-    range, so LAN clients stay local once LocalNetworkSubnets is not empty."""
-    subnets = local_network_subnets(server)
-    assert lab["subnets"]["lan"] in subnets and "10.13.13.0/24" in subnets, subnets
-    assert subnets.index(lab["subnets"]["lan"]) < subnets.index("10.13.13.0/24"), subnets
+    lan_listed_before_vpn(server, lab["subnets"]["lan"], "10.13.13.0/24")
 
 
 def test_jellyfin_classifies_the_lan_and_the_phone_as_local_and_the_internet_as_remote(server, internet, lab, tunnel):
-    """Issue 19, as Jellyfin itself decides it (the decision line it logs for playback): a LAN
-    client and the phone through the tunnel are local, the internet host's own address is not."""
-    router = testinfra.get_host("podman://%s" % lab["hosts"]["router"]["container"])
-    lan_url = "http://%s:8096" % lab["hosts"]["server"]["addresses"]["lan"]
-    classified(server, [(router, lan_url), (internet, JELLYFIN_VPN_URL), (internet, lan_url)],
-               {(lab["hosts"]["router"]["addresses"]["lan"], "True"), (PHONE_VPN, "True"),
-                (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
+    lan_and_vpn_local_internet_remote(server, internet, lab, JELLYFIN_VPN_URL, PHONE_VPN)
 
 
 # -- peers come and go -------------------------------------------------------------------------
