@@ -405,6 +405,29 @@ def lan_and_vpn_local_internet_remote(server, internet, lab, vpn_url, phone):
                 (lab["hosts"]["internet"]["addresses"]["wan"], "False")})
 
 
+DOCTOR = os.path.join(REPO, "playbooks", "doctor.yml")
+DOCTOR_TEXTFILE = "/var/lib/prometheus/node-exporter/jellyfin_remote.prom"
+
+
+def doctor(server, log, *args):
+    """Run the doctor playbook (with its Prometheus textfile) on the scenario's inventory; check
+    that it changed nothing (recap and the server's fingerprint, the textfile aside) and printed
+    how long it looked. Returns (the run, its output without colours)."""
+    server.run("mkdir -p %s" % os.path.dirname(DOCTOR_TEXTFILE))
+    before = fingerprint(server)
+    proc = playbook(DOCTOR, "-e", "doctor_textfile_path=%s" % DOCTOR_TEXTFILE, *args, log=log)
+    output = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
+    assert recap(output)["changed"] == 0, output[-3000:]
+    after = fingerprint(server)
+    for state in (before, after):  # the textfile is the doctor's output, written each run
+        state["files"] = [line for line in state["files"] if not line.startswith(DOCTOR_TEXTFILE + " ")]
+    assert fingerprint_diff(before, after) == {}
+    took = re.search(r"looked in ([0-9.]+) s\)", output)
+    assert took, output[-3000:]
+    print("doctor %s: rc %d, looked in %s s" % (log, proc.returncode, took.group(1)))
+    return proc, output
+
+
 def copy_to(lab, role, src, dest):
     """Copy a controller file into a lab host's container (podman cp, the lab's containers.conf)."""
     env = dict(os.environ)

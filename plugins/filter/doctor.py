@@ -1,6 +1,6 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""doctor_report, doctor_units, doctor_certificates: the doctor role's findings and what it looks at."""
+"""doctor_report and doctor_look: the doctor role's findings, and what it looks at."""
 
 from __future__ import annotations
 
@@ -16,14 +16,10 @@ def doctor_report(facts, fail_on="fail"):
         raise AnsibleFilterError("doctor_report: %s" % exc) from None
 
 
-def doctor_units(method):
-    return _doctor.units_to_look_at(method)
-
-
-def doctor_certificates(record):
-    return _doctor.certificates_to_look_at(record)
+def doctor_look(record):
+    return _doctor.look(record)
 
 
 class FilterModule:
     def filters(self):
-        return {"doctor_report": doctor_report, "doctor_units": doctor_units, "doctor_certificates": doctor_certificates}
+        return {"doctor_report": doctor_report, "doctor_look": doctor_look}

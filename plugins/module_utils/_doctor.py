@@ -12,8 +12,12 @@ Facts (every key optional; a missing key means "not looked at", and gives no fin
 - jellyfin: {"answered": bool, "info": /System/Info/Public JSON, "health": /health's text,
   "settings": the jellyfin_network module's `network` result (snake_case option names),
   "path": network.xml's path}.
-- units: {unit name: {"load": LoadState, "active": ActiveState}} for units_to_look_at(method);
-  ddclient_ours: whether /etc/ddclient.conf carries the ddns role's marker.
+- units: {unit name: {"load": LoadState, "active": ActiveState}} for look()'s units;
+  ddclient_ours: whether /etc/ddclient.conf carries the ddns role's marker;
+  port_forward_config: whether the port_forward role's renewal file is there.
+- upnp: {"mappings": [the renewal file's mappings, each with "found": what the router says
+  (internal_client, internal_port, lease_remaining) or null]} or {"error": text}; absent when
+  the host has no renewal file.
 - certificates: [{"name", "path", "not_after" (ISO 8601, UTC) or "error"}].
 - tailscale: `tailscale status --json` (BackendState, Self) or {"error": text}.
 - now: ISO 8601 UTC time of the look (the role passes the controller's clock).
@@ -39,8 +43,11 @@ _FLOOR_TEXT = ".".join(str(part) for part in SECURITY_FLOOR)
 _ELEMENT_OPTIONS = {element: option for option, element in OPTION_ELEMENTS.items()}
 
 # The units each method runs (the machine names behind _site.METHOD_TABLE's "units"; a unit test
-# holds them together). A unit is checked only where its unit file exists: "caddy or nginx",
-# ddclient only with DDNS. ddclient is checked only when its configuration is the collection's.
+# holds them together) and the role that sets each up. A unit is expected to be active when the
+# recorded method runs it, or when its role left its section in the host record (port_forward:
+# its renewal file), so roles used on their own are looked at too. Only units whose unit file
+# exists are checked; ddclient only when its configuration is the collection's; the proxy that
+# the reverse_proxy record names, not the other one.
 UNITS_BY_METHOD = {
     "port_forward": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service"],
     "reverse_proxy": ["jellyfin-remote-upnp-renew.timer", "jellyfin-remote-firewall.service", "ddclient.service",
@@ -52,6 +59,15 @@ UNITS_BY_METHOD = {
     "tailscale": ["tailscaled.service"],
     "cloudflare_tunnel": ["cloudflared.service"],
 }
+UNIT_ROLES = {
+    "jellyfin-remote-upnp-renew.timer": "port_forward", "jellyfin-remote-firewall.service": "port_forward",
+    "ddclient.service": "ddns", "caddy.service": "reverse_proxy", "nginx.service": "reverse_proxy",
+    "fail2ban.service": "reverse_proxy", "wg-quick@wg0.service": "wireguard",
+    "openvpn-server@jellyfin.service": "openvpn", "jellyfin-remote-openvpn-crl-jellyfin.timer": "openvpn",
+    "tailscaled.service": "tailscale", "cloudflared.service": "cloudflare_tunnel",
+}
+UPNP_CONFIG = "/etc/jellyfin-remote/upnp-mappings.json"  # the port_forward role's renewal file
+UPNP_LEASE_WARN_SECONDS = 600  # the renewal timer renews well before; less left means it stopped
 
 
 class DoctorError(ValueError):
@@ -137,27 +153,37 @@ def jellyfin_settings(facts):
     return [finding("jellyfin settings", OK, "what the collection set in network.xml is still there")]
 
 
-def units_to_look_at(method):
-    """The units the probe asks systemd about for the recorded method (none when nothing is set up)."""
-    return list(UNITS_BY_METHOD.get(method) or [])
-
-
-def certificates_to_look_at(record):
-    """The certificates the host record names: each certbot lineage's cert.pem."""
+def look(record):
+    """What the probe looks at: every unit a method of the collection runs (which of them must be
+    active is decided from the facts), the certificates the host record names (each certbot
+    lineage's cert.pem), and the port_forward role's renewal file (its router mappings)."""
     lineages = ((record or {}).get("certbot") or {}).get("lineages") or {}
-    return [{"name": name, "path": "/etc/letsencrypt/live/%s/cert.pem" % name} for name in sorted(lineages)]
+    return {"units": sorted(UNIT_ROLES),
+            "certificates": [{"name": name, "path": "/etc/letsencrypt/live/%s/cert.pem" % name} for name in sorted(lineages)],
+            "upnp_config": UPNP_CONFIG}
+
+
+def _expected_units(facts):
+    record = facts.get("record") or {}
+    method = (record.get("site") or {}).get("method")
+    roles = set(record) | ({"port_forward"} if facts.get("port_forward_config") else set())
+    expected = [u for u in UNIT_ROLES if u in UNITS_BY_METHOD.get(method, ()) or UNIT_ROLES[u] in roles]
+    proxy = (record.get("reverse_proxy") or {}).get("server")
+    if proxy in ("caddy", "nginx"):
+        expected = [u for u in expected if u not in ("caddy.service", "nginx.service") or u == proxy + ".service"]
+    return expected
 
 
 def unit_states(facts):
-    """Each unit of the recorded method that exists on the host must be active (a timer: active
-    waiting). facts["units"]: {unit: {"load": LoadState, "active": ActiveState}};
-    facts["ddclient_ours"]: whether /etc/ddclient.conf is the collection's."""
+    """Each expected unit that exists on the host must be active (a timer: active waiting).
+    facts["units"]: {unit: {"load": LoadState, "active": ActiveState}}; facts["ddclient_ours"]:
+    whether /etc/ddclient.conf is the collection's; facts["port_forward_config"]: whether the
+    port_forward role's renewal file is there."""
     states = facts.get("units")
-    method = ((facts.get("record") or {}).get("site") or {}).get("method")
-    if states is None or method not in UNITS_BY_METHOD:
+    if states is None:
         return []
     out = []
-    for unit in UNITS_BY_METHOD[method]:
+    for unit in _expected_units(facts):
         state = states.get(unit) or {}
         if state.get("load") != "loaded" or (unit == "ddclient.service" and not facts.get("ddclient_ours")):
             continue
@@ -165,6 +191,38 @@ def unit_states(facts):
         out.append(finding("unit %s" % unit, OK if active == "active" else FAIL, "%s is %s" % (unit, active),
                            "" if active == "active" else "systemctl start %s; journalctl -u %s says why it stopped."
                            % (unit, unit)))
+    return out
+
+
+def upnp(facts):
+    """The router mappings the port_forward role keeps (its renewal file) against what the router
+    says now: each present and pointing at this host, with lease left."""
+    look = facts.get("upnp")
+    if not look:
+        return []
+    if look.get("error"):
+        return [finding("router mappings", FAIL, "the router did not answer over UPnP: %s" % look["error"],
+                        "Check that UPnP is on in the router; the mappings lapse with their lease.")]
+    out = []
+    for m in look.get("mappings") or []:
+        name = "router mapping %s %s" % (m["protocol"].lower(), m["external_port"])
+        got = m.get("found")
+        if not got:
+            out.append(finding(name, FAIL, "the router has no mapping of %s port %s" % (m["protocol"], m["external_port"]),
+                               "systemctl start jellyfin-remote-upnp-renew.service adds it again; if it fails, run "
+                               "the site playbook (or the router dropped UPnP)."))
+        elif got.get("internal_client") != m["internal_client"] or int(got.get("internal_port", 0)) != int(m["internal_port"]):
+            out.append(finding(name, FAIL, "the router sends %s port %s to %s:%s, not to %s:%s" % (
+                m["protocol"], m["external_port"], got.get("internal_client"), got.get("internal_port"),
+                m["internal_client"], m["internal_port"]), "Another device took the port: free it in the router."))
+        else:
+            lease = int(got.get("lease_remaining") or 0)
+            status = WARN if 0 < lease < UPNP_LEASE_WARN_SECONDS else OK
+            out.append(finding(name, status, "%s port %s -> %s:%s, %s" % (
+                m["protocol"], m["external_port"], m["internal_client"], m["internal_port"],
+                "permanent" if lease == 0 else "lease %d s left" % lease),
+                "" if status == OK else "The renewal timer should have renewed it: systemctl status "
+                "jellyfin-remote-upnp-renew.timer"))
     return out
 
 
@@ -213,7 +271,7 @@ def tailscale(facts):
                     "Log the node in again (tailscale up with a new auth key: run the site playbook with one).")]
 
 
-CHECKS = (jellyfin, jellyfin_settings, unit_states, certificates, tailscale)
+CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, certificates, tailscale)
 
 
 def report(facts, fail_on="fail"):

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import testinfra
 
 from conftest import (PLAYBACK, PLAYBACK_AUTH as AUTH, REPO, curl, denied_login_address, fingerprint, fingerprint_diff,
-                      flat, playback_decisions, playbook, recap)
+                      DOCTOR_TEXTFILE, doctor, flat, playback_decisions, playbook)
 
 FORGED = "198.51.100.77"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -188,31 +188,10 @@ def test_from_outside_playback_is_sent_to_a_transcode_within_the_limit_and_the_l
 
 
 # ---------------------------------------------------------------- the doctor (read-only health check)
-DOCTOR = os.path.join(REPO, "playbooks", "doctor.yml")
-TEXTFILE = "/var/lib/prometheus/node-exporter/jellyfin_remote.prom"
-
-
-def _doctor(server, log, *args):
-    server.run("mkdir -p %s" % os.path.dirname(TEXTFILE))
-    before = fingerprint(server)
-    proc = playbook(DOCTOR, "-e", "doctor_textfile_path=%s" % TEXTFILE, *args, log=log)
-    output = ANSI.sub("", proc.stdout + proc.stderr)
-    counts = recap(output)
-    assert counts["changed"] == 0, output[-3000:]
-    after = fingerprint(server)
-    for state in (before, after):  # the textfile is the doctor's output, written each run
-        state["files"] = [line for line in state["files"] if not line.startswith(TEXTFILE + " ")]
-    assert fingerprint_diff(before, after) == {}
-    took = re.search(r"looked in ([0-9.]+) s\)", output)
-    assert took, output[-3000:]
-    print("doctor %s: rc %d, looked in %s s" % (log, proc.returncode, took.group(1)))
-    return proc, output
-
-
 def test_doctor_says_all_ok_and_changes_nothing_in_either_mode(server):
     from prometheus_client.parser import text_string_to_metric_families
     for mode in ((), ("--check",)):
-        proc, output = _doctor(server, "doctor-ok%s.log" % "".join(mode), *mode)
+        proc, output = doctor(server, "doctor-ok%s.log" % "".join(mode), *mode)
         assert proc.returncode == 0, output[-3000:]
         text = flat(proc)
         assert "Remote access on server (nothing set up): OK" in text, text[-3000:]
@@ -220,7 +199,7 @@ def test_doctor_says_all_ok_and_changes_nothing_in_either_mode(server):
                      "OK jellyfin settings what the collection set in network.xml is still there"):
             assert line in text, text[-3000:]
         assert "Remote access on server (nothing set up): OK (3 OK, 0 WARN, 0 FAIL; looked in" in text, text[-3000:]
-    families = {f.name: f for f in text_string_to_metric_families(server.file(TEXTFILE).content_string)}
+    families = {f.name: f for f in text_string_to_metric_families(server.file(DOCTOR_TEXTFILE).content_string)}
     checks = {s.labels["check"]: s.value for s in families["jellyfin_remote_doctor_check"].samples}
     assert checks == {"jellyfin health": 0, "jellyfin version": 0, "jellyfin settings": 0}
 
@@ -238,16 +217,16 @@ def test_doctor_reports_each_fault_on_its_own_line(server, lab):
                            % NETWORK_XML)
         assert fault.rc == 0, fault.stderr
         assert "<KnownProxies />" in server.file(NETWORK_XML).content_string
-        proc, output = _doctor(server, "doctor-faults.log")
+        proc, output = doctor(server, "doctor-faults.log")
         text = flat(proc)
         assert proc.returncode != 0
         assert ("FAIL jellyfin settings KnownProxies lacks %s" % lab["hosts"]["server"]["addresses"]["lan"]) in text, text[-3000:]
         assert "FAIL jellyfin version Jellyfin 10.11.9 is older than 10.11.10" in text, text[-3000:]
         assert "-> Update Jellyfin to 10.11.10 or later." in text and "-> Run the site playbook again" in text
         assert "2 FAIL and 0 WARN (doctor_fail_on: fail): jellyfin version, jellyfin settings. Nothing was changed." in text
-        proc, output = _doctor(server, "doctor-faults-never.log", "-e", "doctor_fail_on=never")
+        proc, output = doctor(server, "doctor-faults-never.log", "-e", "doctor_fail_on=never")
         assert proc.returncode == 0, output[-3000:]
-        assert "jellyfin_remote_doctor_check{check=\"jellyfin version\"} 2" in server.file(TEXTFILE).content_string
+        assert "jellyfin_remote_doctor_check{check=\"jellyfin version\"} 2" in server.file(DOCTOR_TEXTFILE).content_string
     finally:
         server.run("mv /root/network.xml.doctor %s && mv /root/jellyfin.default /etc/default/jellyfin && "
                    "systemctl restart jellyfin" % NETWORK_XML)

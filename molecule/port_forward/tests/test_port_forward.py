@@ -8,8 +8,8 @@ import shlex
 
 import pytest
 
-from conftest import (changed_on_server, converge, curl, denied_login_address, exposure, fingerprint, fingerprint_diff,
-                      flat, host_record_section, playbook, recap_changed, router_chain)
+from conftest import (changed_on_server, converge, curl, denied_login_address, doctor, exposure, fingerprint,
+                      fingerprint_diff, flat, host_record_section, playbook, recap_changed, router_chain)
 
 NAME = "jellyfin.ddns.lab.test"
 SECRET = "Lab-DDNS-pw-4f9c2e7a1b"  # tests/lab/vars/services.yml
@@ -94,6 +94,43 @@ def test_no_secret_in_a_verbose_rerun(server):
     output = proc.stdout + proc.stderr
     assert SECRET not in output
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in output  # the module's password option, masked
+
+
+# ---------------------------------------------------------------- the doctor (read-only health check)
+DELETE_MAPPING = ("import miniupnpc; u = miniupnpc.UPnP(); u.discoverdelay = 2000; u.discover(); u.selectigd(); "
+                  "u.deleteportmapping(8096, 'TCP')")
+
+
+def test_doctor_says_all_ok(server, lab):
+    proc, output = doctor(server, "doctor-ok.log")
+    text = flat(proc)
+    assert proc.returncode == 0, output[-3000:]
+    for line in ("OK router mapping tcp 8096 tcp port 8096 -> %s:8096, lease" % lab["hosts"]["server"]["addresses"]["lan"],
+                 "OK unit ddclient.service ddclient.service is active",
+                 "OK unit jellyfin-remote-upnp-renew.timer", "OK unit jellyfin-remote-firewall.service",
+                 "OK jellyfin health"):
+        assert line in text, text[-3000:]
+    assert ", 0 WARN, 0 FAIL; looked in" in text, text[-3000:]
+
+
+def test_doctor_reports_a_lost_mapping_and_a_stopped_ddclient(server, lab):
+    """The router dropped the mapping (as after a reboot) and ddclient stopped: each its own FAIL
+    line with what to do; nothing changes. Then the renewal unit puts the mapping back."""
+    gone = server.run("python3 -c %s && systemctl stop ddclient" % shlex.quote(DELETE_MAPPING))
+    assert gone.rc == 0, gone.stderr
+    try:
+        assert "dport 8096 " not in router_chain(lab)
+        proc, output = doctor(server, "doctor-faults.log")
+        text = flat(proc)
+        assert proc.returncode != 0
+        assert "FAIL router mapping tcp 8096 the router has no mapping of tcp port 8096" in text, text[-3000:]
+        assert "-> systemctl start jellyfin-remote-upnp-renew.service adds it again" in text
+        assert "FAIL unit ddclient.service ddclient.service is inactive" in text, text[-3000:]
+        assert "2 FAIL and 0 WARN (doctor_fail_on: fail)" in text
+    finally:
+        server.run("systemctl start ddclient && systemctl start jellyfin-remote-upnp-renew.service")
+    assert "dport 8096 " in router_chain(lab)
+    assert doctor(server, "doctor-again.log")[0].returncode == 0
 
 
 def test_a_port_no_longer_planned_is_unmapped_on_the_router(lab):

@@ -3,12 +3,16 @@
 """The doctor role's read-only look at the host (standard library only; run as python3 -c).
 
 Arguments: one JSON object: units (names), certificates ([{name, path}]), certificate_globs
-(patterns; each match is named by its file name), tailscale (bool: ask `tailscale status`),
-ddclient_config (path) and ddclient_marker (a regular expression the role's file carries).
+(patterns; each match is named by its file name), upnp_config (the port_forward role's renewal
+file), tailscale (bool: ask `tailscale status`), ddclient_config (path) and ddclient_marker (a
+regular expression the role's file carries).
 
 Prints JSON: units {name: {load, active}}, certificates [{name, path, not_after | error}],
-tailscale (status JSON's BackendState and Self.Online, or {error}; null when not asked),
-ddclient_ours (bool). Changes nothing and prints no secret (certificates are public).
+upnp (null without the renewal file; else its mappings, each with "found": what the router
+answers for that port (internal_client, internal_port, description, lease_remaining) or null;
+or {error}), tailscale (status JSON's BackendState and Self.Online, or {error}; null when not
+asked), ddclient_ours (bool). Changes nothing (UPnP is only asked, never told) and prints no
+secret (certificates are public).
 """
 
 import datetime
@@ -78,6 +82,42 @@ def tailscale():
     return {"BackendState": status.get("BackendState"), "Online": (status.get("Self") or {}).get("Online")}
 
 
+def upnp(path):
+    """The renewal file's mappings and what the router says of each (one discovery)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return {"error": "cannot read %s: %s" % (path, exc)}
+    try:
+        import miniupnpc
+    except ImportError:
+        return {"error": "python3-miniupnpc is not installed"}
+    try:
+        client = miniupnpc.UPnP(multicastif=config["multicast_interface"]) if config.get("multicast_interface") \
+            else miniupnpc.UPnP()
+        client.discoverdelay = int(config.get("discovery_delay_ms", 2000))
+        if not client.discover():
+            return {"error": "no UPnP device answered"}
+        client.selectigd()
+    except Exception as exc:  # miniupnpc raises plain Exception
+        return {"error": str(exc)}
+    mappings = []
+    for m in config.get("mappings") or []:
+        try:
+            got = client.getspecificportmapping(int(m["external_port"]), str(m["protocol"]).upper())
+        except Exception:  # no such entry: miniupnpc raises or returns None, by version
+            got = None
+        found = None
+        if got:
+            found = {"internal_client": got[0], "internal_port": int(got[1]), "description": got[2],
+                     "lease_remaining": int(got[4]) if len(got) > 4 and got[4] is not None else 0}
+        mappings.append(dict(m, found=found))
+    return {"mappings": mappings}
+
+
 def ddclient_ours(path, marker):
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -91,6 +131,7 @@ def main():
     print(json.dumps({
         "units": units(args.get("units") or []),
         "certificates": certificates(args.get("certificates") or [], args.get("certificate_globs") or []),
+        "upnp": upnp(args["upnp_config"]) if args.get("upnp_config") else None,
         "tailscale": tailscale() if args.get("tailscale") else None,
         "ddclient_ours": ddclient_ours(args.get("ddclient_config") or "/etc/ddclient.conf",
                                        args.get("ddclient_marker") or "homelab.jellyfin_remote ddns role"),

@@ -7,6 +7,7 @@ real tools do; certificates are real (made here) and read by the host's real ope
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import shutil
 
@@ -90,3 +91,39 @@ def test_probe_without_tailscale_and_a_foreign_ddclient(tmp_path, bindir):
     _, out = run_probe(PROBE, {"units": [], "tailscale": True, "ddclient_config": str(conf)}, str(bindir))
     assert out["tailscale"] == {"error": "tailscale is not installed"}
     assert out["ddclient_ours"] is False and out["units"] == {} and out["certificates"] == []
+
+
+FAKE_MINIUPNPC = '''
+class UPnP:
+    """Stands in for python3-miniupnpc's UPnP object: one router holding tcp/8096."""
+    def __init__(self, multicastif=None):
+        self.discoverdelay = 0
+    def discover(self):
+        return 1
+    def selectigd(self):
+        return "http://192.168.1.1:5000/rootDesc.xml"
+    def getspecificportmapping(self, port, proto):
+        if (port, proto) == (8096, "TCP"):
+            return ("192.168.1.10", 8096, "homelab.jellyfin_remote Jellyfin HTTP", True, 3000)
+        return None
+'''
+
+
+def test_probe_asks_the_router_for_each_mapping_of_the_renewal_file(tmp_path, bindir, monkeypatch):
+    fake = tmp_path / "pylib"
+    fake.mkdir()
+    (fake / "miniupnpc.py").write_text(FAKE_MINIUPNPC)
+    monkeypatch.setenv("PYTHONPATH", str(fake))
+    config = tmp_path / "upnp-mappings.json"
+    config.write_text(json.dumps({"discovery_delay_ms": 200, "multicast_interface": "", "mappings": [
+        {"external_port": 8096, "protocol": "tcp", "internal_client": "192.168.1.10", "internal_port": 8096,
+         "description": "homelab.jellyfin_remote Jellyfin HTTP", "lease_duration": 3600},
+        {"external_port": 8920, "protocol": "tcp", "internal_client": "192.168.1.10", "internal_port": 8920,
+         "description": "homelab.jellyfin_remote Jellyfin HTTPS", "lease_duration": 3600}]}))
+    _, out = run_probe(PROBE, {"upnp_config": str(config)}, str(bindir))
+    found = {m["external_port"]: m["found"] for m in out["upnp"]["mappings"]}
+    assert found == {8096: {"internal_client": "192.168.1.10", "internal_port": 8096,
+                            "description": "homelab.jellyfin_remote Jellyfin HTTP", "lease_remaining": 3000},
+                     8920: None}
+    _, out = run_probe(PROBE, {"upnp_config": str(tmp_path / "none.json")}, str(bindir))
+    assert out["upnp"] is None

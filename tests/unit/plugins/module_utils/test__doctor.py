@@ -19,13 +19,18 @@ def healthy():
     return {
         "now": NOW,
         "record": {"site": {"method": "reverse_proxy"}, "certbot": {"lineages": {"jf.example.org": {}}},
+                   "reverse_proxy": {"server": "nginx"},
                    "jellyfin_network": {"files": {"/etc/jellyfin/network.xml": {"settings": {
                        "KnownProxies": {"original": [], "added": ["127.0.0.1"], "removed": []},
                        "BaseUrl": {"original": "", "set": ""}}}}}},
         "jellyfin": {"answered": True, "url": "http://127.0.0.1:8096", "health": "Healthy",
                      "info": {"Version": "10.11.11", "StartupWizardCompleted": True}, "path": "/etc/jellyfin/network.xml",
                      "settings": {"known_proxies": ["127.0.0.1"], "base_url": "", "enable_remote_access": True}},
-        "units": {u: {"load": "loaded", "active": "active"} for u in _doctor.units_to_look_at("reverse_proxy")},
+        "units": {u: {"load": "loaded", "active": "active"} for u in _doctor.look({})["units"]},
+        "port_forward_config": True,
+        "upnp": {"mappings": [{"external_port": 443, "protocol": "TCP", "internal_client": "192.168.1.10",
+                               "internal_port": 443, "found": {"internal_client": "192.168.1.10", "internal_port": 443,
+                                                               "lease_remaining": 3000}}]},
         "ddclient_ours": True,
         "certificates": [{"name": "jf.example.org", "path": "/etc/letsencrypt/live/jf.example.org/cert.pem",
                           "not_after": "2027-02-01T00:00:00Z"}],
@@ -42,7 +47,7 @@ def test_a_healthy_host_is_all_ok_and_passes():
     assert report["status"] == "OK" and report["failed"] is False and report["counts"]["FAIL"] == 0
     assert set(statuses(report).values()) == {"OK"}
     assert {"jellyfin health", "jellyfin version", "jellyfin settings", "unit nginx.service",
-            "certificate jf.example.org"} <= set(statuses(report))
+            "router mapping tcp 443", "certificate jf.example.org"} <= set(statuses(report))
 
 
 @pytest.mark.parametrize("fault, check, words", [
@@ -56,6 +61,10 @@ def test_a_healthy_host_is_all_ok_and_passes():
      "expires in 2.5 days"),
     (lambda f: f["certificates"][0].update(not_after=None, error="the file is missing"), "certificate jf.example.org",
      "the file is missing"),
+    (lambda f: f["upnp"]["mappings"][0].update(found=None), "router mapping tcp 443", "no mapping of TCP port 443"),
+    (lambda f: f["upnp"]["mappings"][0]["found"].update(internal_client="192.168.1.66"), "router mapping tcp 443",
+     "to 192.168.1.66:443, not to 192.168.1.10:443"),
+    (lambda f: f.update(upnp={"error": "no UPnP device answered"}), "router mappings", "no UPnP device answered"),
 ])
 def test_each_fault_is_its_own_fail_line(fault, check, words):
     facts = healthy()
@@ -77,8 +86,28 @@ def test_a_certificate_near_renewal_warns_and_fail_on_decides():
         _doctor.report(facts, "sometimes")
 
 
+def test_a_lease_about_to_lapse_warns():
+    facts = healthy()
+    facts["upnp"]["mappings"][0]["found"]["lease_remaining"] = 120
+    assert statuses(_doctor.report(facts))["router mapping tcp 443"] == "WARN"
+
+
+def test_units_expected_from_the_method_or_the_roles_on_the_host():
+    """The site's method names its units; roles used on their own are known by their record
+    section (port_forward by its renewal file); the proxy the record names, not the other."""
+    facts = healthy()
+    checks = statuses(_doctor.report(facts))
+    assert "unit nginx.service" in checks and "unit caddy.service" not in checks
+    assert "unit wg-quick@wg0.service" not in checks and "unit tailscaled.service" not in checks
+    alone = {"record": {"ddns": {"provider": "dyndns2"}}, "ddclient_ours": True, "port_forward_config": True,
+             "units": facts["units"]}
+    assert set(statuses(_doctor.report(alone))) == {"unit ddclient.service", "unit jellyfin-remote-upnp-renew.timer",
+                                                    "unit jellyfin-remote-firewall.service"}
+
+
 def test_units_not_on_the_host_and_a_foreign_ddclient_are_not_checked():
     facts = healthy()
+    facts["record"].pop("reverse_proxy")
     facts["units"]["caddy.service"] = {"load": "not-found", "active": "inactive"}
     facts["ddclient_ours"] = False
     facts["units"]["ddclient.service"]["active"] = "failed"
@@ -118,15 +147,16 @@ def test_the_textfile_parses_with_the_prometheus_parser():
 
 def test_the_units_are_the_ones_the_method_table_names():
     """_site.METHOD_TABLE says in words which units a method runs; the doctor looks at those names."""
+    assert set(_doctor.look({})["units"]) == {u for units in _doctor.UNITS_BY_METHOD.values() for u in units}
     for method in _site.METHODS:
         words = " ".join(_site.METHOD_TABLE[method]["units"])
-        for unit in _doctor.units_to_look_at(method):
+        for unit in _doctor.UNITS_BY_METHOD[method]:
             stem = re.sub(r"\.(service|timer)$", "", unit)
             assert stem in words, (method, unit, words)
 
 
 def test_certificates_come_from_the_recorded_lineages():
-    assert _doctor.certificates_to_look_at({"certbot": {"lineages": {"b.example": {}, "a.example": {}}}}) == [
+    assert _doctor.look({"certbot": {"lineages": {"b.example": {}, "a.example": {}}}})["certificates"] == [
         {"name": "a.example", "path": "/etc/letsencrypt/live/a.example/cert.pem"},
         {"name": "b.example", "path": "/etc/letsencrypt/live/b.example/cert.pem"}]
-    assert _doctor.certificates_to_look_at({}) == []
+    assert _doctor.look({})["certificates"] == []
