@@ -20,6 +20,9 @@ Facts (every key optional; a missing key means "not looked at", and gives no fin
   the host has no renewal file.
 - certificates: [{"name", "path", "not_after" (ISO 8601, UTC) or "error"}].
 - tailscale: `tailscale status --json` (BackendState, Self) or {"error": text}.
+- ddns: the ddns role's check (ddns_update in check mode: previous, what the record holds, and
+  current, what it would be set to: the public address; hostname),
+  {"failed": true, "msg"}, or {"not_checked": why}.
 - now: ISO 8601 UTC time of the look (the role passes the controller's clock).
 """
 
@@ -208,18 +211,18 @@ def upnp(facts):
         name = "router mapping %s %s" % (m["protocol"].lower(), m["external_port"])
         got = m.get("found")
         if not got:
-            out.append(finding(name, FAIL, "the router has no mapping of %s port %s" % (m["protocol"], m["external_port"]),
+            out.append(finding(name, FAIL, "the router has no mapping of %s %s" % (m["protocol"].upper(), m["external_port"]),
                                "systemctl start jellyfin-remote-upnp-renew.service adds it again; if it fails, run "
                                "the site playbook (or the router dropped UPnP)."))
         elif got.get("internal_client") != m["internal_client"] or int(got.get("internal_port", 0)) != int(m["internal_port"]):
-            out.append(finding(name, FAIL, "the router sends %s port %s to %s:%s, not to %s:%s" % (
-                m["protocol"], m["external_port"], got.get("internal_client"), got.get("internal_port"),
+            out.append(finding(name, FAIL, "the router sends %s %s to %s:%s, not to %s:%s" % (
+                m["protocol"].upper(), m["external_port"], got.get("internal_client"), got.get("internal_port"),
                 m["internal_client"], m["internal_port"]), "Another device took the port: free it in the router."))
         else:
             lease = int(got.get("lease_remaining") or 0)
             status = WARN if 0 < lease < UPNP_LEASE_WARN_SECONDS else OK
-            out.append(finding(name, status, "%s port %s -> %s:%s, %s" % (
-                m["protocol"], m["external_port"], m["internal_client"], m["internal_port"],
+            out.append(finding(name, status, "%s %s -> %s:%s, %s" % (
+                m["protocol"].upper(), m["external_port"], m["internal_client"], m["internal_port"],
                 "permanent" if lease == 0 else "lease %d s left" % lease),
                 "" if status == OK else "The renewal timer should have renewed it: systemctl status "
                 "jellyfin-remote-upnp-renew.timer"))
@@ -271,7 +274,30 @@ def tailscale(facts):
                     "Log the node in again (tailscale up with a new auth key: run the site playbook with one).")]
 
 
-CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, certificates, tailscale)
+def ddns(facts):
+    """The DDNS record against the public address (the ddns role's check: ddns_update in check mode)."""
+    look = facts.get("ddns")
+    if not look:
+        return []
+    name = "ddns record %s" % (look.get("hostname") or ((facts.get("record") or {}).get("ddns") or {}).get("hostname", ""))
+    if look.get("not_checked"):
+        return [finding(name.strip(), WARN, "not checked: %s" % look["not_checked"],
+                        "Run the doctor with the inventory that holds the ddns settings.")]
+    if look.get("failed"):
+        return [finding(name, FAIL, "the provider could not be asked: %s" % look.get("msg", "?"),
+                        "Check the provider's credentials and reachability (the ddns role's settings).")]
+    previous, current = look.get("previous") or {}, look.get("current") or {}
+    # current: what the record would be set to (the public address); previous: what it holds.
+    differs = [t for t in sorted(current) if previous.get(t) != current.get(t)]
+    if differs:
+        return [finding(name, FAIL, ", ".join("%s is %s, the public address is %s" % (
+            t, previous.get(t) or "missing", current.get(t)) for t in differs),
+            "ddclient should have updated it: systemctl status ddclient, or run the site playbook.")]
+    return [finding(name, OK, ", ".join("%s %s" % (t, v) for t, v in sorted(current.items()) if v)
+                    + " (the public address)")]
+
+
+CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, ddns, certificates, tailscale)
 
 
 def report(facts, fail_on="fail"):

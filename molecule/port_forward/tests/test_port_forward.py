@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from conftest import (changed_on_server, converge, curl, denied_login_address, doctor, exposure, fingerprint,
+from conftest import (REPO, changed_on_server, converge, curl, denied_login_address, doctor, exposure, fingerprint,
                       fingerprint_diff, flat, host_record_section, playbook, recap_changed, router_chain)
 
 NAME = "jellyfin.ddns.lab.test"
@@ -97,40 +97,58 @@ def test_no_secret_in_a_verbose_rerun(server):
 
 
 # ---------------------------------------------------------------- the doctor (read-only health check)
+# The doctor run gets the scenario's settings as converge.yml has them (its vars_files).
+LAB_VARS = ["-e", "@" + os.path.join(REPO, "tests", "lab", "vars", "services.yml"),
+            "-e", "@" + os.path.join(REPO, "tests", "lab", "vars", "port_forward.yml"),
+            "-e", "ddns_public_ip_options={{ lab_public_ip }}"]
 DELETE_MAPPING = ("import miniupnpc; u = miniupnpc.UPnP(); u.discoverdelay = 2000; u.discover(); u.selectigd(); "
                   "u.deleteportmapping(8096, 'TCP')")
 
 
 def test_doctor_says_all_ok(server, lab):
-    proc, output = doctor(server, "doctor-ok.log")
+    proc, output = doctor(server, "doctor-ok.log", *LAB_VARS)
     text = flat(proc)
     assert proc.returncode == 0, output[-3000:]
-    for line in ("OK router mapping tcp 8096 tcp port 8096 -> %s:8096, lease" % lab["hosts"]["server"]["addresses"]["lan"],
+    for line in ("OK router mapping tcp 8096 TCP 8096 -> %s:8096, lease" % lab["hosts"]["server"]["addresses"]["lan"],
                  "OK unit ddclient.service ddclient.service is active",
                  "OK unit jellyfin-remote-upnp-renew.timer", "OK unit jellyfin-remote-firewall.service",
-                 "OK jellyfin health"):
+                 "OK jellyfin health",
+                 "OK ddns record %s A %s (the public address)" % (NAME, lab["hosts"]["router"]["addresses"]["wan"])):
         assert line in text, text[-3000:]
     assert ", 0 WARN, 0 FAIL; looked in" in text, text[-3000:]
 
 
-def test_doctor_reports_a_lost_mapping_and_a_stopped_ddclient(server, lab):
-    """The router dropped the mapping (as after a reboot) and ddclient stopped: each its own FAIL
-    line with what to do; nothing changes. Then the renewal unit puts the mapping back."""
+def _set_record(internet, lab, address):
+    body = json.dumps({"hostname": NAME, "provider": "dyndns2", "records": {"A": [address]}})
+    status, out = curl(internet, "http://%s:8245/_standin/hosts" % lab["hosts"]["internet"]["addresses"]["wan"],
+                       "-X", "POST", "-H", "Content-Type: application/json", "--data", body)
+    assert status == 200, out
+
+
+def test_doctor_reports_a_lost_mapping_a_stopped_ddclient_and_a_changed_record(server, internet, lab):
+    """The router dropped the mapping (as after a reboot), ddclient stopped and the DNS record
+    was changed at the provider: each its own FAIL line with what to do; nothing changes. Then
+    the renewal unit puts the mapping back and the record is set again."""
+    wan = lab["hosts"]["router"]["addresses"]["wan"]
     gone = server.run("python3 -c %s && systemctl stop ddclient" % shlex.quote(DELETE_MAPPING))
     assert gone.rc == 0, gone.stderr
+    _set_record(internet, lab, "203.0.113.77")
     try:
         assert "dport 8096 " not in router_chain(lab)
-        proc, output = doctor(server, "doctor-faults.log")
+        proc, output = doctor(server, "doctor-faults.log", *LAB_VARS)
         text = flat(proc)
         assert proc.returncode != 0
-        assert "FAIL router mapping tcp 8096 the router has no mapping of tcp port 8096" in text, text[-3000:]
+        assert "FAIL router mapping tcp 8096 the router has no mapping of TCP 8096" in text, text[-3000:]
         assert "-> systemctl start jellyfin-remote-upnp-renew.service adds it again" in text
         assert "FAIL unit ddclient.service ddclient.service is inactive" in text, text[-3000:]
-        assert "2 FAIL and 0 WARN (doctor_fail_on: fail)" in text
+        assert "FAIL ddns record %s A is 203.0.113.77, the public address is %s" % (NAME, wan) in text, text[-3000:]
+        assert "3 FAIL and 0 WARN (doctor_fail_on: fail)" in text
+        assert SECRET not in output  # the provider was asked with the password; it is never shown
     finally:
+        _set_record(internet, lab, wan)
         server.run("systemctl start ddclient && systemctl start jellyfin-remote-upnp-renew.service")
     assert "dport 8096 " in router_chain(lab)
-    assert doctor(server, "doctor-again.log")[0].returncode == 0
+    assert doctor(server, "doctor-again.log", *LAB_VARS)[0].returncode == 0
 
 
 def test_a_port_no_longer_planned_is_unmapped_on_the_router(lab):

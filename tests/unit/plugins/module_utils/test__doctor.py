@@ -35,6 +35,8 @@ def healthy():
         "certificates": [{"name": "jf.example.org", "path": "/etc/letsencrypt/live/jf.example.org/cert.pem",
                           "not_after": "2027-02-01T00:00:00Z"}],
         "tailscale": None,
+        "ddns": {"changed": False, "failed": False, "hostname": "jf.example.org", "previous": {"A": "198.51.100.7"},
+                 "current": {"A": "198.51.100.7"}},
     }
 
 
@@ -47,7 +49,7 @@ def test_a_healthy_host_is_all_ok_and_passes():
     assert report["status"] == "OK" and report["failed"] is False and report["counts"]["FAIL"] == 0
     assert set(statuses(report).values()) == {"OK"}
     assert {"jellyfin health", "jellyfin version", "jellyfin settings", "unit nginx.service",
-            "router mapping tcp 443", "certificate jf.example.org"} <= set(statuses(report))
+            "router mapping tcp 443", "ddns record jf.example.org", "certificate jf.example.org"} <= set(statuses(report))
 
 
 @pytest.mark.parametrize("fault, check, words", [
@@ -61,10 +63,14 @@ def test_a_healthy_host_is_all_ok_and_passes():
      "expires in 2.5 days"),
     (lambda f: f["certificates"][0].update(not_after=None, error="the file is missing"), "certificate jf.example.org",
      "the file is missing"),
-    (lambda f: f["upnp"]["mappings"][0].update(found=None), "router mapping tcp 443", "no mapping of TCP port 443"),
+    (lambda f: f["upnp"]["mappings"][0].update(found=None), "router mapping tcp 443", "no mapping of TCP 443"),
     (lambda f: f["upnp"]["mappings"][0]["found"].update(internal_client="192.168.1.66"), "router mapping tcp 443",
      "to 192.168.1.66:443, not to 192.168.1.10:443"),
     (lambda f: f.update(upnp={"error": "no UPnP device answered"}), "router mappings", "no UPnP device answered"),
+    (lambda f: f["ddns"].update(previous={"A": "203.0.113.9"}), "ddns record jf.example.org",
+     "A is 203.0.113.9, the public address is 198.51.100.7"),
+    (lambda f: f.update(ddns={"failed": True, "hostname": "jf.example.org", "msg": "badauth"}),
+     "ddns record jf.example.org", "could not be asked: badauth"),
 ])
 def test_each_fault_is_its_own_fail_line(fault, check, words):
     facts = healthy()
@@ -84,6 +90,13 @@ def test_a_certificate_near_renewal_warns_and_fail_on_decides():
     assert [_doctor.report(facts, on)["failed"] for on in ("fail", "warn", "never")] == [False, True, False]
     with pytest.raises(_doctor.DoctorError, match="doctor_fail_on must be one of fail, warn, never"):
         _doctor.report(facts, "sometimes")
+
+
+def test_ddns_not_checked_without_the_settings_warns():
+    facts = healthy()
+    facts["record"]["ddns"] = {"hostname": "jf.example.org"}
+    facts["ddns"] = {"not_checked": "the inventory has no ddns_provider"}
+    assert statuses(_doctor.report(facts))["ddns record jf.example.org"] == "WARN"
 
 
 def test_a_lease_about_to_lapse_warns():
