@@ -19,7 +19,11 @@ Facts (every key optional; a missing key means "not looked at", and gives no fin
   (internal_client, internal_port, lease_remaining) or null]} or {"error": text}; absent when
   the host has no renewal file.
 - certificates: [{"name", "path", "not_after" (ISO 8601, UTC) or "error"}].
-- tailscale: `tailscale status --json` (BackendState, Self) or {"error": text}.
+- tailscale: `tailscale status --json` (BackendState, Self), with serve (what Serve publishes,
+  "https://host/path -> target") and funnel (the hosts Funnel puts on the internet); or {"error": text}.
+- wireguard: {"interface", "peers": [{"name", "latest_handshake" (epoch seconds, 0: never)}]}
+  or {"interface", "error"}; openvpn: {"instance", "clients": [{"name", "since"}]} or
+  {"instance", "error"}; fail2ban: {"jail", "banned_now", "banned_total", "banned"} or {"jail", "error"}.
 - ddns: the ddns role's check (ddns_update in check mode: previous, what the record holds, and
   current, what it would be set to: the public address; hostname),
   {"failed": true, "msg"}, or {"not_checked": why}.
@@ -71,6 +75,11 @@ UNIT_ROLES = {
 }
 UPNP_CONFIG = "/etc/jellyfin-remote/upnp-mappings.json"  # the port_forward role's renewal file
 UPNP_LEASE_WARN_SECONDS = 600  # the renewal timer renews well before; less left means it stopped
+HANDSHAKE_RECENT_SECONDS = 180  # WireGuard handshakes again every 2 minutes while a peer is in touch
+# Debian's openvpn-server@.service has the server write it (--status ... --status-version 2).
+OPENVPN_STATUS = "/run/openvpn-server/status-%s.log"
+FAIL2BAN_JAIL_FILE = "/etc/fail2ban/jail.d/jellyfin.local"  # the reverse_proxy role's jail
+FAIL2BAN_JAIL = "jellyfin"
 
 
 class DoctorError(ValueError):
@@ -159,11 +168,23 @@ def jellyfin_settings(facts):
 def look(record):
     """What the probe looks at: every unit a method of the collection runs (which of them must be
     active is decided from the facts), the certificates the host record names (each certbot
-    lineage's cert.pem), and the port_forward role's renewal file (its router mappings)."""
-    lineages = ((record or {}).get("certbot") or {}).get("lineages") or {}
+    lineage's cert.pem), the port_forward role's renewal file (its router mappings), the tailnet
+    when the method is tailscale, and what the record says the VPN roles and the reverse proxy's
+    fail2ban set up (the WireGuard interface and client keys, the OpenVPN instance, the jail)."""
+    record = record or {}
+    lineages = (record.get("certbot") or {}).get("lineages") or {}
+    wireguard = record.get("wireguard") or {}
+    openvpn = record.get("openvpn") or {}
+    proxy_files = (record.get("reverse_proxy") or {}).get("files") or []
     return {"units": sorted(UNIT_ROLES),
             "certificates": [{"name": name, "path": "/etc/letsencrypt/live/%s/cert.pem" % name} for name in sorted(lineages)],
-            "upnp_config": UPNP_CONFIG}
+            "upnp_config": UPNP_CONFIG,
+            "tailscale": (record.get("site") or {}).get("method") == "tailscale",
+            "wireguard": {"interface": wireguard["interface"], "clients_dir": wireguard.get("clients_dir", "")}
+            if wireguard.get("interface") else None,
+            "openvpn": {"instance": openvpn["instance"], "status_file": OPENVPN_STATUS % openvpn["instance"]}
+            if openvpn.get("instance") else None,
+            "fail2ban_jail": FAIL2BAN_JAIL if FAIL2BAN_JAIL_FILE in proxy_files else None}
 
 
 def _expected_units(facts):
@@ -269,7 +290,11 @@ def tailscale(facts):
         return [finding("tailscale", FAIL, "tailscale status failed: %s" % status["error"], "systemctl status tailscaled")]
     state = status.get("BackendState")
     if state == "Running":
-        return [finding("tailscale", OK, "the node is logged in and running")]
+        serve = status.get("serve") or []
+        funnel = status.get("funnel") or []
+        return [finding("tailscale", OK, "the node is logged in and running; %s%s" % (
+            "Serve publishes " + ", ".join(serve) if serve else "Serve publishes nothing (the tailnet reaches "
+            "Jellyfin at the node's address)", "; Funnel puts %s on the internet" % ", ".join(funnel) if funnel else ""))]
     return [finding("tailscale", FAIL, "BackendState is %s: the tailnet cannot reach Jellyfin" % state,
                     "Log the node in again (tailscale up with a new auth key: run the site playbook with one).")]
 
@@ -297,7 +322,75 @@ def ddns(facts):
                     + " (the public address)")]
 
 
-CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, ddns, certificates, tailscale)
+def _ago(seconds):
+    seconds = int(seconds)
+    if seconds < 120:
+        return "%d s ago" % seconds
+    if seconds < 7200:
+        return "%d min ago" % (seconds // 60)
+    if seconds < 172800:
+        return "%d h ago" % (seconds // 3600)
+    return "%d days ago" % (seconds // 86400)
+
+
+def wireguard(facts):
+    """The interface answers, and when each peer was last in touch (information: a phone that
+    is off is not a fault)."""
+    wg = facts.get("wireguard")
+    if not wg:
+        return []
+    name = "wireguard %s" % wg.get("interface", "")
+    if wg.get("error"):
+        return [finding(name, FAIL, "wg show failed: %s" % wg["error"], "systemctl status wg-quick@%s; journalctl -u "
+                        "wg-quick@%s says why it is down." % (wg.get("interface"), wg.get("interface")))]
+    peers = wg.get("peers") or []
+    if not peers:
+        return [finding(name, WARN, "the interface has no peer", "Add peers (wireguard_peers) and run the site playbook.")]
+    now = _now(facts).timestamp()
+    parts = []
+    for peer in peers:
+        seen = int(peer.get("latest_handshake") or 0)
+        if not seen:
+            parts.append("%s never connected" % peer["name"])
+        else:
+            ago = max(0, now - seen)
+            parts.append("%s %s %s" % (peer["name"], "in touch," if ago <= HANDSHAKE_RECENT_SECONDS else "last seen",
+                                       _ago(ago)))
+    recent = sum(1 for p in peers if p.get("latest_handshake") and now - int(p["latest_handshake"]) <= HANDSHAKE_RECENT_SECONDS)
+    return [finding(name, OK, "%d of %d peers in touch in the last %d min: %s" % (
+        recent, len(peers), HANDSHAKE_RECENT_SECONDS // 60, "; ".join(parts)))]
+
+
+def openvpn(facts):
+    """The clients connected now (information), from the server's status file."""
+    ovpn = facts.get("openvpn")
+    if not ovpn:
+        return []
+    name = "openvpn %s" % ovpn.get("instance", "")
+    if ovpn.get("error"):
+        return [finding(name, WARN, "no client list: %s" % ovpn["error"], "systemctl status openvpn-server@%s "
+                        "(the server writes the list once it runs)." % ovpn.get("instance"))]
+    clients = ovpn.get("clients") or []
+    return [finding(name, OK, "%d client%s connected%s" % (len(clients), "" if len(clients) == 1 else "s", (
+        ": " + ", ".join("%s (since %s)" % (c["name"], c["since"]) for c in clients)) if clients else ""))]
+
+
+def fail2ban(facts):
+    """The reverse proxy's jail runs; who is banned now."""
+    jail = facts.get("fail2ban")
+    if not jail:
+        return []
+    name = "fail2ban jail %s" % jail.get("jail", "")
+    if jail.get("error"):
+        return [finding(name, FAIL, "the jail is not running: %s" % jail["error"],
+                        "fail2ban-client -t says what is wrong; then systemctl restart fail2ban.")]
+    shown = jail.get("banned") or []
+    return [finding(name, OK, "%d address%s banned now, %d since fail2ban started%s" % (
+        jail["banned_now"], "" if jail["banned_now"] == 1 else "es", jail["banned_total"],
+        (": " + ", ".join(shown[:5]) + (" and %d more" % (len(shown) - 5) if len(shown) > 5 else "")) if shown else ""))]
+
+
+CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, ddns, certificates, tailscale, wireguard, openvpn, fail2ban)
 
 
 def report(facts, fail_on="fail"):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 
 import pytest
 import testinfra
 
-from conftest import (REPO, changed_on_server, curl, denied_login_address, fingerprint, fingerprint_diff, flat,
-                      host_state, interrupted_playbook, playbook, recap, router_mappings, state_diff)
+from conftest import (REPO, changed_on_server, curl, denied_login_address, doctor, fingerprint, fingerprint_diff,
+                      flat, host_state, interrupted_playbook, playbook, recap, router_mappings, state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -126,6 +127,50 @@ def test_nat_summary_and_jellyfin_settings(summary, network_xml):
     assert any("reachable from the internet" in w for w in summary["warnings"])
     assert "127.0.0.1" in network_xml["known_proxies"]
     assert network_xml["local_subnets"] == []
+
+
+# The doctor run gets the owner's variables as the lab's site playbook loads them.
+SITE_VARS = ("-e", "@" + os.path.join(REPO, "tests", "lab", "vars", "services.yml"),
+             "-e", "@" + os.path.join(REPO, "tests", "lab", "vars", "site.yml"))
+CADDY_CERTS = "/var/lib/caddy/.local/share/caddy/certificates"
+# A certificate three days from its end, signed by a CA made for the purpose (as a proxy whose
+# renewals failed for weeks would hold); the CA's key is thrown away.
+SHORT_LIVED = (
+    "set -e; d=$(mktemp -d); cd $d; "
+    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 30 "
+    "-subj /CN=lab-short-lived-ca 2>/dev/null; "
+    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key -out leaf.csr "
+    "-subj /CN=%s 2>/dev/null; "
+    "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3 -out leaf.pem 2>/dev/null; "
+    "cat leaf.pem; cd /; rm -rf $d")
+
+
+@nat_only
+def test_doctor_finds_the_proxy_healthy_then_a_certificate_near_expiry(server, lab):
+    """Issue 26: after converge every check is OK (also in check mode); Caddy's certificate
+    swapped for one three days from its end is its own FAIL line; nothing changes either way."""
+    for args, log in (((), "doctor-proxy.log"), (("--check",), "doctor-proxy-check.log")):
+        proc, output = doctor(server, log, *SITE_VARS, *args)
+        text = flat(proc)
+        assert proc.returncode == 0, output[-3000:]
+        assert "(reverse_proxy): OK (" in text and ", 0 WARN, 0 FAIL; looked in" in text, text[-3000:]
+        for line in ("OK unit caddy.service caddy.service is active", "OK unit fail2ban.service",
+                     "OK fail2ban jail jellyfin 0 addresses banned now", "OK jellyfin settings",
+                     "OK router mapping tcp 443 TCP 443 -> %s:443" % lab["hosts"]["server"]["addresses"]["lan"],
+                     "OK certificate %s.crt" % DOMAIN, "OK ddns record %s A %s (the public address)"
+                     % (DOMAIN, lab["hosts"]["router"]["addresses"]["wan"])):
+            assert line in text, (line, text[-3000:])
+    crt = server.check_output("ls %s/*/%s/%s.crt" % (CADDY_CERTS, DOMAIN, DOMAIN)).strip()
+    assert server.run("cp -p %s %s.saved && sh -c %s > %s" % (crt, crt, json.dumps(SHORT_LIVED % DOMAIN), crt)).rc == 0
+    try:
+        proc, output = doctor(server, "doctor-certificate.log", *SITE_VARS)
+    finally:
+        assert server.run("mv %s.saved %s" % (crt, crt)).rc == 0
+    text = flat(proc)
+    assert proc.returncode != 0
+    assert re.search(r"FAIL certificate %s\.crt %s expires in [23]\.\d days" % (re.escape(DOMAIN), re.escape(crt)),
+                     text), text[-3000:]
+    assert "-> Renewals are failing" in text and "1 FAIL and 0 WARN (doctor_fail_on: fail)" in text, text[-3000:]
 
 
 # CGNAT lab: Tailscale, nothing opened on the router.
@@ -330,6 +375,26 @@ def test_switching_to_tailscale_closes_what_the_port_forward_opened(server, inte
     serve = json.loads(server.check_output("tailscale serve status --json"))
     assert "127.0.0.1:8096" in json.dumps(serve)
     assert_unchanged_rerun(*TAILSCALE, log="switch-tailscale-again.log")
+
+
+@nat_only
+def test_doctor_names_a_tailnet_node_that_was_logged_out(server):
+    """Issue 26: tailscale's step is OK; the node logged out of the tailnet is a FAIL line, in
+    check mode too; the site playbook logs it in again."""
+    proc, output = doctor(server, "doctor-tailscale.log", *SITE_VARS)
+    text = flat(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert "OK tailscale the node is logged in and running; Serve publishes https://" in text, text[-3000:]
+    assert "OK unit tailscaled.service" in text and ", 0 FAIL; looked in" in text, text[-3000:]
+    assert server.run("tailscale logout").rc == 0
+    proc, output = doctor(server, "doctor-tailscale-logged-out.log", *SITE_VARS, "--check")
+    text = flat(proc)
+    assert proc.returncode != 0
+    assert "FAIL tailscale BackendState is NeedsLogin: the tailnet cannot reach Jellyfin" in text, text[-3000:]
+    assert "1 FAIL and 0 WARN (doctor_fail_on: fail)" in text, text[-3000:]
+    login = playbook(CONVERGE, *TAILSCALE, log="tailscale-login-again.log")
+    assert login.returncode == 0, flat(login)[-3000:]
+    assert json.loads(server.check_output("tailscale status --json"))["BackendState"] == "Running"
 
 
 @nat_only

@@ -4,15 +4,22 @@
 
 Arguments: one JSON object: units (names), certificates ([{name, path}]), certificate_globs
 (patterns; each match is named by its file name), upnp_config (the port_forward role's renewal
-file), tailscale (bool: ask `tailscale status`), ddclient_config (path) and ddclient_marker (a
-regular expression the role's file carries).
+file), tailscale (bool: ask `tailscale status` and `tailscale serve status`), wireguard
+({interface, clients_dir}: the latest handshake of each peer), openvpn ({instance, status_file}: the
+clients the server lists), fail2ban_jail (a jail name), ddclient_config (path) and ddclient_marker (a regular
+expression the role's file carries).
 
 Prints JSON: units {name: {load, active}}, certificates [{name, path, not_after | error}],
 upnp (null without the renewal file; else its mappings, each with "found": what the router
 answers for that port (internal_client, internal_port, description, lease_remaining) or null;
-or {error}), tailscale (status JSON's BackendState and Self.Online, or {error}; null when not
-asked), ddclient_ours (bool). Changes nothing (UPnP is only asked, never told) and prints no
-secret (certificates are public).
+or {error}), tailscale (status JSON's BackendState and Self.Online, serve: what Serve publishes
+and whether Funnel is on; or {error}; null when not asked), wireguard ({interface, peers: [{name,
+latest_handshake (seconds since the epoch, 0 for never)}]} or {interface, error}), openvpn
+({instance, clients: [{name, since}]} or {instance, error}), fail2ban ({jail, banned_now,
+banned_total, banned: [addresses]} or {jail, error}), ddclient_ours (bool); every one null when not
+asked. Changes nothing (UPnP is only asked, never told) and prints no secret: certificates and
+WireGuard public keys are public; `wg show` is asked only for handshakes, never for a dump,
+which holds the private key.
 """
 
 import datetime
@@ -79,7 +86,73 @@ def tailscale():
         status = json.loads(out)
     except ValueError:
         return {"error": (err or out).strip()[:300] or "exit %d" % rc}
-    return {"BackendState": status.get("BackendState"), "Online": (status.get("Self") or {}).get("Online")}
+    out = {"BackendState": status.get("BackendState"), "Online": (status.get("Self") or {}).get("Online")}
+    rc, text, _ = run("tailscale", "serve", "status", "--json", timeout=15)
+    try:
+        serve = json.loads(text) if rc == 0 else None
+    except ValueError:
+        serve = None
+    serve = serve if isinstance(serve, dict) else {}
+    out["serve"] = sorted("https://%s%s -> %s" % (host, path, (handler or {}).get("Proxy", "?"))
+                          for host, web in (serve.get("Web") or {}).items()
+                          for path, handler in ((web or {}).get("Handlers") or {}).items())
+    out["funnel"] = sorted(host for host, on in (serve.get("AllowFunnel") or {}).items() if on)
+    return out
+
+
+def wireguard(interface, clients_dir):
+    """Each peer's latest handshake; peers named by the role's client key files (<name>.pub)."""
+    rc, out, err = run("wg", "show", interface, "latest-handshakes")
+    if rc != 0:
+        return {"interface": interface, "error": (err or out).strip()[:300] or "exit %d" % rc}
+    names = {}
+    for path in glob.glob(os.path.join(clients_dir or "/nonexistent", "*.pub")):
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                names[handle.read().strip()] = os.path.basename(path)[:-4]
+        except OSError:
+            continue
+    peers = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            peers.append({"name": names.get(parts[0], "peer %s..." % parts[0][:8]), "latest_handshake": int(parts[1])})
+    return {"interface": interface, "peers": sorted(peers, key=lambda p: p["name"])}
+
+
+def openvpn(instance, path):
+    """The clients connected now, from the status file (version 2) the server writes."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        return {"instance": instance, "error": "cannot read %s: %s" % (path, exc.strerror or exc)}
+    header, clients = None, []
+    for line in lines:
+        fields = line.split(",")
+        if fields[:2] == ["HEADER", "CLIENT_LIST"]:
+            header = fields[2:]
+        elif fields[0] == "CLIENT_LIST" and header:
+            row = dict(zip(header, fields[1:]))
+            clients.append({"name": row.get("Common Name", "?"), "since": row.get("Connected Since", "")})
+    return {"instance": instance, "clients": clients}
+
+
+def fail2ban(jail):
+    rc, out, err = run("fail2ban-client", "status", jail)
+    if rc != 0:
+        return {"jail": jail, "error": (err or out).strip()[:300] or "exit %d" % rc}
+    values = {}
+    for line in out.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            values[key.strip(" |`-")] = value.strip()
+    try:
+        return {"jail": jail, "banned_now": int(values.get("Currently banned", "")),
+                "banned_total": int(values.get("Total banned", "")),
+                "banned": values.get("Banned IP list", "").split()}
+    except ValueError:
+        return {"jail": jail, "error": "unexpected output of fail2ban-client status %s" % jail}
 
 
 def upnp(path):
@@ -133,6 +206,10 @@ def main():
         "certificates": certificates(args.get("certificates") or [], args.get("certificate_globs") or []),
         "upnp": upnp(args["upnp_config"]) if args.get("upnp_config") else None,
         "tailscale": tailscale() if args.get("tailscale") else None,
+        "wireguard": wireguard(args["wireguard"]["interface"], args["wireguard"].get("clients_dir"))
+        if args.get("wireguard") else None,
+        "openvpn": openvpn(args["openvpn"]["instance"], args["openvpn"]["status_file"]) if args.get("openvpn") else None,
+        "fail2ban": fail2ban(args["fail2ban_jail"]) if args.get("fail2ban_jail") else None,
         "ddclient_ours": ddclient_ours(args.get("ddclient_config") or "/etc/ddclient.conf",
                                        args.get("ddclient_marker") or "homelab.jellyfin_remote ddns role"),
     }, sort_keys=True))

@@ -81,7 +81,7 @@ def test_probe_reads_units_certificates_tailscale_and_ddclient(tmp_path, bindir)
     assert certs["jf.example.org.crt"]["not_after"] == "2026-12-09T08:30:00Z"
     assert certs["gone"]["error"] == "the file is missing"
     assert certs["bad"]["error"].startswith("openssl cannot read it")
-    assert out["tailscale"] == {"BackendState": "NeedsLogin", "Online": False}
+    assert out["tailscale"] == {"BackendState": "NeedsLogin", "Online": False, "serve": [], "funnel": []}
     assert out["ddclient_ours"] is True
 
 
@@ -127,3 +127,68 @@ def test_probe_asks_the_router_for_each_mapping_of_the_renewal_file(tmp_path, bi
                      8920: None}
     _, out = run_probe(PROBE, {"upnp_config": str(tmp_path / "none.json")}, str(bindir))
     assert out["upnp"] is None
+
+
+WG_PHONE = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+WG_OWN_KEY = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0="
+FAIL2BAN_STATUS = r'''Status for the jail: jellyfin
+|- Filter
+|  |- Currently failed:	2
+|  |- Total failed:	9
+|  `- File list:	/var/log/caddy/jellyfin-access.log
+`- Actions
+   |- Currently banned:	2
+   |- Total banned:	4
+   `- Banned IP list:	203.0.113.7 2001:db8::7
+'''
+# Version 2 of OpenVPN's status file, as openvpn-server@.service has the server write it.
+OPENVPN_STATUS = """TITLE,OpenVPN 2.6.3 x86_64-pc-linux-gnu
+TIME,2026-12-07 12:00:00,1796644800
+HEADER,CLIENT_LIST,Common Name,Real Address,Virtual Address,Virtual IPv6 Address,Bytes Received,Bytes Sent,\
+Connected Since,Connected Since (time_t),Username,Client ID,Peer ID,Data Channel Cipher
+CLIENT_LIST,phone,203.0.113.7:51234,10.8.0.2,fd42:42::2,5120,9216,2026-12-07 11:00:00,1796641200,UNDEF,0,0,AES-256-GCM
+HEADER,ROUTING_TABLE,Virtual Address,Common Name,Real Address,Last Ref,Last Ref (time_t)
+ROUTING_TABLE,10.8.0.2,phone,203.0.113.7:51234,2026-12-07 11:59:58,1796644798
+GLOBAL_STATS,Max bcast/mcast queue length,0
+END
+"""
+
+
+def test_probe_reads_wireguard_handshakes_openvpn_clients_and_bans(tmp_path, bindir):
+    # wg show IF latest-handshakes: "public key<TAB>seconds since the epoch" per peer, 0 for never.
+    stub_command(bindir, "wg", '[ "$1 $2 $3" = "show wg0 latest-handshakes" ] || { echo "Unable to access '
+                 'interface: No such device" >&2; exit 1; }\nprintf "%s\\t1796644760\\n%s\\t0\\n"' + ' "%s" "%s"\n'
+                 % (WG_PHONE, WG_OWN_KEY))
+    stub_command(bindir, "fail2ban-client", '[ "$1 $2" = "status jellyfin" ] || { echo "Sorry but the jail '
+                 "'$2' does not exist\" >&2; exit 255; }\nprintf '%s' '" + FAIL2BAN_STATUS + "'\n")
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    (clients / "phone.pub").write_text(WG_PHONE + "\n")
+    status = tmp_path / "status-jellyfin.log"
+    status.write_text(OPENVPN_STATUS)
+    _, out = run_probe(PROBE, {"wireguard": {"interface": "wg0", "clients_dir": str(clients)},
+                               "openvpn": {"instance": "jellyfin", "status_file": str(status)},
+                               "fail2ban_jail": "jellyfin"}, str(bindir))
+    assert out["wireguard"] == {"interface": "wg0", "peers": [
+        {"name": "peer TrMvSoP4...", "latest_handshake": 0}, {"name": "phone", "latest_handshake": 1796644760}]}
+    assert out["openvpn"] == {"instance": "jellyfin", "clients": [{"name": "phone", "since": "2026-12-07 11:00:00"}]}
+    assert out["fail2ban"] == {"jail": "jellyfin", "banned_now": 2, "banned_total": 4,
+                               "banned": ["203.0.113.7", "2001:db8::7"]}
+    _, out = run_probe(PROBE, {"wireguard": {"interface": "wg9"},
+                               "openvpn": {"instance": "x", "status_file": str(tmp_path / "none.log")},
+                               "fail2ban_jail": "other"}, str(bindir))
+    assert out["wireguard"] == {"interface": "wg9", "error": "Unable to access interface: No such device"}
+    assert out["openvpn"]["error"].startswith("cannot read %s" % (tmp_path / "none.log"))
+    assert out["fail2ban"] == {"jail": "other", "error": "Sorry but the jail 'other' does not exist"}
+
+
+def test_probe_reads_what_tailscale_serve_publishes(tmp_path, bindir):
+    serve = {"TCP": {"443": {"HTTPS": True}},
+             "Web": {"jf.tail1.ts.net:443": {"Handlers": {"/": {"Proxy": "http://127.0.0.1:8096"}}}},
+             "AllowFunnel": {"jf.tail1.ts.net:443": True}}
+    stub_command(bindir, "tailscale", 'case "$1 $2" in\n"status --json") echo \'{"BackendState": "Running", '
+                 '"Self": {"Online": true}}\';;\n"serve status") echo \'%s\';;\n*) exit 1;;\nesac\n' % json.dumps(serve))
+    _, out = run_probe(PROBE, {"tailscale": True}, str(bindir))
+    assert out["tailscale"] == {"BackendState": "Running", "Online": True,
+                                "serve": ["https://jf.tail1.ts.net:443/ -> http://127.0.0.1:8096"],
+                                "funnel": ["jf.tail1.ts.net:443"]}

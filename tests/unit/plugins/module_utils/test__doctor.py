@@ -173,3 +173,68 @@ def test_certificates_come_from_the_recorded_lineages():
         {"name": "a.example", "path": "/etc/letsencrypt/live/a.example/cert.pem"},
         {"name": "b.example", "path": "/etc/letsencrypt/live/b.example/cert.pem"}]
     assert _doctor.look({})["certificates"] == []
+
+
+def test_what_the_record_names_is_looked_at():
+    record = {"site": {"method": "tailscale"}, "wireguard": {"interface": "wg0", "clients_dir": "/etc/wireguard/clients"},
+              "openvpn": {"instance": "jellyfin"},
+              "reverse_proxy": {"files": ["/etc/caddy/Caddyfile", "/etc/fail2ban/jail.d/jellyfin.local"]}}
+    look = _doctor.look(record)
+    assert look["tailscale"] is True
+    assert look["wireguard"] == {"interface": "wg0", "clients_dir": "/etc/wireguard/clients"}
+    assert look["openvpn"] == {"instance": "jellyfin", "status_file": "/run/openvpn-server/status-jellyfin.log"}
+    assert look["fail2ban_jail"] == "jellyfin"
+    bare = _doctor.look({"site": {"method": "wireguard"}, "reverse_proxy": {"files": ["/etc/caddy/Caddyfile"]}})
+    assert (bare["tailscale"], bare["wireguard"], bare["openvpn"], bare["fail2ban_jail"]) == (False, None, None, None)
+
+
+def vpn_facts():
+    facts = healthy()
+    now = _doctor._parse_time(NOW).timestamp()
+    facts["wireguard"] = {"interface": "wg0", "peers": [{"name": "laptop", "latest_handshake": 0},
+                                                        {"name": "phone", "latest_handshake": int(now) - 40},
+                                                        {"name": "tv", "latest_handshake": int(now) - 3 * 3600}]}
+    facts["openvpn"] = {"instance": "jellyfin", "clients": [{"name": "phone", "since": "2026-12-07 11:00:00"}]}
+    facts["fail2ban"] = {"jail": "jellyfin", "banned_now": 1, "banned_total": 3, "banned": ["203.0.113.7"]}
+    return facts
+
+
+def test_vpn_peers_clients_and_bans_are_reported():
+    found = {f["check"]: f for f in _doctor.report(vpn_facts())["findings"]}
+    wg = found["wireguard wg0"]
+    assert wg["status"] == "OK"
+    assert wg["detail"] == ("1 of 3 peers in touch in the last 3 min: laptop never connected; phone in touch, 40 s ago; "
+                            "tv last seen 3 h ago")
+    assert found["openvpn jellyfin"]["detail"] == "1 client connected: phone (since 2026-12-07 11:00:00)"
+    assert found["fail2ban jail jellyfin"]["detail"] == "1 address banned now, 3 since fail2ban started: 203.0.113.7"
+    assert {found[c]["status"] for c in ("openvpn jellyfin", "fail2ban jail jellyfin")} == {"OK"}
+
+
+@pytest.mark.parametrize("fault, check, status, words", [
+    (lambda f: f.update(wireguard={"interface": "wg0", "error": "Unable to access interface: No such device"}),
+     "wireguard wg0", "FAIL", "No such device"),
+    (lambda f: f["wireguard"].update(peers=[]), "wireguard wg0", "WARN", "no peer"),
+    (lambda f: f.update(openvpn={"instance": "jellyfin", "error": "cannot read it"}), "openvpn jellyfin", "WARN",
+     "no client list"),
+    (lambda f: f.update(fail2ban={"jail": "jellyfin", "error": "Sorry but the jail 'jellyfin' does not exist"}),
+     "fail2ban jail jellyfin", "FAIL", "does not exist"),
+])
+def test_vpn_and_jail_faults(fault, check, status, words):
+    facts = vpn_facts()
+    fault(facts)
+    bad = [f for f in _doctor.report(facts)["findings"] if f["status"] != "OK"]
+    assert [(f["check"], f["status"]) for f in bad] == [(check, status)]
+    assert words in bad[0]["detail"] and bad[0]["fix"]
+
+
+def test_tailscale_says_what_serve_and_funnel_publish():
+    facts = healthy()
+    facts["record"]["site"]["method"] = "tailscale"
+    facts["tailscale"] = {"BackendState": "Running", "serve": ["https://jf.tail1.ts.net:443/ -> http://127.0.0.1:8096"],
+                          "funnel": ["jf.tail1.ts.net:443"]}
+    detail = {f["check"]: f for f in _doctor.report(facts)["findings"]}["tailscale"]["detail"]
+    assert "Serve publishes https://jf.tail1.ts.net:443/ -> http://127.0.0.1:8096" in detail
+    assert "Funnel puts jf.tail1.ts.net:443 on the internet" in detail
+    facts["tailscale"] = {"BackendState": "Running", "serve": [], "funnel": []}
+    detail = {f["check"]: f for f in _doctor.report(facts)["findings"]}["tailscale"]["detail"]
+    assert "Serve publishes nothing" in detail and "Funnel" not in detail
