@@ -1,6 +1,7 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""doctor_report and doctor_look: the doctor role's findings, and what it looks at."""
+"""doctor_report, doctor_look and doctor_public_url: the doctor role's findings, what it looks
+at, and the URL its observer fetches."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ def doctor_look(record):
     return _doctor.look(record)
 
 
+def doctor_public_url(record):
+    return _doctor.public_url(record)
+
+
 class FilterModule:
     def filters(self):
-        return {"doctor_report": doctor_report, "doctor_look": doctor_look}
+        return {"doctor_report": doctor_report, "doctor_look": doctor_look, "doctor_public_url": doctor_public_url}

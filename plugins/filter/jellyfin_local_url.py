@@ -4,9 +4,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import local_url
 
 
 def jellyfin_local_url(network):
@@ -18,21 +18,9 @@ def jellyfin_local_url(network):
     if not isinstance(network, dict):
         raise AnsibleFilterError("jellyfin_local_url expects the 'network' dict returned by jellyfin_network")
     try:
-        port = int(network.get("internal_http_port") or 8096)
-    except (TypeError, ValueError):
-        raise AnsibleFilterError("jellyfin_local_url: internal_http_port %r is not a port" % network.get("internal_http_port"))
-    host = "127.0.0.1"
-    for entry in network.get("local_network_addresses") or []:
-        try:
-            address = ipaddress.ip_address(str(entry))
-        except ValueError:
-            continue
-        if address.is_unspecified:
-            break
-        host = "[%s]" % address if address.version == 6 else str(address)
-        break
-    base_url = network.get("base_url") or ""
-    return "http://%s:%d%s" % (host, port, base_url)
+        return local_url(network)
+    except ValueError as exc:
+        raise AnsibleFilterError("jellyfin_local_url: %s" % exc) from None
 
 
 class FilterModule:

@@ -27,6 +27,8 @@ Facts (every key optional; a missing key means "not looked at", and gives no fin
 - ddns: the ddns role's check (ddns_update in check mode: previous, what the record holds, and
   current, what it would be set to: the public address; hostname),
   {"failed": true, "msg"}, or {"not_checked": why}.
+- observer: what the observer host saw of the public URL (files/observe.py: url, status,
+  server_id, not_after, seconds, error), with "host" (its inventory name); absent without one.
 - now: ISO 8601 UTC time of the look (the role passes the controller's clock).
 """
 
@@ -73,6 +75,8 @@ UNIT_ROLES = {
     "openvpn-server@jellyfin.service": "openvpn", "jellyfin-remote-openvpn-crl-jellyfin.timer": "openvpn",
     "tailscaled.service": "tailscale", "cloudflared.service": "cloudflare_tunnel",
 }
+# Caddy's own certificates (Debian's caddy runs as caddy with this home), each named by its file.
+CADDY_CERTIFICATES = "/var/lib/caddy/.local/share/caddy/certificates/*/*/*.crt"
 UPNP_CONFIG = "/etc/jellyfin-remote/upnp-mappings.json"  # the port_forward role's renewal file
 UPNP_LEASE_WARN_SECONDS = 600  # the renewal timer renews well before; less left means it stopped
 HANDSHAKE_RECENT_SECONDS = 180  # WireGuard handshakes again every 2 minutes while a peer is in touch
@@ -168,7 +172,7 @@ def jellyfin_settings(facts):
 def look(record):
     """What the probe looks at: every unit a method of the collection runs (which of them must be
     active is decided from the facts), the certificates the host record names (each certbot
-    lineage's cert.pem), the port_forward role's renewal file (its router mappings), the tailnet
+    lineage's cert.pem) and those in Caddy's storage, the port_forward role's renewal file (its router mappings), the tailnet
     when the method is tailscale, and what the record says the VPN roles and the reverse proxy's
     fail2ban set up (the WireGuard interface and client keys, the OpenVPN instance, the jail)."""
     record = record or {}
@@ -178,6 +182,7 @@ def look(record):
     proxy_files = (record.get("reverse_proxy") or {}).get("files") or []
     return {"units": sorted(UNIT_ROLES),
             "certificates": [{"name": name, "path": "/etc/letsencrypt/live/%s/cert.pem" % name} for name in sorted(lineages)],
+            "certificate_globs": [CADDY_CERTIFICATES],
             "upnp_config": UPNP_CONFIG,
             "tailscale": (record.get("site") or {}).get("method") == "tailscale",
             "wireguard": {"interface": wireguard["interface"], "clients_dir": wireguard.get("clients_dir", "")}
@@ -390,13 +395,75 @@ def fail2ban(facts):
         (": " + ", ".join(shown[:5]) + (" and %d more" % (len(shown) - 5) if len(shown) > 5 else "")) if shown else ""))]
 
 
-CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, ddns, certificates, tailscale, wireguard, openvpn, fail2ban)
+def public_url(record):
+    """The URL viewers use, from the host record's site section, for the methods that publish
+    one (None for the VPNs and tailscale: nothing public to fetch)."""
+    site = (record or {}).get("site") or {}
+    method, domain = site.get("method"), site.get("domain") or ""
+    if method in ("reverse_proxy", "cloudflare_tunnel"):
+        return "https://%s/" % domain if domain else None
+    if method == "port_forward":
+        host = site.get("ddns_hostname") or domain
+        ports = [p["port"] for p in site.get("ports") or [] if p.get("protocol") == "tcp" and p.get("port") != 80]
+        if not host or not ports:
+            return None
+        return "%s://%s:%d/" % ("https" if site.get("https") else "http", host, ports[-1])
+    return None
+
+
+def observer(facts):
+    """The public URL fetched from a host outside the home: it answers, it is this Jellyfin,
+    and its certificate verifies there with days to spare."""
+    seen = facts.get("observer")
+    if not seen:
+        return []
+    name = "from outside (%s)" % seen.get("host", "observer")
+    info = ((facts.get("jellyfin") or {}).get("info") or {})
+    if seen.get("error") and seen.get("status") is None:
+        return [finding(name, FAIL, "%s: %s" % (seen.get("url"), seen["error"]),
+                        "Viewers cannot reach Jellyfin: check the method's ports, DNS and certificate from outside.")]
+    if seen.get("status") != 200:
+        return [finding(name, FAIL, "%s answered HTTP %s" % (seen.get("url"), seen.get("status")),
+                        "Read the proxy's or Jellyfin's log for that request.")]
+    if info.get("Id") and seen.get("server_id") != info.get("Id"):
+        return [finding(name, FAIL, "%s is answered by another server (Id %s, this Jellyfin is %s)" % (
+            seen.get("url"), seen.get("server_id"), info.get("Id")),
+            "The name or the router points elsewhere: check the DNS record and the port forward.")]
+    detail = "%s answered 200 in %.2f s, from this Jellyfin" % (seen.get("url"), seen.get("seconds") or 0)
+    status = OK
+    if seen.get("not_after"):
+        left = _days_left({"not_after": seen["not_after"]}, _now(facts))
+        detail += "; its certificate verifies there and expires in %.1f days" % left
+        status = FAIL if left < CERT_FAIL_DAYS else WARN if left < CERT_WARN_DAYS else OK
+    return [finding(name, status, detail, "" if status == OK else "Renewals are failing: the certificate viewers "
+                    "get is close to its end.")]
+
+
+CHECKS = (jellyfin, jellyfin_settings, unit_states, upnp, ddns, certificates, tailscale, wireguard, openvpn, fail2ban,
+          observer)
+
+
+PROBE_KEYS = ("units", "ddclient_ours", "upnp", "certificates", "tailscale", "wireguard", "openvpn", "fail2ban")
+
+
+def gathered(facts):
+    """facts with the probe's output (files/probe.py, under "probe") spread into its keys, as
+    both the role and the host timer's runner hand them over."""
+    if "probe" not in facts:
+        return facts
+    out = {k: v for k, v in facts.items() if k != "probe"}
+    probe = facts["probe"] or {}
+    out.update({key: probe[key] for key in PROBE_KEYS if key in probe})
+    out["port_forward_config"] = probe.get("upnp") is not None
+    return out
 
 
 def report(facts, fail_on="fail"):
-    """Every finding, the table, the textfile, and whether the play should fail."""
+    """Every finding, the table, the textfile, and whether the play should fail. facts may hold
+    the probe's output whole, under "probe" (gathered())."""
     if fail_on not in FAIL_ON:
         raise DoctorError("doctor_fail_on must be one of %s; got %r" % (", ".join(FAIL_ON), fail_on))
+    facts = gathered(facts)
     findings = [f for check in CHECKS for f in check(facts)]
     worst = max((SEVERITY[f["status"]] for f in findings), default=0)
     failed = (fail_on == "fail" and worst >= 2) or (fail_on == "warn" and worst >= 1)

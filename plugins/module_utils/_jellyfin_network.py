@@ -595,6 +595,27 @@ class NetworkXml(JellyfinXml):
         return document
 
 
+def local_url(network):
+    """http://HOST:PORT/BASEURL at which Jellyfin answers on its own host, from result_values():
+    HOST is 127.0.0.1 unless Jellyfin is bound to specific addresses (LocalNetworkAddresses),
+    then the first of them. Raises ValueError when internal_http_port is not a port."""
+    try:
+        port = int(network.get("internal_http_port") or 8096)
+    except (TypeError, ValueError):
+        raise ValueError("internal_http_port %r is not a port" % network.get("internal_http_port")) from None
+    host = "127.0.0.1"
+    for entry in network.get("local_network_addresses") or []:
+        try:
+            address = ipaddress.ip_address(str(entry))
+        except ValueError:
+            continue
+        if address.is_unspecified:
+            break
+        host = "[%s]" % address if address.version == 6 else str(address)
+        break
+    return "http://%s:%d%s" % (host, port, network.get("base_url") or "")
+
+
 def mask_secrets(text, secrets=()):
     """Replace the content of <CertificatePassword> (and any other trace of the given
     secrets) by MASK, for diffs and messages."""

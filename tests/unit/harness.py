@@ -24,10 +24,13 @@ the refused attempts instead (they are expected there).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import http.server
 import ipaddress
 import socket
 import sys
+import threading
 from unittest import mock
 
 from ansible.module_utils import basic
@@ -216,3 +219,30 @@ def run_probe(script, args, path):
                           env=dict(os.environ, PATH=path), check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout, json.loads(proc.stdout)
+
+
+@contextlib.contextmanager
+def loopback_http(routes, ssl_context=None):
+    """An HTTP server on 127.0.0.1 (HTTPS with ssl_context) answering GET path with routes[path],
+    a (status, body bytes) pair, and 404 for any other path; yields its port."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            status, body = routes.get(self.path, (404, b""))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ssl_context is not None:
+        server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()

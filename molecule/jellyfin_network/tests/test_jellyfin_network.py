@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import testinfra
 
 from conftest import (PLAYBACK, PLAYBACK_AUTH as AUTH, REPO, curl, denied_login_address, fingerprint, fingerprint_diff,
-                      DOCTOR_TEXTFILE, doctor, flat, playback_decisions, playbook)
+                      DOCTOR_TEXTFILE, doctor, flat, playback_decisions, playbook, recap_changed)
 
 FORGED = "198.51.100.77"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -233,6 +233,48 @@ def test_doctor_reports_each_fault_on_its_own_line(server, lab):
     deadline = time.time() + 60
     while time.time() < deadline and server.run("curl -fsS http://127.0.0.1:8096/health").stdout != "Healthy":
         time.sleep(0.5)
+
+
+DOCTOR_TIMER = os.path.join(REPO, "playbooks", "doctor_timer.yml")
+
+
+def test_the_host_timer_gives_the_same_findings_and_is_removed_whole(server):
+    """Issue 26: the timer's service runs the doctor's checks without Ansible (the journal keeps
+    the table, the textfile the gauges, the same as the Ansible run's); a second install changes
+    nothing; doctor_timer_state absent leaves the host as it was."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def gauges():
+        families = {f.name: f for f in text_string_to_metric_families(server.file(DOCTOR_TEXTFILE).content_string)}
+        return {s.labels["check"]: s.value for s in families["jellyfin_remote_doctor_check"].samples}
+
+    before = fingerprint(server)
+    textfile = ("-e", "doctor_textfile_path=%s" % DOCTOR_TEXTFILE)
+    for log in ("doctor-timer.log", "doctor-timer-again.log"):
+        proc = playbook(DOCTOR_TIMER, *textfile, log=log)
+        assert proc.returncode == 0, flat(proc)[-3000:]
+    assert recap_changed(proc.stdout) == 0, flat(proc)[-3000:]
+    timer = server.service("jellyfin-remote-doctor.timer")
+    assert timer.is_enabled and timer.is_running
+    assert server.run("rm -f %s && systemctl start jellyfin-remote-doctor.service" % DOCTOR_TEXTFILE).rc == 0
+    journal = server.check_output("journalctl -u jellyfin-remote-doctor.service -o cat --no-pager")
+    assert "Remote access (nothing set up): OK (3 OK, 0 WARN, 0 FAIL)" in journal, journal[-2000:]
+    assert re.search(r"OK +jellyfin settings +what the collection set in network.xml is still there", journal), journal
+    from_timer = gauges()
+    doctor(server, "doctor-beside-the-timer.log")
+    assert from_timer == gauges() == {"jellyfin health": 0, "jellyfin version": 0, "jellyfin settings": 0}
+    exposure = server.check_output("systemd-analyze security jellyfin-remote-doctor.service --no-pager | tail -1")
+    print("doctor service: %s" % exposure.strip())
+
+    for log in ("doctor-timer-absent.log", "doctor-timer-absent-again.log"):
+        proc = playbook(DOCTOR_TIMER, "-e", "doctor_timer_state=absent", log=log)
+        assert proc.returncode == 0, flat(proc)[-3000:]
+    assert recap_changed(proc.stdout) == 0, flat(proc)[-3000:]
+    assert not server.file(DOCTOR_TEXTFILE).exists  # no stale gauges left for node_exporter
+    after = fingerprint(server)
+    for state in (before, after):
+        state["files"] = [line for line in state["files"] if not line.startswith(DOCTOR_TEXTFILE + " ")]
+    assert fingerprint_diff(before, after) == {}
 
 
 # ---------------------------------------------------------------- jellyfin_network_state: absent (last: it changes the lab)

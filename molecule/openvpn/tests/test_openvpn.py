@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, exposure, fingerprint,
-                      fingerprint_diff, host_record_section, recap_changed, udp_port)
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, doctor, exposure, fingerprint,
+                      fingerprint_diff, flat, host_record_section, recap_changed, udp_port)
 from conftest import converge as run_converge
 from conftest import lan_and_vpn_local_internet_remote, lan_listed_before_vpn, vpn_reaches_only_jellyfin
 
@@ -165,6 +165,21 @@ def test_jellyfin_counts_the_lan_and_the_vpn_as_local(server, lab):
 
 def test_jellyfin_classifies_the_lan_and_the_phone_as_local_and_the_internet_as_remote(server, internet, lab, phone):
     lan_and_vpn_local_internet_remote(server, internet, lab, JELLYFIN_VPN_URL, phone)
+
+
+def test_the_doctor_lists_the_connected_phone(server, phone):
+    """Issue 26: the doctor reads the clients from the status file Debian's unit has the server
+    write (every 60 s, OpenVPN's default: wait until it lists the phone), and changes nothing."""
+    status = "/run/openvpn-server/status-jellyfin.log"
+    for _ in range(80):
+        if server.run("grep -q '^CLIENT_LIST,phone,' %s" % status).rc == 0:
+            break
+        time.sleep(1)
+    proc, output = doctor(server, "doctor-openvpn.log")
+    text = flat(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert re.search(r"OK openvpn jellyfin 1 client connected: phone \(since \d{4}-\d\d-\d\d ", text), text[-3000:]
+    assert "OK unit openvpn-server@jellyfin.service" in text and ", 0 FAIL; looked in" in text, text[-3000:]
 
 
 def test_tls_renegotiation_works_after_the_privilege_drop(internet, phone):

@@ -15,8 +15,9 @@ import xml.etree.ElementTree as ET
 import pytest
 import testinfra
 
-from conftest import (REPO, changed_on_server, curl, denied_login_address, doctor, fingerprint, fingerprint_diff,
-                      flat, host_state, interrupted_playbook, playbook, recap, router_mappings, state_diff)
+from conftest import (DOCTOR_TEXTFILE, REPO, changed_on_server, curl, denied_login_address, doctor, fingerprint,
+                      fingerprint_diff, flat, host_state, interrupted_playbook, playbook, recap, router_mappings,
+                      state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
@@ -146,13 +147,24 @@ SHORT_LIVED = (
 
 
 @nat_only
-def test_doctor_finds_the_proxy_healthy_then_a_certificate_near_expiry(server, lab):
-    """Issue 26: after converge every check is OK (also in check mode); Caddy's certificate
-    swapped for one three days from its end is its own FAIL line; nothing changes either way."""
-    for args, log in (((), "doctor-proxy.log"), (("--check",), "doctor-proxy-check.log")):
-        proc, output = doctor(server, log, *SITE_VARS, *args)
+def test_doctor_finds_the_proxy_healthy_then_a_certificate_near_expiry(server, internet, lab, pebble_root):
+    """Issue 26: after converge every check is OK (also in check mode), the internet host as the
+    observer outside the home included (it resolves the name as the DDNS record says, and trusts
+    the lab's ACME CA); Caddy's certificate swapped for one three days from its end is its own
+    FAIL line; nothing changes either way."""
+    router = lab["hosts"]["router"]["addresses"]["wan"]
+    observer = ("-e", "doctor_observer=internet", "-e", "doctor_observer_ca_file=%s" % pebble_root)
+    assert internet.run("cp /etc/hosts /root/hosts.saved && echo '%s %s' >> /etc/hosts" % (router, DOMAIN)).rc == 0
+    try:
+        runs = [doctor(server, log, *SITE_VARS, *observer, *args)
+                for args, log in (((), "doctor-proxy.log"), (("--check",), "doctor-proxy-check.log"))]
+    finally:
+        internet.run("cat /root/hosts.saved > /etc/hosts")
+    for proc, output in runs:
         text = flat(proc)
         assert proc.returncode == 0, output[-3000:]
+        assert re.search(r"OK from outside \(internet\) https://%s/ answered 200 in [0-9.]+ s, from this Jellyfin; its "
+                         r"certificate verifies there and expires in \d+\.\d days" % re.escape(DOMAIN), text), text[-3000:]
         assert "(reverse_proxy): OK (" in text and ", 0 WARN, 0 FAIL; looked in" in text, text[-3000:]
         for line in ("OK unit caddy.service caddy.service is active", "OK unit fail2ban.service",
                      "OK fail2ban jail jellyfin 0 addresses banned now", "OK jellyfin settings",
@@ -160,6 +172,7 @@ def test_doctor_finds_the_proxy_healthy_then_a_certificate_near_expiry(server, l
                      "OK certificate %s.crt" % DOMAIN, "OK ddns record %s A %s (the public address)"
                      % (DOMAIN, lab["hosts"]["router"]["addresses"]["wan"])):
             assert line in text, (line, text[-3000:])
+    assert server.service("jellyfin-remote-doctor.timer").is_running  # jellyfin_remote_doctor_timer: true
     crt = server.check_output("ls %s/*/%s/%s.crt" % (CADDY_CERTS, DOMAIN, DOMAIN)).strip()
     assert server.run("cp -p %s %s.saved && sh -c %s > %s" % (crt, crt, json.dumps(SHORT_LIVED % DOMAIN), crt)).rc == 0
     try:
@@ -428,7 +441,9 @@ def test_removal_returns_the_server_to_where_it_was(server, lab):
     assert router_mappings(lab) == []
     now = host_state(server)
     for picture in (before["state"], now):
-        for path in KEPT:
+        # The doctor runs' textfile is the tests' own output (doctor_textfile_path on their
+        # command line), not something the site set up.
+        for path in KEPT + (DOCTOR_TEXTFILE,):
             picture["files"].pop(path, None)
     diff = state_diff(before["state"], now, PACKAGE_ARTEFACTS)
     assert diff == {}, json.dumps(diff, indent=1)

@@ -18,8 +18,8 @@ import re
 import pytest
 import segno
 
-from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, fingerprint, fingerprint_diff,
-                      host_record_section, recap_changed, udp_port)
+from conftest import (assert_vpn_closed, copy_to, curl, denied_login_address, doctor, fingerprint, fingerprint_diff,
+                      flat, host_record_section, recap_changed, udp_port)
 from conftest import converge as run_converge
 from conftest import lan_and_vpn_local_internet_remote, lan_listed_before_vpn, vpn_reaches_only_jellyfin
 
@@ -143,6 +143,17 @@ def test_the_handshake_happened_with_the_exported_key(server, internet, tunnel):
     assert internet.check_output("wg show wg0 public-key").strip() == phone_public
     handshakes = dict(line.split() for line in server.check_output("wg show wg0 latest-handshakes").splitlines())
     assert int(handshakes[phone_public]) > 0
+
+
+def test_the_doctor_names_the_peer_in_touch(server, tunnel):
+    """Issue 26: the doctor reads each peer's latest handshake (named by its key file), and
+    changes nothing."""
+    proc, output = doctor(server, "doctor-wireguard.log")
+    text = flat(proc)
+    assert proc.returncode == 0, output[-3000:]
+    assert re.search(r"OK wireguard wg0 1 of 1 peers in touch in the last 3 min: phone in touch, \d+ s ago", text), \
+        text[-3000:]
+    assert "OK unit wg-quick@wg0.service wg-quick@wg0.service is active" in text and ", 0 FAIL; looked in" in text
 
 
 def test_a_lan_host_is_reached_through_the_tunnel_and_masquerade(internet, lab, tunnel):

@@ -1,6 +1,7 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The doctor role's read-only look at the host (standard library only; run as python3 -c).
+"""The doctor role's read-only look at the host (standard library only; run as python3 -c, or
+imported by doctor_host.py, the host timer's runner, which calls look_at()).
 
 Arguments: one JSON object: units (names), certificates ([{name, path}]), certificate_globs
 (patterns; each match is named by its file name), upnp_config (the port_forward role's renewal
@@ -199,9 +200,9 @@ def ddclient_ours(path, marker):
         return False
 
 
-def main():
-    args = json.loads(sys.argv[1])
-    print(json.dumps({
+def look_at(args):
+    """Everything args asks for (the doctor_look filter's output), as one dict."""
+    return {
         "units": units(args.get("units") or []),
         "certificates": certificates(args.get("certificates") or [], args.get("certificate_globs") or []),
         "upnp": upnp(args["upnp_config"]) if args.get("upnp_config") else None,
@@ -212,7 +213,11 @@ def main():
         "fail2ban": fail2ban(args["fail2ban_jail"]) if args.get("fail2ban_jail") else None,
         "ddclient_ours": ddclient_ours(args.get("ddclient_config") or "/etc/ddclient.conf",
                                        args.get("ddclient_marker") or "homelab.jellyfin_remote ddns role"),
-    }, sort_keys=True))
+    }
+
+
+def main():
+    print(json.dumps(look_at(json.loads(sys.argv[1])), sort_keys=True))
 
 
 if __name__ == "__main__":

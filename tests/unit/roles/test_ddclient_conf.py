@@ -17,14 +17,12 @@ v3.10.0, v3.11.2, v4.0.0).
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import os
 import re
 import shutil
 import socket
 import subprocess
-import threading
 
 import jinja2
 import pytest
@@ -32,6 +30,7 @@ import yaml
 from ansible.plugins.filter.core import FilterModule as CoreFilters
 from ansible.plugins.filter.urlsplit import FilterModule as UrlFilters
 from ansible.plugins.test.core import TestModule as CoreTests
+from harness import loopback_http
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -151,22 +150,8 @@ def test_refused_values_do_break_in_ddclient(password, login):
 @pytest.fixture(scope="module")
 def echo():
     """A loopback address echo service (what ddns_ddclient_web names): answers 198.51.100.7."""
-    class Echo(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"Current IP: 198.51.100.7\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:%d/" % server.server_address[1]
-    server.shutdown()
+    with loopback_http({"/": (200, b"Current IP: 198.51.100.7\n")}) as port:
+        yield "http://127.0.0.1:%d/" % port
 
 
 def loopback_only_address(conf, echo_url):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness import run_probe, stub_command
+from harness import loopback_http, run_probe, stub_command
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PROBE = os.path.join(REPO, "roles", "doctor", "files", "probe.py")
@@ -192,3 +192,52 @@ def test_probe_reads_what_tailscale_serve_publishes(tmp_path, bindir):
     assert out["tailscale"] == {"BackendState": "Running", "Online": True,
                                 "serve": ["https://jf.tail1.ts.net:443/ -> http://127.0.0.1:8096"],
                                 "funnel": ["jf.tail1.ts.net:443"]}
+
+
+OBSERVE = os.path.join(REPO, "roles", "doctor", "files", "observe.py")
+
+
+def _signed(tmp_path, days):
+    """A CA and a certificate for localhost it signed, valid for days; returns (ca_file, cert, key)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test observer CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=90))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [tmp_path / name for name in ("ca.pem", "leaf.pem", "leaf.key")]
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return [str(p) for p in paths], leaf.not_valid_after_utc
+
+
+@pytest.fixture
+def https_jellyfin(tmp_path):
+    import ssl
+
+    (ca_file, cert, key), not_after = _signed(tmp_path, 30)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    routes = {"/jf/System/Info/Public": (200, json.dumps({"Id": "f00d", "Version": "10.11.11"}).encode())}
+    with loopback_http(routes, context) as port:
+        yield port, ca_file, not_after
+
+
+def test_observe_fetches_the_url_and_reads_the_certificate(https_jellyfin, bindir):
+    port, ca_file, not_after = https_jellyfin
+    _, out = run_probe(OBSERVE, {"url": "https://localhost:%d/jf/" % port, "ca_file": ca_file}, str(bindir))
+    assert (out["status"], out["server_id"], out["error"]) == (200, "f00d", None)
+    assert out["not_after"] == not_after.strftime("%Y-%m-%dT%H:%M:%SZ") and out["seconds"] > 0
+    # Without the CA the observer's trust store refuses it, as a viewer's browser would.
+    _, out = run_probe(OBSERVE, {"url": "https://localhost:%d/jf/" % port, "ca_file": ""}, str(bindir))
+    assert out["status"] is None and out["error"].startswith("the certificate does not verify"), out
+    _, out = run_probe(OBSERVE, {"url": "http://127.0.0.1:9/", "ca_file": ""}, str(bindir))
+    assert out["status"] is None and "refused" in out["error"], out

@@ -28,14 +28,20 @@ def test_there_are_roles():
 
 @pytest.mark.parametrize("role", ROLES)
 def test_defaults_are_specified_with_the_same_value(role):
+    """Every default is an option of an entry point (main, or the tasks_from entry point it is for),
+    with the same default wherever it is listed."""
     defaults = _load(role, "defaults", "main.yml") or {}
-    options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-    for name, value in defaults.items():
-        assert name in options, "%s: defaults/main.yml sets %s, which argument_specs does not list" % (role, name)
-        assert options[name].get("default") == value, "%s: %s default differs between defaults and argument_specs" % (role, name)
-    for name, option in options.items():
-        if "default" in option:
-            assert name in defaults, "%s: argument_specs gives %s a default that defaults/main.yml lacks" % (role, name)
+    entry_points = _load(role, "meta", "argument_specs.yml")["argument_specs"]
+    listed = {name for spec in entry_points.values() for name in spec.get("options") or {}}
+    for name in defaults:
+        assert name in listed, "%s: defaults/main.yml sets %s, which argument_specs does not list" % (role, name)
+    for entry, spec in entry_points.items():
+        for name, option in (spec.get("options") or {}).items():
+            if "default" in option:
+                assert name in defaults, "%s: argument_specs (%s) gives %s a default that defaults/main.yml lacks" % (
+                    role, entry, name)
+                assert option["default"] == defaults[name], "%s: %s default differs between defaults and argument_specs " \
+                    "(%s)" % (role, name, entry)
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -238,3 +238,46 @@ def test_tailscale_says_what_serve_and_funnel_publish():
     facts["tailscale"] = {"BackendState": "Running", "serve": [], "funnel": []}
     detail = {f["check"]: f for f in _doctor.report(facts)["findings"]}["tailscale"]["detail"]
     assert "Serve publishes nothing" in detail and "Funnel" not in detail
+
+
+@pytest.mark.parametrize("site, url", [
+    ({"method": "reverse_proxy", "domain": "jf.example.org"}, "https://jf.example.org/"),
+    ({"method": "cloudflare_tunnel", "domain": "jf.example.org"}, "https://jf.example.org/"),
+    ({"method": "port_forward", "https": False, "ddns_hostname": "home.example.net", "domain": "",
+      "ports": [{"port": 8096, "protocol": "tcp"}]}, "http://home.example.net:8096/"),
+    ({"method": "port_forward", "https": True, "ddns_hostname": "", "domain": "jf.example.org",
+      "ports": [{"port": 80, "protocol": "tcp"}, {"port": 8920, "protocol": "tcp"}]}, "https://jf.example.org:8920/"),
+    ({"method": "wireguard", "domain": "jf.example.org"}, None),
+    ({"method": "tailscale"}, None),
+    ({"method": "reverse_proxy", "domain": ""}, None),
+])
+def test_the_public_url_comes_from_the_recorded_method(site, url):
+    assert _doctor.public_url({"site": site}) == url
+
+
+def observed(**seen):
+    facts = healthy()
+    facts["jellyfin"]["info"]["Id"] = "f00d"
+    facts["observer"] = dict({"host": "vps", "url": "https://jf.example.org/", "status": 200, "server_id": "f00d",
+                              "not_after": "2027-02-01T00:00:00Z", "seconds": 0.21, "error": None}, **seen)
+    return {f["check"]: f for f in _doctor.report(facts)["findings"]}["from outside (vps)"]
+
+
+def test_the_observer_sees_this_jellyfin_with_a_good_certificate():
+    found = observed()
+    assert found["status"] == "OK"
+    assert found["detail"] == ("https://jf.example.org/ answered 200 in 0.21 s, from this Jellyfin; its certificate "
+                               "verifies there and expires in 55.5 days")
+
+
+@pytest.mark.parametrize("seen, status, words", [
+    ({"status": None, "error": "[Errno 111] Connection refused"}, "FAIL", "Connection refused"),
+    ({"status": None, "error": "the certificate does not verify: self-signed certificate"}, "FAIL", "does not verify"),
+    ({"status": 502}, "FAIL", "answered HTTP 502"),
+    ({"server_id": "beef"}, "FAIL", "another server (Id beef, this Jellyfin is f00d)"),
+    ({"not_after": "2026-12-10T00:00:00Z"}, "FAIL", "expires in 2.5 days"),
+    ({"not_after": "2026-12-20T00:00:00Z"}, "WARN", "expires in 12.5 days"),
+])
+def test_what_the_observer_can_find_wrong(seen, status, words):
+    found = observed(**seen)
+    assert found["status"] == status and words in found["detail"] and found["fix"], found
