@@ -249,6 +249,7 @@ def test_the_host_timer_gives_the_same_findings_and_is_removed_whole(server):
         return {s.labels["check"]: s.value for s in families["jellyfin_remote_doctor_check"].samples}
 
     before = fingerprint(server)
+    record_before = json.loads(server.file(HOST_RECORD).content_string)
     textfile = ("-e", "doctor_textfile_path=%s" % DOCTOR_TEXTFILE)
     for log in ("doctor-timer.log", "doctor-timer-again.log"):
         proc = playbook(DOCTOR_TIMER, *textfile, log=log)
@@ -272,8 +273,12 @@ def test_the_host_timer_gives_the_same_findings_and_is_removed_whole(server):
     assert recap_changed(proc.stdout) == 0, flat(proc)[-3000:]
     assert not server.file(DOCTOR_TEXTFILE).exists  # no stale gauges left for node_exporter
     after = fingerprint(server)
+    # The host record was written twice (the timer's section added, then removed): same content,
+    # a newer mtime.
+    assert json.loads(server.file(HOST_RECORD).content_string) == record_before
     for state in (before, after):
-        state["files"] = [line for line in state["files"] if not line.startswith(DOCTOR_TEXTFILE + " ")]
+        state["files"] = [line for line in state["files"]
+                          if not line.startswith((DOCTOR_TEXTFILE + " ", HOST_RECORD + " "))]
     assert fingerprint_diff(before, after) == {}
 
 
