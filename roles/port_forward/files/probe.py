@@ -6,7 +6,8 @@ files (none of them holds a secret), whether each unit is enabled and active, wh
 role's nftables table is loaded, whether the renewal's system user exists, and the renewal
 config's content (the router mappings the role made earlier; null when absent or unreadable).
 Arguments: one JSON object (see tasks/main.yml): packages, paths, files, units, nft_table,
-user, renew_config.
+user, renew_config. Each may be left out (its answer is then empty, or absent for the last
+three): the reverse_proxy role runs this probe with the first four only, rather than a copy.
 """
 import grp
 import hashlib
@@ -86,15 +87,20 @@ def renew_config(path):
 
 
 def probe(args):
-    return {
-        "missing_packages": missing_packages(args["packages"]),
-        "paths": {p: describe(p) for p in args["paths"]},
-        "sha1": {p: sha1(p) for p in args["files"]},
-        "units": {u: unit_state(u) for u in args["units"]},
-        "nft_table_loaded": run("nft", "list", "table", "inet", args["nft_table"])[1] == 0,
-        "user": user_exists(args["user"]),
-        "renew_config": renew_config(args["renew_config"]),
+    out = {
+        "missing_packages": missing_packages(args.get("packages", [])),
+        "paths": {p: describe(p) for p in args.get("paths", [])},
+        "sha1": {p: sha1(p) for p in args.get("files", [])},
+        "units": {u: unit_state(u) for u in args.get("units", [])},
     }
+    # port_forward's own; a role that borrows the probe (reverse_proxy) leaves them out.
+    if "nft_table" in args:
+        out["nft_table_loaded"] = run("nft", "list", "table", "inet", args["nft_table"])[1] == 0
+    if "user" in args:
+        out["user"] = user_exists(args["user"])
+    if "renew_config" in args:
+        out["renew_config"] = renew_config(args["renew_config"])
+    return out
 
 
 if __name__ == "__main__":

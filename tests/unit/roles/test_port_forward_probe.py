@@ -17,6 +17,7 @@ import pwd
 import sys
 
 import pytest
+import yaml
 
 import probes
 from probes import stub
@@ -105,3 +106,23 @@ def test_without_systemctl_nft_and_dpkg(host, tmp_path):
     assert out["missing_packages"] == ["python3-miniupnpc", "python3-dnspython"]
     assert out["units"]["fw.service"] == {"enabled": False, "active": False}
     assert out["nft_table_loaded"] is False
+
+
+def test_reverse_proxy_arguments_only(host):
+    """The reverse_proxy role runs this probe with packages, paths, files and units only (its
+    tasks/main.yml): it answers those and asks nothing of nft, the users or a renewal config."""
+    stub(host["bin"], "nft", "echo called >> %s/nft-called; exit 0\n" % host["bin"])
+    args = {k: host["args"][k] for k in ("packages", "paths", "files", "units")}
+    out = probes.run(PROBE, args, host["bin"])[1]
+    assert sorted(out) == ["missing_packages", "paths", "sha1", "units"]
+    assert out["units"]["fw.service"] == {"enabled": True, "active": True}
+    assert not (host["bin"] / "nft-called").exists()
+
+
+def test_reverse_proxy_role_passes_only_the_generic_arguments():
+    """What the reverse_proxy role hands the borrowed probe stays within what it answers."""
+    with open(os.path.join(probes.REPO, "roles", "reverse_proxy", "vars", "main.yml"), encoding="utf-8") as handle:
+        args = yaml.safe_load(handle)["__reverse_proxy_probe_args"]
+    assert sorted(args) == ["files", "packages", "paths", "units"]
+    with open(os.path.join(probes.REPO, "roles", "reverse_proxy", "tasks", "main.yml"), encoding="utf-8") as handle:
+        assert "/../port_forward/files/probe.py" in handle.read()
