@@ -81,10 +81,15 @@ def run(tmp_path, port, env_extra=None):
     bindir = tmp_path / "bin"
     bindir.mkdir(exist_ok=True)
     stub_command(bindir, "systemctl", SYSTEMCTL)
-    # A clean interpreter, as systemd starts it: no test's sys.path, no collection but its own copy.
+    # A clean interpreter, as the unit starts it (python3 -I -B): no test's sys.path, no collection
+    # but its own copy.
     env = {"PATH": "%s:/usr/bin:/bin" % bindir, "LC_ALL": "C", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-I", str(root / "doctor_host.py"), str(config)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-I", "-B", str(root / "doctor_host.py"), str(config)], capture_output=True,
                           text=True, env=env, check=False, timeout=60)
+    # As the unit runs it (-B): nothing written beside the runner (the lab's host fingerprints
+    # caught the __pycache__ a run left there).
+    assert not list(root.rglob("__pycache__")), list(root.rglob("__pycache__"))
+    return proc
 
 
 def gauges(path):
