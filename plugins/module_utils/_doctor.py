@@ -353,15 +353,16 @@ def wireguard(facts):
         return [finding(name, WARN, "the interface has no peer", "Add peers (wireguard_peers) and run the site playbook.")]
     now = _now(facts).timestamp()
     parts = []
+    recent = 0
     for peer in peers:
         seen = int(peer.get("latest_handshake") or 0)
         if not seen:
             parts.append("%s never connected" % peer["name"])
-        else:
-            ago = max(0, now - seen)
-            parts.append("%s %s %s" % (peer["name"], "in touch," if ago <= HANDSHAKE_RECENT_SECONDS else "last seen",
-                                       _ago(ago)))
-    recent = sum(1 for p in peers if p.get("latest_handshake") and now - int(p["latest_handshake"]) <= HANDSHAKE_RECENT_SECONDS)
+            continue
+        ago = max(0, now - seen)
+        in_touch = ago <= HANDSHAKE_RECENT_SECONDS
+        recent += in_touch
+        parts.append("%s %s %s" % (peer["name"], "in touch," if in_touch else "last seen", _ago(ago)))
     return [finding(name, OK, "%d of %d peers in touch in the last %d min: %s" % (
         recent, len(peers), HANDSHAKE_RECENT_SECONDS // 60, "; ".join(parts)))]
 
