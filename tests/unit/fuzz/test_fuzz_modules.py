@@ -59,6 +59,7 @@ WG_CONF = "[Interface]\nPrivateKey = %s\nAddress = 10.8.0.2/32\n\n[Peer]\nPublic
 BASE_ARGS = {
     "host_record": {"section": "site", "data": {"method": "wireguard"}, "path": "{tmp}/state.json"},
     "host_record_info": {"path": "{tmp}/state.json"},
+    "host_probe": {"paths": ["{tmp}/x"], "files": ["{tmp}/x"], "json_files": ["{tmp}/x"], "users": ["root"]},
     "jellyfin_network": {"path": "{tmp}/network.xml", "record_path": "{tmp}/state.json"},
     "jellyfin_system": {"path": "{tmp}/system.xml", "record_path": "{tmp}/state.json"},
     "public_ip": {"timeout": 0.05, "wan_source": "none"},

@@ -1,0 +1,157 @@
+# Copyright: contributors to homelab.jellyfin_remote
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_probe, the roles' read-only look at the host (CONTRIBUTING.md, "Read-only probes").
+
+Run as a task runs it, with dpkg-query, systemctl and nft replaced by stubs first on PATH that
+answer as the real tools do, and every path inside the test's temp directory. Each test
+changes one thing and checks the probe sees it: a role skips a task exactly when the probe
+says nothing differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+
+import pytest
+from harness import run_module
+
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_probe
+from ansible_collections.homelab.jellyfin_remote.plugins.modules import host_probe
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+
+
+def stub(bindir, name, body):
+    path = bindir / name
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """Stubs: python3-miniupnpc installed, python3-dnspython not; fw.service enabled and
+    active, renew.timer enabled and inactive; only the table inet jellyfin_remote_port_forward
+    loaded."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    # dpkg-query -W -f FORMAT PKG...: a line per known package; an unknown one on stderr.
+    stub(bindir, "dpkg-query", 'shift 3\nfor p in "$@"; do case "$p" in python3-miniupnpc) echo "python3-miniupnpc:amd64 installed";; '
+          'python3-dnspython) echo "python3-dnspython not-installed";; '
+          '*) echo "dpkg-query: no packages found matching $p" >&2;; esac; done\n')
+    stub(bindir, "systemctl", 'case "$1 $2" in "is-enabled "*) echo enabled;; "is-active fw.service") echo active;; '
+          '"is-active "*) echo inactive; exit 3;; esac\n')
+    stub(bindir, "nft", '[ "$3 $4" = "inet jellyfin_remote_port_forward" ] && exit 0; '
+          'echo "Error: No such file or directory" >&2; exit 1\n')
+    monkeypatch.setenv("PATH", "%s:%s" % (bindir, os.environ["PATH"]))
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    nft = etc / "port-forward.nft"
+    nft.write_text("table inet jellyfin_remote_port_forward {}\n")
+    nft.chmod(0o644)
+    config = etc / "upnp-mappings.json"
+    config.write_text(json.dumps({"mappings": [{"external_port": 8096, "protocol": "TCP"}]}))
+    args = {
+        "packages": ["python3-miniupnpc", "python3-dnspython"],
+        "paths": [str(etc), str(nft), str(etc / "absent.service")],
+        "files": [str(nft), str(etc / "absent.service")],
+        "units": ["fw.service", "renew.timer"],
+        "nft_tables": ["inet jellyfin_remote_port_forward", "inet other"],
+        "users": [ME, "no-such-user-jfr"],
+        "json_files": [str(config), str(etc / "absent.json")],
+    }
+    return {"bin": bindir, "args": args, "nft": nft, "config": config, "etc": etc}
+
+
+def probe(host, check=False, **changes):
+    kind, result, _ = run_module(host_probe.main, dict(host["args"], **changes), check=check)
+    assert kind == "exit", result
+    assert result["changed"] is False
+    return result
+
+
+def test_reports_everything_a_role_decides_on(host):
+    out = probe(host)
+    nft, absent = str(host["nft"]), host["args"]["files"][1]
+    assert out["missing_packages"] == ["python3-dnspython"]
+    assert out["paths"][nft] == "644 %s %s" % (ME, out["paths"][nft].split()[2])
+    assert out["paths"][str(host["etc"])] == "%o %s %s" % (host["etc"].stat().st_mode & 0o7777, ME, out["paths"][nft].split()[2])
+    assert out["paths"][absent] == "absent"
+    assert out["sha1"] == {nft: hashlib.sha1(host["nft"].read_bytes()).hexdigest(), absent: None}
+    assert out["units"] == {"fw.service": {"enabled": True, "active": True},
+                            "renew.timer": {"enabled": True, "active": False}}
+    assert out["nft_tables"] == {"inet jellyfin_remote_port_forward": True, "inet other": False}
+    assert out["users"] == {ME: True, "no-such-user-jfr": False}
+    assert out["json"][str(host["config"])]["mappings"][0]["external_port"] == 8096
+    assert out["json"][host["args"]["json_files"][1]] is None
+
+
+def test_check_mode_answers_the_same(host):
+    assert probe(host, check=True) == probe(host)
+
+
+def test_a_changed_file_and_mode_show(host):
+    before = probe(host)
+    host["nft"].write_text("table inet jellyfin_remote_port_forward { }\n")
+    host["nft"].chmod(0o600)
+    after = probe(host)
+    nft = str(host["nft"])
+    assert after["sha1"][nft] != before["sha1"][nft]
+    assert after["paths"][nft].startswith("600 ")
+
+
+def test_a_stopped_unit_shows(host):
+    stub(host["bin"], "systemctl", 'case "$1" in is-enabled) echo disabled; exit 1;; *) echo inactive; exit 3;; esac\n')
+    assert probe(host)["units"]["fw.service"] == {"enabled": False, "active": False}
+
+
+def test_a_link_is_described_not_followed(host):
+    link = host["etc"] / "link"
+    link.symlink_to(host["nft"])
+    out = probe(host, paths=[str(link)], files=[])
+    assert out["paths"][str(link)].startswith("777 ")
+
+
+@pytest.mark.parametrize("content", ["not json", "[1, 2]", '"text"'])
+def test_a_json_file_that_is_no_object_counts_as_none(host, content):
+    host["config"].write_text(content)
+    assert probe(host)["json"][str(host["config"])] is None
+
+
+def test_nothing_asked_nothing_run(host):
+    for tool in ("dpkg-query", "systemctl", "nft"):
+        stub(host["bin"], tool, "echo called >> %s/called; exit 0\n" % host["bin"])
+    out = probe(host, packages=[], units=[], nft_tables=[], paths=[], files=[], users=[], json_files=[])
+    assert out["missing_packages"] == [] and out["units"] == {} and out["nft_tables"] == {}
+    assert not (host["bin"] / "called").exists()
+
+
+@pytest.mark.parametrize("table", ["jellyfin_remote_port_forward", "inet", "nope table", "inet two words"])
+def test_a_table_without_its_family_is_refused_by_name(host, table):
+    kind, result, _ = run_module(host_probe.main, dict(host["args"], nft_tables=[table]))
+    assert kind == "fail" and result["msg"].startswith("nft_tables: ") and "<family> <name>" in result["msg"]
+
+
+def test_without_systemctl_nft_and_dpkg():
+    """A minimal container: none of the tools there; everything counts as missing or off."""
+    def run(argv):
+        return "", 127
+
+    out = _host_probe.probe(run, packages=["a", "b"], units=["fw.service"], nft_tables=["inet t"])
+    assert out["missing_packages"] == ["a", "b"]
+    assert out["units"] == {"fw.service": {"enabled": False, "active": False}}
+    assert out["nft_tables"] == {"inet t": False}
+
+
+def test_a_secret_file_gives_its_hash_only(host):
+    """ddclient.conf and a TSIG key file hold secrets: the probe answers with their hash."""
+    secret = "Probe-test-pw-NOT-TO-BE-PRINTED"
+    conf = host["etc"] / "ddclient.conf"
+    conf.write_text("password='%s'\n" % secret)
+    conf.chmod(0o600)
+    out = probe(host, paths=[str(conf)], files=[str(conf)])
+    assert out["paths"][str(conf)].startswith("600 ")
+    assert out["sha1"][str(conf)] == hashlib.sha1(conf.read_bytes()).hexdigest()
+    assert secret not in json.dumps(out)
