@@ -26,10 +26,10 @@ def missing_packages(run, wanted):
     """The names in wanted that dpkg does not report installed (all of them without dpkg)."""
     if not wanted:
         return []
-    out, _rc = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n"] + list(wanted))
+    out = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n"] + list(wanted))[0]
     installed = set()
     for line in out.splitlines():
-        name, _, status = line.partition(" ")
+        name, status = (line.split(" ", 1) + [""])[:2]
         if status == "installed":
             installed.add(name.split(":")[0])
     return [p for p in wanted if p not in installed]
@@ -62,14 +62,14 @@ def sha1(path):
 
 
 def unit_state(run, unit):
-    enabled, _rc = run(["systemctl", "is-enabled", unit])
-    active, _rc = run(["systemctl", "is-active", unit])
+    enabled = run(["systemctl", "is-enabled", unit])[0]
+    active = run(["systemctl", "is-active", unit])[0]
     return {"enabled": enabled.strip() == "enabled", "active": active.strip() == "active"}
 
 
 def nft_table_loaded(run, table):
     """table is "<family> <name>" (for example "inet jellyfin_remote_port_forward")."""
-    family, _, name = table.partition(" ")
+    family, name = table.split(" ", 1)
     return run(["nft", "list", "table", family, name])[1] == 0
 
 
@@ -91,11 +91,14 @@ def json_record(path):
     return value if isinstance(value, dict) else None
 
 
-def check_table(table):
-    """None when table reads "<family> <name>", else what is wrong with it."""
-    family, _, name = table.partition(" ")
-    if family not in ("ip", "ip6", "inet", "arp", "bridge", "netdev") or not name or " " in name:
-        return "%r is not '<family> <name>' (for example 'inet jellyfin_remote_port_forward')" % table
+def check(option, value):
+    """None when value suits option (one item of a list option), else what is wrong with it."""
+    if "\x00" in value:
+        return "%s: an item holds a NUL character; give names and paths without one" % option
+    if option == "nft_tables":
+        parts = value.split(" ")
+        if len(parts) != 2 or parts[0] not in ("ip", "ip6", "inet", "arp", "bridge", "netdev") or not parts[1]:
+            return "nft_tables: %r is not '<family> <name>' (for example 'inet jellyfin_remote_port_forward')" % value
     return None
 
 

@@ -131,10 +131,11 @@ def main():
                                   default=[]) for name in _LISTS},
         supports_check_mode=True,
     )
-    for table in module.params["nft_tables"]:
-        problem = _host_probe.check_table(table)
-        if problem:
-            module.fail_json(msg="nft_tables: %s" % problem)
+    for name in _LISTS:
+        for value in module.params[name]:
+            problem = _host_probe.check(name, value)
+            if problem:
+                module.fail_json(msg=problem)
 
     def run(argv):
         program = module.get_bin_path(argv[0])

@@ -128,7 +128,7 @@ def test_nothing_asked_nothing_run(host):
     assert not (host["bin"] / "called").exists()
 
 
-@pytest.mark.parametrize("table", ["jellyfin_remote_port_forward", "inet", "nope table", "inet two words"])
+@pytest.mark.parametrize("table", ["jellyfin_remote_port_forward", "inet", "nope table", "inet two words", "inet "])
 def test_a_table_without_its_family_is_refused_by_name(host, table):
     kind, result, _ = run_module(host_probe.main, dict(host["args"], nft_tables=[table]))
     assert kind == "fail" and result["msg"].startswith("nft_tables: ") and "<family> <name>" in result["msg"]
@@ -155,3 +155,9 @@ def test_a_secret_file_gives_its_hash_only(host):
     assert out["paths"][str(conf)].startswith("600 ")
     assert out["sha1"][str(conf)] == hashlib.sha1(conf.read_bytes()).hexdigest()
     assert secret not in json.dumps(out)
+
+
+@pytest.mark.parametrize("option", ["packages", "paths", "files", "units", "users", "json_files"])
+def test_a_nul_character_is_refused_by_name(host, option):
+    kind, result, _ = run_module(host_probe.main, dict(host["args"], **{option: ["a\x00b"]}))
+    assert kind == "fail" and result["msg"].startswith(option + ": ") and "NUL" in result["msg"]
