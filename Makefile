@@ -83,9 +83,13 @@ bench: venv collection image
 lint: venv collection
 	ansible-lint
 
-# Two scenarios at a time (MOLECULE_JOBS), the longest (default) first.
+# Two scenarios at a time (MOLECULE_JOBS), the longest first (by the last full run's times;
+# .cache/logs/times.tsv), so that both slots end about together; scenarios not named here last.
+MOLECULE_ORDER ?= default openvpn vps_relay default_cgnat port_forward jellyfin_https reverse_proxy_nginx \
+	port_forward_cgnat wireguard tailscale jellyfin_network reverse_proxy_caddy cloudflare_tunnel port_forward_public
 molecule: venv collection image
-	@bash tests/gates/molecule_all.sh $(filter default,$(SCENARIOS)) $(filter-out default,$(SCENARIOS))
+	@bash tests/gates/molecule_all.sh $(foreach s,$(MOLECULE_ORDER),$(filter $(s),$(SCENARIOS))) \
+		$(filter-out $(MOLECULE_ORDER),$(SCENARIOS))
 
 test: venv collection image
 	@bash tests/run-gates.sh
