@@ -577,7 +577,12 @@ def summary(method, facts=None):
     if f.get("ports"):
         opened.append("router and host firewall: %s" % ", ".join(
             "%s/%s" % (p["port"], p.get("protocol", "tcp")) for p in f["ports"]))
-    opened += ["units: %s" % ", ".join(entry["units"])] if entry["units"] else []
+    units = list(entry["units"])
+    if ipv6_only:
+        # Over IPv6 only: pinholes instead of IPv4 mappings, and no ddclient (it sends only IPv4).
+        units = [{"jellyfin-remote-upnp-renew.timer": "jellyfin-remote-upnp-pinholes.timer"}.get(u, u)
+                 for u in units if not u.startswith("ddclient")]
+    opened += ["units: %s" % ", ".join(units)] if units else []
     opened += ["nftables: %s" % ", ".join(entry["tables"])] if entry["tables"] else []
     opened += ["DNS: %s" % ", ".join(entry["records"])] if entry.get("records") else []
     return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,
