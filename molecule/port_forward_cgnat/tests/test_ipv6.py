@@ -14,10 +14,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import curl
+from conftest import REPO, curl, playbook
 
 DOMAIN = "jellyfin.ddns.lab.test"
 ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+SITE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,17 @@ def test_only_the_aaaa_record_is_published(server, lab, server6):
               "    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN): print(t, '-')\n")
     out = server.check_output("python3 -c %s %s %s" % (shlex.quote(script), resolver, DOMAIN))
     assert out.splitlines() == ["AAAA %s" % server6, "A -"], out
+
+
+def test_removal_closes_the_pinhole(lab, server, internet, server6, pebble_root):
+    """Last: jellyfin_remote_state absent closes what the site playbook opened, the router's
+    IPv6 pinhole included (its ID was kept on the host), and 8920 is dropped again."""
+    proc = playbook(SITE, "-e", "jellyfin_remote_state=absent", log="absent.log")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "router IPv6 pinhole of port 8920" in proc.stdout
+    assert "dport 8920" not in router_chain(lab, "miniupnpd")
+    assert not server.file("/etc/jellyfin-remote/upnp-pinholes.json").exists
+    assert not server.file("/etc/systemd/system/jellyfin-remote-upnp-pinholes.timer").exists
+    out = internet.run("curl -s -o /dev/null -m 4 --cacert %s --resolve %s:8920:[%s] https://%s:8920/health"
+                       % (pebble_root, DOMAIN, server6, DOMAIN))
+    assert out.rc == 28, (out.rc, out.stderr)  # dropped by the router again
