@@ -22,10 +22,15 @@ import ipaddress
 
 SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
 RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# 3fff::/20 is IPv6's second documentation prefix (RFC 9637), inside 2000::/3 and unknown to
+# Python's ipaddress before 3.13.
 DOCUMENTATION_RANGES = tuple(
-    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20")
 )
 ULA = ipaddress.ip_network("fc00::/7")
+# Global unicast IPv6 (RFC 4291 2.4): what an ISP's routed prefix is taken from.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 
 def parse_ranges(values):
@@ -78,6 +83,8 @@ def non_global_reason(ip, allow_ranges=()):
         return "documentation address"
     if ip.version == 6 and ip in ULA:
         return "unique local address (fc00::/7)"
+    if ip.version == 6 and ip not in GLOBAL_UNICAST_V6:
+        return "outside 2000::/3, the global unicast range"
     if not ip.is_global:
         return "not globally routable"
     return None

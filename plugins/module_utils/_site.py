@@ -109,6 +109,13 @@ _PLAIN_HTTP = (
     "tokens cross the internet unencrypted"
 )
 
+_IPV6_ONLY = (
+    "IPv6 ONLY: this line cannot take connections over IPv4 (CGNAT or double NAT), so %s is reachable over "
+    "IPv6 only, at %s. Viewers need IPv6 themselves: mobile networks mostly have it, many Wi-Fi networks (hotels, "
+    "offices, some home ISPs) do not, and from there it will not connect. For those, a VPN that works behind CGNAT "
+    "(tailscale) or a VPS relay is the way in."
+)
+
 _CLOUDFLARE_TERMS = (
     "Cloudflare's terms forbid serving video through its CDN on the free, Pro and Business plans: "
     "Cloudflare may limit or disable the tunnel if it carries streams. Use it for the web UI; stream "
@@ -466,7 +473,10 @@ def summary(method, facts=None):
     (what this run closed of an earlier method, from port_forward state absent; returned as
     `closed`, printed but not saved, so that the saved summary stays the same on a re-run),
     streaming (from _streaming.streaming(): its lines, and for the VPN methods why VPN viewers
-    are or are not local, come back as `streaming`; its warnings join the warnings).
+    are or are not local, come back as `streaming`; its warnings join the warnings),
+    ipv6_only (bool: port_forward opened the ports over IPv6 only, the line being CGNAT for IPv4),
+    public_ipv6 (this host's global IPv6 address), ipv6_manual (ports the owner must open by hand in
+    the router's IPv6 firewall, each {port, protocol}).
     plain_http in the result is true for port_forward without HTTPS: the summary's first line;
     opened says what the method keeps open and running (from the method table).
     """
@@ -474,8 +484,19 @@ def summary(method, facts=None):
         raise SiteError("unknown method %r" % (method,))
     f = dict(facts or {})
     base = str(f.get("base_url") or "").rstrip("/")
-    host = f.get("ddns_hostname") or f.get("public_ipv4") or ""
+    ipv6_only = _truthy(f.get("ipv6_only")) and method in ("port_forward", "reverse_proxy")
+    v6 = str(f.get("public_ipv6") or "")
+    host = f.get("ddns_hostname") or ("" if ipv6_only else f.get("public_ipv4")) or ("[%s]" % v6 if v6 and ipv6_only else "")
     urls, files, warnings, notes = [], [], [], []
+    if ipv6_only:
+        warnings.append(_IPV6_ONLY % ("Jellyfin" if method == "port_forward" else "the proxy",
+                                      v6 or "this host's global IPv6 address"))
+        manual = [m for m in f.get("ipv6_manual") or [] if isinstance(m, dict) and m.get("port")]
+        if manual:
+            notes.append("Open by hand in the router's IPv6 firewall (it refused or could not be asked by UPnP): %s "
+                         "to %s; only these ports to this address." % (
+                             ", ".join("%s %s" % (m.get("protocol") or "tcp", m.get("internal_port") or m["port"])
+                                       for m in manual), v6 or "this host's IPv6 address"))
     if method == "port_forward":
         for port in f.get("ports") or [{"port": 8096}]:
             if str(port.get("description", "")).startswith("ACME"):
@@ -556,7 +577,12 @@ def summary(method, facts=None):
     if f.get("ports"):
         opened.append("router and host firewall: %s" % ", ".join(
             "%s/%s" % (p["port"], p.get("protocol", "tcp")) for p in f["ports"]))
-    opened += ["units: %s" % ", ".join(entry["units"])] if entry["units"] else []
+    units = list(entry["units"])
+    if ipv6_only:
+        # Over IPv6 only: pinholes instead of IPv4 mappings, and no ddclient (it sends only IPv4).
+        units = [{"jellyfin-remote-upnp-renew.timer": "jellyfin-remote-upnp-pinholes.timer"}.get(u, u)
+                 for u in units if not u.startswith("ddclient")]
+    opened += ["units: %s" % ", ".join(units)] if units else []
     opened += ["nftables: %s" % ", ".join(entry["tables"])] if entry["tables"] else []
     opened += ["DNS: %s" % ", ".join(entry["records"])] if entry.get("records") else []
     return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,

@@ -244,6 +244,15 @@ ipv6_global:
   returned: always
   type: bool
   sample: true
+ipv6_host_addresses:
+  description:
+    - The global IPv6 addresses on this host's interfaces (in 2000::/3, or in O(allow_ranges) in a lab),
+      as C(ip addr) lists them; empty when it has none or interfaces were not read (O(wan_source=value)).
+    - Without NAT for IPv6 these are the addresses the internet reaches the host at, also behind CGNAT.
+  returned: always
+  type: list
+  elements: str
+  sample: ["2001:db8:5::10"]
 wan_address:
   description: The WAN address the public address was compared with, or V(null).
   returned: always
@@ -541,6 +550,7 @@ def main():
         ipv4=ipv4,
         ipv6=ipv6,
         ipv6_global=bool(ipv6) or bool(host is not None and host.has_global(6)),
+        ipv6_host_addresses=host.global_list(6) if host is not None else [],
         wan_address=wan or None,
         wan_source_used=wan_used,
         classification=classification,

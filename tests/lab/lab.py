@@ -3,7 +3,7 @@
 
 One tool for Molecule (create/destroy playbooks), `make demo` and the benchmarks:
 
-    lab.py up   --lab NAME --topology flat [--instance-config FILE]
+    lab.py up   --lab NAME --topology flat [--ipv6] [--instance-config FILE]
     lab.py down --lab NAME
     lab.py show --lab NAME            # the state JSON
     lab.py exec --lab NAME HOST -- CMD ...
@@ -118,12 +118,23 @@ TOPOLOGIES = {
                 "image": "tools",
                 "caps": ["NET_ADMIN", "NET_RAW"],
                 "sysctls": ["net.ipv4.ip_forward=1"],
+                "routes6": [("lan", "router", "cgn")],
                 "setup": ["carrier_nat"],
             },
-            "internet": _INTERNET,
+            # IPv6 (--ipv6 only): the carrier routes the home's prefix natively (no NAT66).
+            "internet": dict(_INTERNET, routes6=[("lan", "carrier", "wan")]),
         },
+        # With --ipv6: every lab network gets a ULA /64 beside its IPv4 subnet (standing in for
+        # the ISP's global prefix); the carrier forwards IPv6 both ways without NAT, the home
+        # router forwards lan -> wan and drops new inbound IPv6 unless miniupnpd opened a
+        # pinhole (IGDv2 WANIPv6FirewallControl), as a home router does.
     },
 }
+# IPv6 /64s for the lab networks (--ipv6) come from this ULA /48, IPv4 subnets of those
+# networks from podman's default pool (a network created with an explicit IPv6 subnet gets
+# no IPv4 subnet unless it is given one as well).
+IPV6_POOL = "fd6a:6672:1ab0::/48"
+IPV4_POOL = "10.89.0.0/16"
 
 
 class LabError(Exception):
@@ -170,7 +181,8 @@ def _check_lab_name(lab):
 def _inspect_addresses(name):
     data = json.loads(podman("inspect", name).stdout)[0]
     nets = data["NetworkSettings"]["Networks"]
-    return data["State"]["Pid"], {net: info["IPAddress"] for net, info in nets.items()}
+    return (data["State"]["Pid"], {net: info["IPAddress"] for net, info in nets.items()},
+            {net: info.get("GlobalIPv6Address") for net, info in nets.items()})
 
 
 def _nsenter(pid, *cmd, stdin=None):
@@ -219,17 +231,20 @@ def _wait_systemd(name, timeout=180):
     raise LabError("%s: systemd did not finish booting in %ds (state %r)" % (name, timeout, last))
 
 
-def _free_subnet(pool):
-    """The first /24 of pool that no podman network uses (labs may run side by side)."""
-    used = set()
+def _free_subnet(pool, taken=()):
+    """The first /24 (IPv6: /64) of pool that no podman network uses (labs may run side by
+    side) and that is not in taken."""
+    used = set(ipaddress.ip_network(t) for t in taken)
     for net in json.loads(podman("network", "ls", "--format", "json").stdout or "[]"):
         for sub in net.get("subnets") or []:
             used.add(ipaddress.ip_network(sub["subnet"]))
-    for candidate in ipaddress.ip_network(pool).subnets(new_prefix=24):
-        if candidate.network_address.packed[2] < 10:
+    pool = ipaddress.ip_network(pool)
+    for candidate in pool.subnets(new_prefix=24 if pool.version == 4 else 64):
+        if candidate.version == 4 and candidate.network_address.packed[2] < 10:
             continue  # keep clear of the first /24s, where real carriers start
-        if not any(candidate.overlaps(u) for u in used):
-            return str(candidate)
+        if any(candidate.version == u.version and candidate.overlaps(u) for u in used):
+            continue
+        return str(candidate)
     raise LabError("no free /24 left in %s" % pool)
 
 
@@ -240,26 +255,36 @@ def _image_for(kind, base_image):
     return TOOLS_IMAGE.format(suite=suite)
 
 
-def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
+def up(lab, topology, image, state_dir, instance_config=None, inventory=None, ipv6=False):
     _check_lab_name(lab)
     if topology not in TOPOLOGIES:
         raise LabError("topology %r: choose one of %s" % (topology, ", ".join(sorted(TOPOLOGIES))))
+    if ipv6 and topology != "cgnat":
+        raise LabError("--ipv6: only the cgnat topology has IPv6 so far, not %r" % topology)
     topo = TOPOLOGIES[topology]
     for spec in topo["hosts"].values():
         wanted = _image_for(spec.get("image"), image)
         if podman("image", "exists", wanted, check=False).returncode != 0:
             raise LabError("image %s is missing: run tests/lab/image.sh first (make image)" % wanted)
     down(lab, state_dir, quiet=True)
-    subnets = {}
+    subnets, subnets6 = {}, {}
     for net, spec in topo["networks"].items():
         args = ["network", "create", "--label", "jfr.lab=%s" % lab]
         if spec.get("internal"):
             args.append("--internal")
         if spec.get("subnet_in"):
             args += ["--subnet", _free_subnet(spec["subnet_in"])]
+        elif ipv6:
+            args += ["--subnet", _free_subnet(IPV4_POOL)]
+        if ipv6:
+            args += ["--ipv6", "--subnet", _free_subnet(IPV6_POOL, taken=subnets6.values())]
         podman(*args, network_name(lab, net))
         info = json.loads(podman("network", "inspect", network_name(lab, net)).stdout)[0]
-        subnets[net] = info["subnets"][0]["subnet"]
+        for sub in info["subnets"]:
+            if ipaddress.ip_network(sub["subnet"]).version == 4:
+                subnets[net] = sub["subnet"]
+            else:
+                subnets6[net] = sub["subnet"]
 
     hosts = {}
     for host, spec in topo["hosts"].items():
@@ -279,9 +304,11 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
             args += ["--sysctl", sysctl]
         for ulimit in ULIMITS:
             args += ["--ulimit", ulimit]
+        if ipv6 and "net.ipv4.ip_forward=1" in spec.get("sysctls", []):
+            args += ["--sysctl", "net.ipv6.conf.all.forwarding=1"]
         args += [_image_for(spec.get("image"), image), "/sbin/init"]
         podman(*args)
-        pid, addresses = _inspect_addresses(name)
+        pid, addresses, addresses6 = _inspect_addresses(name)
         hosts[host] = {
             "container": name,
             "pid": pid,
@@ -289,12 +316,20 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
                           for net in spec["networks"]},
         }
         hosts[host]["interfaces"] = {net: _ifname(pid, addr) for net, addr in hosts[host]["addresses"].items()}
+        if ipv6:
+            hosts[host]["addresses6"] = {net: addresses6[network_name(lab, net)]
+                                         for net in spec["networks"] if net != UPLINK}
 
     # Routes through the routers, and names for every lab host in every /etc/hosts.
     for host, spec in topo["hosts"].items():
         for dest_net, via_host, via_net in spec.get("routes", []):
             _nsenter(hosts[host]["pid"], "ip", "route", "replace", subnets[dest_net],
                      "via", hosts[via_host]["addresses"][via_net])
+        if ipv6:
+            # The same routes for IPv6, and those only IPv6 has (the carrier does not NAT it).
+            for dest_net, via_host, via_net in spec.get("routes", []) + spec.get("routes6", []):
+                _nsenter(hosts[host]["pid"], "ip", "-6", "route", "replace", subnets6[dest_net],
+                         "via", hosts[via_host]["addresses6"][via_net])
         if spec.get("multicast"):
             _nsenter(hosts[host]["pid"], "ip", "route", "replace", "224.0.0.0/4",
                      "dev", hosts[host]["interfaces"][spec["multicast"]])
@@ -309,6 +344,8 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
                "printf '%s\\n' \"$@\" >> /etc/hosts", "sh", *lines)
 
     state = {"lab": lab, "topology": topology, "image": image, "subnets": subnets, "hosts": hosts}
+    if ipv6:
+        state["subnets6"] = subnets6
     # The outside first: the home router asks the internet host's STUN server at start.
     for step, function in SETUP_STEPS.items():
         for host, spec in topo["hosts"].items():
@@ -327,10 +364,13 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None):
 
 # -- setup steps -----------------------------------------------------------------------------
 
-def _nat_ruleset(lan_if, wan_if, upnp):
+def _nat_ruleset(lan_if, wan_if, upnp, ipv6=False, route_ipv6=False):
     """A home router's nftables: forward lan -> wan, masquerade out of wan, and (with upnp)
     the chains miniupnpd fills (its defaults: table inet filter, chains miniupnpd,
-    prerouting_miniupnpd, postrouting_miniupnpd)."""
+    prerouting_miniupnpd, postrouting_miniupnpd). With ipv6 only IPv4 is masqueraded (IPv6
+    is routed, never NATed); route_ipv6 (the carrier) forwards every IPv6 packet both ways.
+    New inbound IPv6 at the home router meets the forward chain's drop policy unless
+    miniupnpd's chain holds a pinhole for it."""
     upnp_jump = "        jump miniupnpd\n" if upnp else ""
     upnp_pre = "        jump prerouting_miniupnpd\n" if upnp else ""
     upnp_post = "        jump postrouting_miniupnpd\n" if upnp else ""
@@ -343,6 +383,7 @@ def _nat_ruleset(lan_if, wan_if, upnp):
         "        type filter hook forward priority 0; policy drop;\n"
         "        ct state established,related accept\n"
         "        iifname \"%(lan)s\" oifname \"%(wan)s\" accept\n"
+        "%(route6)s"
         "%(jump)s"
         "    }\n"
         "    chain prerouting {\n"
@@ -352,12 +393,13 @@ def _nat_ruleset(lan_if, wan_if, upnp):
         "    chain postrouting {\n"
         "        type nat hook postrouting priority 100; policy accept;\n"
         "%(post)s"
-        "        oifname \"%(wan)s\" masquerade\n"
+        "        %(family)soifname \"%(wan)s\" masquerade\n"
         "    }\n"
         "%(chains)s"
         "}\n"
     ) % {"lan": lan_if, "wan": wan_if, "jump": upnp_jump, "pre": upnp_pre, "post": upnp_post,
-         "chains": upnp_chains}
+         "chains": upnp_chains, "family": "meta nfproto ipv4 " if ipv6 else "",
+         "route6": "        meta nfproto ipv6 accept\n" if route_ipv6 else ""}
 
 
 def _wan_net(topology, host):
@@ -374,7 +416,8 @@ def setup_home_router(state, host):
     address reachable and miniupnpd forwards, reporting that address as external."""
     info = state["hosts"][host]
     lan_if, wan_if = info["interfaces"]["lan"], info["interfaces"][_wan_net(state["topology"], host)]
-    _nsenter(info["pid"], "nft", "-f", "-", stdin=_nat_ruleset(lan_if, wan_if, upnp=True))
+    ipv6 = "subnets6" in state
+    _nsenter(info["pid"], "nft", "-f", "-", stdin=_nat_ruleset(lan_if, wan_if, upnp=True, ipv6=ipv6))
     stun = state["hosts"]["internet"]["addresses"]["wan"]
     use_stun = TOPOLOGIES[state["topology"]]["hosts"][host].get("stun", False)
     conf = "\n".join([
@@ -394,6 +437,12 @@ def setup_home_router(state, host):
         "deny 0-65535 0.0.0.0/0 0-65535",
         "",
     ])
+    # IPv6 (lab --ipv6): Debian's miniupnpd is built with IPv6 and IGDv2, so it answers SSDP
+    # on the lan's IPv6 too and offers WANIPv6FirewallControl; a pinhole becomes an accept rule
+    # in the miniupnpd chain (secure_mode: a client opens pinholes to its own address only).
+    # No ipv6_listening_ip: bound to one address it misses the multicast searches (ff02::c)
+    # and stops answering on IPv4. With no usable public IPv4 it reports its WAN connection
+    # as not connected, which clients must accept (upnpc -i).
     _put(info["container"], "/etc/miniupnpd/lab.conf", conf)
     _put(info["container"], "/etc/systemd/system/lab-miniupnpd.service", "\n".join([
         "[Unit]",
@@ -411,8 +460,10 @@ def setup_home_router(state, host):
 
 def setup_carrier_nat(state, host):
     info = state["hosts"][host]
+    ipv6 = "subnets6" in state
     _nsenter(info["pid"], "nft", "-f", "-",
-             stdin=_nat_ruleset(info["interfaces"]["cgn"], info["interfaces"]["wan"], upnp=False))
+             stdin=_nat_ruleset(info["interfaces"]["cgn"], info["interfaces"]["wan"], upnp=False,
+                                ipv6=ipv6, route_ipv6=ipv6))
 
 
 STUND_UNIT = """[Unit]
@@ -530,6 +581,8 @@ def main(argv=None):
     p_up.add_argument("--image", default=os.environ.get("LAB_IMAGE", DEFAULT_IMAGE))
     p_up.add_argument("--instance-config", help="write Molecule's instance config here")
     p_up.add_argument("--inventory", help="write an Ansible inventory here")
+    p_up.add_argument("--ipv6", action="store_true", default=os.environ.get("LAB_IPV6", "") in ("1", "true", "yes"),
+                      help="IPv6 on the lab networks (cgnat only; LAB_IPV6=1 in the environment does the same)")
     p_down = sub.add_parser("down")
     p_down.add_argument("--lab", required=True)
     p_show = sub.add_parser("show")
@@ -542,7 +595,7 @@ def main(argv=None):
     try:
         if args.command == "up":
             state = up(args.lab, args.topology, args.image, args.state_dir,
-                       args.instance_config, args.inventory)
+                       args.instance_config, args.inventory, ipv6=args.ipv6)
             for host, info in sorted(state["hosts"].items()):
                 print("%-9s %-32s %s" % (host, info["container"], " ".join(
                     "%s=%s" % kv for kv in sorted(info["addresses"].items()))))

@@ -71,6 +71,10 @@ class HostAddresses:
     def has_global(self, version):
         return any(ipaddress.ip_address(a).version == version for _n, a in self.global_addresses)
 
+    def global_list(self, version):
+        """The global addresses of one family, in the order `ip addr` listed them."""
+        return [a for _n, a in self.global_addresses if ipaddress.ip_address(a).version == version]
+
 
 def host_addresses(pairs, allow_ranges=(), ignore_interfaces=()):
     """Sort (interface, address) pairs into HostAddresses, skipping ignored interfaces.

@@ -52,3 +52,26 @@ def test_the_public_ip_package_and_upnp_use_the_same_ranges():
     assert _public_ip.parse_ranges is _addresses.parse_ranges
     assert answers.non_global_reason is _addresses.non_global_reason
     assert not hasattr(_upnp, "SHARED_ADDRESS_SPACE") and not hasattr(_upnp, "_in_any")
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("2a02:8070:1234:5600::10", None),  # a residential ISP's prefix: global unicast
+        ("fd6a:6672:1ab0::2", "unique local address (fc00::/7)"),  # the lab's prefix
+        ("fe80::1", "link-local address"),
+        ("2001:db8:5::10", "documentation address"),
+        ("::1", "loopback address"),
+        ("64:ff9b::c000:221", "outside 2000::/3, the global unicast range"),  # NAT64, not the host's own
+        ("3fff::1", "documentation address"),
+    ],
+)
+def test_global_ipv6_means_2000_slash_3(text, reason):
+    got = _addresses.non_global_reason(ipaddress.ip_address(text))
+    assert got == reason
+
+
+def test_the_lab_only_allow_range_lets_a_ula_count_as_global():
+    ula = ipaddress.ip_address("fd6a:6672:1ab0::2")
+    assert _addresses.non_global_reason(ula, _addresses.parse_ranges(["fd6a:6672:1ab0::/64"])) is None
+    assert _addresses.non_global_reason(ula, _addresses.parse_ranges(["fd6a:6672:1ab0:1::/64"])) is not None

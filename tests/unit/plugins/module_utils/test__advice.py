@@ -73,6 +73,22 @@ def test_global_ipv6_brings_back_forwarding_for_ipv6_clients():
     assert result["tailscale"]["rank"] == 1
 
 
+@pytest.mark.parametrize("classification", ["cgnat", "double_nat"])
+def test_global_ipv6_asks_for_an_ipv6_firewall_opening_not_a_forward(classification):
+    result = by_method(advice(classification, ipv6_global=True))
+    assert "an IPv6 firewall opening on the router" in result["port_forward"]["needs"]
+    assert "an IPv6 firewall opening for the WireGuard port" in result["wireguard"]["needs"]
+    assert any("only clients with IPv6" in r for r in result["port_forward"]["reasons"])
+    assert any("IPv6 clients only" in r for r in result["reverse_proxy"]["reasons"])
+    # Without it the same line rules them out.
+    without = by_method(advice(classification))
+    assert not any(without[m]["suitable"] for m in FORWARDING)
+
+
+def test_global_ipv6_changes_nothing_where_ipv4_forwards():
+    assert advice("nat", ipv6_global=True) == advice("nat")
+
+
 @pytest.mark.parametrize("classification", ["public", "nat"])
 def test_forwarding_possible_everything_but_the_tunnel_is_suitable(classification):
     result = by_method(advice(classification))

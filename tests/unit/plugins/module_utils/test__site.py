@@ -349,3 +349,62 @@ def test_summary_says_what_fits_the_upload_and_why_vpn_viewers_are_local_or_not(
     assert unknown["streaming"][0].startswith("No upload is declared (jellyfin_remote_upload_mbps)")
     assert "VPN viewers count as local" in unknown["streaming"][1]
     assert _site.summary("tailscale")["streaming"] == []
+
+
+# IPv6 as the way past CGNAT (the preflight's ipv6_global, the port_forward role's IPv6 path).
+
+def ranking6(classification, ipv6_global, **prefs):
+    return rank_methods({"classification": classification, "ipv6_global": ipv6_global}, prefs)
+
+
+def test_cgnat_without_ipv6_still_takes_tailscale_or_dead_ends():
+    # What the default_cgnat scenario relies on: no global IPv6, so tailscale, and without its
+    # key nothing at all.
+    methods = ranking6("cgnat", False, has_domain=True, remote_users=4)
+    assert _site.choose(methods, dict(EVERYTHING, wireguard_peers=0))["method"] == "tailscale"
+    with pytest.raises(_site.SiteError, match="none has its inputs"):
+        _site.choose(methods, dict(NOTHING, https=True, domain="media.example.org"))
+
+
+def test_cgnat_with_global_ipv6_no_longer_dead_ends():
+    # The port_forward_cgnat scenario's owner: no domain, no Tailscale key, Jellyfin's own HTTPS.
+    methods = ranking6("cgnat", True, remote_users=4)
+    choice = _site.choose(methods, dict(NOTHING, https=True))
+    assert choice["method"] == "port_forward"
+    assert any("only clients with IPv6" in r for r in choice["reasons"])
+    assert [b["method"] for b in choice["better"]] == ["tailscale", "reverse_proxy"]
+    # With a domain the proxy goes first, over IPv6 as well.
+    methods = ranking6("cgnat", True, has_domain=True, remote_users=4)
+    choice = _site.choose(methods, dict(NOTHING, https=True, domain="media.example.org"))
+    assert choice["method"] == "reverse_proxy"
+    assert any("by IPv6 clients only" in r for r in choice["reasons"])
+
+
+def test_summary_over_ipv6_only_says_viewers_need_ipv6():
+    facts = {"ddns_hostname": "media.dyn.example", "public_ipv4": "", "ipv6_only": True,
+             "public_ipv6": "2001:db8:5::10", "https": True,
+             "ports": [{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 (certbot standalone)"},
+                       {"port": 8920, "protocol": "tcp", "description": "Jellyfin HTTPS"}],
+             "ipv6_manual": [{"port": 80, "protocol": "tcp"}]}
+    out = _site.summary("port_forward", facts)
+    assert out["urls"] == ["https://media.dyn.example:8920/"]
+    assert out["warnings"][0].startswith("IPv6 ONLY: ")
+    assert "Jellyfin is reachable over IPv6 only, at 2001:db8:5::10" in out["warnings"][0]
+    assert "Viewers need IPv6 themselves" in out["warnings"][0]
+    assert out["notes"] == ["Open by hand in the router's IPv6 firewall (it refused or could not be asked by UPnP): "
+                            "tcp 80 to 2001:db8:5::10; only these ports to this address."]
+    units = [o for o in out["opened"] if o.startswith("units: ")][0]
+    assert "jellyfin-remote-upnp-pinholes.timer" in units and "upnp-renew" not in units and "ddclient" not in units
+    # Without a DDNS name the URL is the address itself, never the carrier's shared IPv4.
+    out = _site.summary("port_forward", dict(facts, ddns_hostname="", public_ipv4="100.64.0.7", ipv6_manual=[]))
+    assert out["urls"] == ["https://[2001:db8:5::10]:8920/"]
+    assert not any("router's IPv6 firewall" in n for n in out["notes"])
+
+
+def test_summary_without_ipv6_only_says_nothing_of_it():
+    out = _site.summary("port_forward", {"ddns_hostname": "media.dyn.example", "https": True,
+                                         "public_ipv6": "2001:db8:5::10", "ipv6_only": False})
+    assert not any("IPv6" in w for w in out["warnings"])
+    # The VPN methods are not opened by port_forward's IPv6 path: no such warning either.
+    out = _site.summary("tailscale", {"ipv6_only": True, "public_ipv6": "2001:db8:5::10"})
+    assert not any("IPv6 ONLY" in w for w in out["warnings"])

@@ -23,6 +23,7 @@ RESULT_KEYS = {
     "ipv4",
     "ipv6",
     "ipv6_global",
+    "ipv6_host_addresses",
     "wan_address",
     "wan_source_used",
     "classification",
@@ -181,6 +182,25 @@ def test_public_when_an_interface_holds_the_address(lab):
     assert calls == [["/sbin/ip", "-j", "addr", "show"]]
     assert (result["classification"], result["wan_source_used"], result["wan_address"]) == ("public", "interfaces", V4)
     assert result["port_forwarding_possible"] is True
+
+
+def test_global_ipv6_on_the_host_strict_and_in_a_lab(lab):
+    """Only 2000::/3 counts (not a ULA, link-local or documentation address), unless a lab's
+    allow_ranges names the prefix: the lab-only way a ULA stands in for an ISP's prefix."""
+    payload = links(("eth0", "192.168.1.10"), ("eth0", "fe80::1"), ("eth0", "fd6a:6672:1ab0::2"),
+                    ("eth0", "2a02:8070:1234:5600::10"), ("wg0", "fd00:13::1"))
+    patches, _calls = fake_ip_command(payload)
+    strict = dict(lab, ip_versions=[4], allow_ranges=[r for r in lab["allow_ranges"] if ":" not in r])
+    with patches[0], patches[1]:
+        result = run(dict(strict, wan_source="auto"))
+    assert (result["ipv6_global"], result["ipv6_host_addresses"]) == (True, ["2a02:8070:1234:5600::10"])
+    patches, _calls = fake_ip_command(links(("eth0", "192.168.1.10"), ("eth0", "fd6a:6672:1ab0::2")))
+    with patches[0], patches[1]:
+        result = run(dict(strict, wan_source="auto"))
+    assert (result["ipv6_global"], result["ipv6_host_addresses"]) == (False, [])
+    with patches[0], patches[1]:
+        result = run(dict(strict, wan_source="auto", allow_ranges=strict["allow_ranges"] + ["fd6a:6672:1ab0::/64"]))
+    assert (result["ipv6_global"], result["ipv6_host_addresses"]) == (True, ["fd6a:6672:1ab0::2"])
 
 
 def test_tailscale_address_is_not_cgnat(lab):

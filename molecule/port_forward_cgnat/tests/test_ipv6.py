@@ -1,0 +1,120 @@
+"""The second stage: the site playbook with auto on the CGNAT line with IPv6. Before IPv6 was
+considered, auto found nothing to choose here (no domain, no Tailscale key, no VPN client);
+now it takes port forwarding with Jellyfin's own HTTPS over IPv6 only, and the internet host
+reaches it over IPv6 through the router's IPv6 firewall, while IPv4 stays closed."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shlex
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import REPO, curl, playbook
+
+DOMAIN = "jellyfin.ddns.lab.test"
+ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+SITE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
+
+
+@pytest.fixture(scope="module")
+def summary():
+    path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "reports", "server-summary.json")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="module")
+def server6(lab):
+    return lab["hosts"]["server"]["addresses6"]["lan"]
+
+
+@pytest.fixture(scope="module")
+def pebble_root(internet):
+    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
+    assert out.rc == 0, out.stderr
+    return ROOT
+
+
+def router_chain(lab, chain):
+    router = lab["hosts"]["router"]["container"]
+    return subprocess.run(["podman", "exec", router, "nft", "list", "chain", "inet", "filter", chain],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_auto_chose_port_forward_over_ipv6(summary):
+    assert summary["method"] == "port_forward"
+    assert any("IPv6 ONLY" in w and "Viewers need IPv6 themselves" in w for w in summary["warnings"]), summary
+    assert summary["urls"] == ["https://%s:8920/" % DOMAIN], summary
+
+
+def test_summary_says_what_to_open_by_hand(summary, server6):
+    # The router refused port 80 (IGDv2: no unauthenticated pinhole below 1024); 8920 it opened.
+    notes = [n for n in summary["notes"] if "router's IPv6 firewall" in n]
+    assert notes and "tcp 80 to %s" % server6 in notes[0] and "8920" not in notes[0], summary["notes"]
+
+
+def test_https_from_the_internet_over_ipv6_with_a_pebble_chain(internet, server6, pebble_root):
+    status, body = curl(internet, "https://%s:8920/System/Info/Public" % DOMAIN, "-6", "--cacert", pebble_root,
+                        "--resolve", "%s:8920:[%s]" % (DOMAIN, server6))
+    assert status == 200, body
+    assert json.loads(body)["ProductName"] == "Jellyfin Server"
+
+
+def test_jellyfin_listens_on_ipv6(server):
+    root = ET.fromstring(server.file("/etc/jellyfin/network.xml").content_string)
+    assert root.findtext("EnableIPv6") == "true"
+    assert root.findtext("EnableHttps") == "true"
+
+
+def test_the_pinhole_for_8920_is_the_routers_own_upnp_one(lab, server6):
+    chain = router_chain(lab, "miniupnpd")
+    assert "dport 8920" in chain, chain
+    assert "0x" + ipaddress.IPv6Address(server6).exploded.replace(":", "") in chain, chain
+    assert "dport 80 " not in chain and "dport 8096" not in chain, chain
+
+
+def test_a_port_without_a_pinhole_stays_closed_over_ipv6(internet, server, server6):
+    # Jellyfin listens on [::]:8096 too (EnableIPv6), and the host firewall accepts it from the
+    # LAN; from the internet the router's IPv6 firewall drops it.
+    assert server.run("curl -s -o /dev/null -m 5 http://[::1]:8096/health").rc == 0
+    out = internet.run("curl -s -o /dev/null -m 4 http://[%s]:8096/health" % server6)
+    assert out.rc == 28, (out.rc, out.stderr)  # timed out: dropped, not refused
+
+
+def test_ipv4_stays_closed(internet, lab):
+    # The internet sees the carrier's address; nothing there leads to the home.
+    carrier = lab["hosts"]["carrier"]["addresses"]["wan"]
+    out = internet.run("curl -sk -o /dev/null -m 4 https://%s:8920/" % carrier)
+    assert out.rc != 0, out.stdout
+    assert "dnat" not in router_chain(lab, "prerouting_miniupnpd")
+
+
+def test_only_the_aaaa_record_is_published(server, lab, server6):
+    # The DDNS stand-in's DNS (on the internet host's second address) holds what was published:
+    # the server's IPv6 address, and no A record (the carrier's shared IPv4 is not this home's).
+    resolver = lab["hosts"]["internet"]["addresses"]["wan_alt"]
+    script = ("import dns.resolver,sys; r=dns.resolver.Resolver(configure=False); r.nameservers=[sys.argv[1]]\n"
+              "for t in ('AAAA','A'):\n"
+              "    try: print(t, ' '.join(x.to_text() for x in r.resolve(sys.argv[2], t)))\n"
+              "    except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN): print(t, '-')\n")
+    out = server.check_output("python3 -c %s %s %s" % (shlex.quote(script), resolver, DOMAIN))
+    assert out.splitlines() == ["AAAA %s" % server6, "A -"], out
+
+
+def test_removal_closes_the_pinhole(lab, server, internet, server6, pebble_root):
+    """Last: jellyfin_remote_state absent closes what the site playbook opened, the router's
+    IPv6 pinhole included (its ID was kept on the host), and 8920 is dropped again."""
+    proc = playbook(SITE, "-e", "jellyfin_remote_state=absent", log="absent.log")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "router IPv6 pinhole of port 8920" in proc.stdout
+    assert "dport 8920" not in router_chain(lab, "miniupnpd")
+    assert not server.file("/etc/jellyfin-remote/upnp-pinholes.json").exists
+    assert not server.file("/etc/systemd/system/jellyfin-remote-upnp-pinholes.timer").exists
+    out = internet.run("curl -s -o /dev/null -m 4 --cacert %s --resolve %s:8920:[%s] https://%s:8920/health"
+                       % (pebble_root, DOMAIN, server6, DOMAIN))
+    assert out.rc == 28, (out.rc, out.stderr)  # dropped by the router again
