@@ -7,7 +7,8 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._advice im
 
 NOTHING = {"domain": "", "wireguard_peers": 0, "tailscale_key": False, "cloudflare_token": False, "cloudflare_terms": False}
 EVERYTHING = {"domain": "media.example.org", "wireguard_peers": 2, "tailscale_key": True,
-              "cloudflare_token": True, "cloudflare_terms": True, "openvpn_clients": 1, "https": True}
+              "cloudflare_token": True, "cloudflare_terms": True, "openvpn_clients": 1, "https": True,
+              "relay_hosts": 1}
 INFO = {"Version": "10.11.10", "StartupWizardCompleted": True, "ServerName": "media"}
 
 
