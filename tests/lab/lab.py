@@ -125,6 +125,20 @@ TOPOLOGIES = {
     },
 }
 
+# A VPS on the internet side for the vps_relay method (issue 22): the cgnat lab plus a relay host
+# with a public lab address (the wan network), which the home dials out to over WireGuard. It
+# gets podman's uplink as its second network for Debian's mirror (it installs WireGuard and the
+# reverse proxy) and /dev/net/tun for wireguard-go when the kernel has no WireGuard module.
+_RELAY = {
+    "networks": ["wan", UPLINK],
+    "caps": ["NET_ADMIN"],
+    "devices": ["/dev/net/tun"],
+}
+TOPOLOGIES["cgnat_relay"] = {
+    "networks": TOPOLOGIES["cgnat"]["networks"],
+    "hosts": dict(TOPOLOGIES["cgnat"]["hosts"], relay=_RELAY),
+}
+
 
 class LabError(Exception):
     pass
