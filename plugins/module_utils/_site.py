@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._local_subnets import (
     LocalSubnetsError,
+    detected_lan,
     local_network_subnets,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
@@ -272,6 +273,21 @@ def _port(entry, option):
     return clean
 
 
+def _relay_local(s):
+    """LocalNetworkSubnets for vps_relay: the home LAN only (given, else the host's RFC 1918
+    networks), never the tunnel's range. While the list is empty Jellyfin counts every RFC 1918
+    address as local, the tunnel's too; listing the LAN keeps the relay and its viewers remote.
+    No LAN found: [] (Jellyfin's default; the relay forwards each viewer's own address)."""
+    tunnel = ipaddress.ip_network(s.get("relay_network") or _RELAY_NETWORK)
+    lan = _networks(s.get("lan_subnets"), "jellyfin_remote_lan_subnets")
+    if not lan:
+        try:
+            lan = detected_lan(s.get("host_facts"), ["wg-relay"])
+        except LocalSubnetsError:
+            lan = []
+    return [n for n in lan if not ipaddress.ip_network(n).overlaps(tunnel)]
+
+
 def plan(method, settings=None):
     """Ports to open and Jellyfin's network settings for a method.
 
@@ -329,6 +345,7 @@ def plan(method, settings=None):
             proxies = [relay_address(s.get("relay_network") or _RELAY_NETWORK)]
         except VpsRelayError as exc:
             raise SiteError(str(exc)) from None
+        local = _relay_local(s)
     else:
         proxies = list(entry["known_proxies"])
     vpn = entry["local"] if s.get("vpn_clients_local", True) else None
@@ -340,7 +357,7 @@ def plan(method, settings=None):
         # The owner's own node addresses when the tailscale role read them, else the ranges.
         given = s.get("tailscale_networks")
         local = list(TAILSCALE_NETWORKS) if given is None else _networks(given, "tailscale_jellyfin_local_subnets")
-    if local:
+    if local and method != "vps_relay":
         # Jellyfin uses its interfaces' subnets as "local" only while the list is empty: once
         # the VPN range is added, the LAN must be listed too or LAN clients turn remote.
         try:

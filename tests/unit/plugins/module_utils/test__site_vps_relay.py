@@ -117,3 +117,14 @@ def test_good_values_pass():
                              "vps_relay_home_public_key": KEY, "vps_relay_relay_public_key": KEY,
                              "vps_relay_mtu": 1420, "vps_relay_keepalive": 25, "vps_relay_listen_port": "51820",
                              "vps_relay_jellyfin_port": 8096})
+
+
+def test_jellyfin_lists_the_lan_so_that_the_tunnel_is_not_local():
+    given = _site.plan("vps_relay", {"lan_subnets": ["192.168.1.0/24", "10.87.0.0/30"]})
+    assert given["local_network_subnets"] == ["192.168.1.0/24"]
+    facts = {"default_ipv4": {"interface": "eth0", "network": "192.168.7.0", "netmask": "255.255.255.0"},
+             "interfaces": ["eth0", "wg-relay"],
+             "eth0": {"ipv4": {"network": "192.168.7.0", "netmask": "255.255.255.0"}},
+             "wg_relay": {"ipv4": {"network": "10.87.0.0", "netmask": "255.255.255.252"}}}
+    assert _site.plan("vps_relay", {"host_facts": facts})["local_network_subnets"] == ["192.168.7.0/24"]
+    assert _site.plan("vps_relay", {})["local_network_subnets"] == []
