@@ -43,9 +43,11 @@ def saved_secrets(lab):
     logs = os.environ.get("JFR_GATE_LOGS") or os.path.join(REPO, ".cache", "logs")
     os.makedirs(logs, mode=0o700, exist_ok=True)
     path = os.path.join(logs, "%s.verify.secrets.json" % lab["lab"])
+    # The server, and the VPS relay where the lab has one (its own WireGuard key, Caddy's key).
+    containers = [lab["hosts"][h]["container"] for h in ("server", "relay") if h in lab["hosts"]]
     proc = subprocess.run(
         [sys.executable, os.path.join(REPO, "tests", "gates", "leak_scan.py"),
-         "--container", lab["hosts"]["server"]["container"], "--save-secrets", path],
+         *[arg for c in containers for arg in ("--container", c)], "--save-secrets", path],
         capture_output=True, text=True, check=False)
     assert proc.returncode == 0, "collecting the secrets for the leak scan failed: %s" % proc.stderr[-500:]
     return path

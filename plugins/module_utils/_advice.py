@@ -28,7 +28,7 @@ import numbers
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import SECURITY_FLOOR
 
 _FLOOR = ".".join(str(part) for part in SECURITY_FLOOR)
-METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel")
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "vps_relay")
 CLASSIFICATIONS = ("public", "nat", "cgnat", "double_nat", "unknown", "offline")
 SECURITY_PRIORITIES = ("low", "normal", "high")
 SKILLS = ("beginner", "intermediate", "advanced")
@@ -333,7 +333,46 @@ def _cloudflare_tunnel(c, fwd, v6, p):
     return v
 
 
-_BUILDERS = (_port_forward, _reverse_proxy, _wireguard, _tailscale, _cloudflare_tunnel)
+def _vps_relay(c, fwd, v6, p):
+    """A VPS with a public address takes the viewers in; home dials out to it over WireGuard.
+    has_vps: the owner has one (the site playbook sets it when the inventory group jellyfin_relay
+    holds a host). The first choice under CGNAT and double NAT when there is one; pointless
+    (a hop and a quota for nothing) where the home router can forward ports."""
+    v = _Verdict("vps_relay", 50)
+    v.needs.append("a domain whose DNS name points at the VPS" if p["has_domain"]
+                   else "a domain name pointing at the VPS (a DDNS name works too)")
+    if not p["has_vps"]:
+        v.needs.insert(0, "a VPS (a small rented server with a public IPv4 address) in the inventory group "
+                          "jellyfin_relay, with ports 80, 443 and one UDP port open")
+        v.reject("Needs a VPS as relay: the home server dials out to it over WireGuard and the VPS takes the "
+                 "viewers in, so it works behind CGNAT with nothing opened on the home router.")
+        return v
+    v.needs.append("transfer quota on the VPS: every stream crosses it")
+    if fwd is False:
+        v.add(40, _nat_reason(c) + " The home server dials out to your VPS over WireGuard and the VPS takes the "
+                                   "viewers in: nothing is opened on the home router.")
+    elif fwd is None:
+        v.add(10, _unknown_reason(c) + " A relay works either way.")
+    else:
+        v.add(-15, "The home router can forward ports, so a relay only adds a hop and the VPS's transfer quota.")
+    if p["has_domain"]:
+        v.add(5, "You have a domain: the VPS gets its certificate from Let's Encrypt.")
+    else:
+        v.add(-10)
+    if p["blocked_ports"] & {80, 443}:
+        v.add(10, "Your ISP's blocked ports do not matter: viewers connect to the VPS.")
+    if p["security_priority"] == "high":
+        v.add(-10, "Jellyfin faces the internet through the VPS (TLS and fail2ban there); the tunnel lets the VPS "
+                   "reach Jellyfin's port only.")
+    if p["skill"] == "beginner":
+        v.add(-10, "Renting and securing a VPS takes some learning.")
+    if p["remote_users"] > _MANY_USERS:
+        v.add(15, "Viewers need only the URL and a Jellyfin app.")
+    v.reasons.append("Every stream counts against the VPS's transfer quota, and its bandwidth caps each stream.")
+    return v
+
+
+_BUILDERS = (_port_forward, _reverse_proxy, _wireguard, _tailscale, _cloudflare_tunnel, _vps_relay)
 
 
 def _bandwidth_reason(p):
@@ -359,7 +398,7 @@ def _number(value):
 
 
 def rank_methods(facts, preferences=None):
-    """Rank port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel.
+    """Rank port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel, vps_relay.
 
     facts: the public_ip result (classification; port_forwarding_possible and ipv6_global
     if present). preferences: see PREFERENCE_DEFAULTS. Returns a list of dicts with method,

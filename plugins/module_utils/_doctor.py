@@ -67,6 +67,7 @@ UNITS_BY_METHOD = {
                 "openvpn-server@jellyfin.service", "jellyfin-remote-openvpn-crl-jellyfin.timer"],
     "tailscale": ["tailscaled.service"],
     "cloudflare_tunnel": ["cloudflared.service"],
+    "vps_relay": ["wg-quick@wg-relay.service"],  # the home side; the relay's own units are on the VPS
 }
 UNIT_ROLES = {
     "jellyfin-remote-upnp-renew.timer": "port_forward", "jellyfin-remote-firewall.service": "port_forward",
@@ -74,6 +75,7 @@ UNIT_ROLES = {
     "fail2ban.service": "reverse_proxy", "wg-quick@wg0.service": "wireguard",
     "openvpn-server@jellyfin.service": "openvpn", "jellyfin-remote-openvpn-crl-jellyfin.timer": "openvpn",
     "tailscaled.service": "tailscale", "cloudflared.service": "cloudflare_tunnel",
+    "wg-quick@wg-relay.service": "vps_relay",
 }
 # Caddy's own certificates (Debian's caddy runs as caddy with this home), each named by its file.
 CADDY_CERTIFICATES = "/var/lib/caddy/.local/share/caddy/certificates/*/*/*.crt"

@@ -21,14 +21,20 @@ import re
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._local_subnets import (
     LocalSubnetsError,
+    detected_lan,
     local_network_subnets,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     SECURITY_FIXES,
     SECURITY_FLOOR,
 )
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._vps_relay import (
+    DEFAULT_NETWORK as _RELAY_NETWORK,
+    VpsRelayError,
+    relay_address,
+)
 
-METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn")
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn", "vps_relay")
 # openvpn is never ranked by the preflight, so auto never takes it: it is chosen by name.
 
 # Tailscale hands out addresses from these ranges (the CGNAT range and its IPv6 ULA).
@@ -95,10 +101,24 @@ METHOD_TABLE = {
         roles=["cloudflare_tunnel"], internet=True, known_proxies=["127.0.0.1"], local=None, ports=[],
         units=["cloudflared-jellyfin.service"], tables=[], files=["/etc/cloudflared/cloudflared-jellyfin.yml"],
         records=["the tunnel's public hostname (in Cloudflare's DNS)"]),
+    # The home side only: the relay (inventory group jellyfin_relay) runs the WireGuard hub and
+    # the reverse proxy (playbooks/site.yml's relay play). Nothing is opened on the home router.
+    "vps_relay": dict(
+        roles=["vps_relay"], internet=True, known_proxies=[relay_address(_RELAY_NETWORK)], local=None, ports=[],
+        units=["wg-quick@wg-relay.service"], tables=["inet jellyfin_remote_vps_relay"],
+        files=["/etc/wireguard/wg-relay.conf", "/etc/wireguard/wg-relay.nft"],
+        records=["A/AAAA of jellyfin_remote_domain pointing at the relay (yours to set)"],
+        relay={"ports": [{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 and redirect to HTTPS"},
+                         {"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"},
+                         {"option": "vps_relay_listen_port", "default": 51820, "protocol": "udp",
+                          "description": "WireGuard from home"},
+                         {"option": "vps_relay_ssh_port", "default": 22, "protocol": "tcp", "description": "SSH"}],
+               "units": ["wg-quick@wg-relay.service", "caddy.service or nginx.service", "fail2ban.service"],
+               "tables": ["inet jellyfin_remote_vps_relay"]}),
 }
 # Every role the site playbook may apply, in the order removal closes them (reverse of creation).
-CLOSE_ORDER = ("cloudflare_tunnel", "tailscale", "openvpn", "wireguard", "reverse_proxy", "jellyfin_https",
-               "port_forward")
+CLOSE_ORDER = ("vps_relay", "cloudflare_tunnel", "tailscale", "openvpn", "wireguard", "reverse_proxy",
+               "jellyfin_https", "port_forward")
 # Jellyfin's settings the site playbook sets (jellyfin_network options).
 JELLYFIN_SETTINGS = ("known_proxies", "local_network_subnets", "base_url", "enable_remote_access")
 # Methods that put Jellyfin itself on the internet (tailscale only with Funnel).
@@ -123,6 +143,12 @@ _CLOUDFLARE_TERMS = (
 )
 
 
+_RELAY_QUOTA = (
+    "Every stream to a viewer goes through the VPS twice (home to relay, relay to viewer): it counts against the "
+    "VPS's monthly transfer quota, and the VPS's bandwidth caps each stream. A 4K remux of 50-128 Mbit/s uses "
+    "20-60 GB an hour; let Jellyfin transcode for remote viewers (jellyfin_remote_upload_mbps).")
+
+
 class SiteError(ValueError):
     """A decision that cannot be made from the given inputs; the message says what to change."""
 
@@ -135,6 +161,7 @@ def missing_inputs(inputs):
     """Dict method -> list of missing inputs, each naming the variable to set.
 
     inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
+    relay_hosts (int, how many hosts the inventory group jellyfin_relay holds),
     cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many),
     https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http).
     port_forward lacks HTTPS unless plain HTTP is acknowledged; choose() never takes it without HTTPS.
@@ -164,9 +191,24 @@ def missing_inputs(inputs):
         missing["tailscale"].append("tailscale_auth_key or tailscale_oauth_client_secret (from the Tailscale admin console)")
     if not _truthy(inputs.get("cloudflare_token")):
         missing["cloudflare_tunnel"].append("cloudflare_tunnel_token (or cloudflare_tunnel_id and cloudflare_tunnel_credentials)")
+    missing["vps_relay"] = _vps_relay_missing(inputs)
     if not _truthy(inputs.get("cloudflare_terms")):
         missing["cloudflare_tunnel"].append("cloudflare_tunnel_accept_video_terms: true (after reading Cloudflare's terms on video)")
     return missing
+
+
+def _vps_relay_missing(inputs):
+    """What the vps_relay method lacks: a relay host in the inventory and the name viewers use."""
+    lacking = []
+    try:
+        relays = int(inputs.get("relay_hosts") or 0)
+    except (TypeError, ValueError):
+        raise SiteError("inputs relay_hosts must be a number, got %r" % (inputs.get("relay_hosts"),))
+    if relays < 1:
+        lacking.append("a relay host: a VPS with a public address in the inventory group jellyfin_relay")
+    if not str(inputs.get("domain") or "").strip():
+        lacking.append("jellyfin_remote_domain (a domain whose DNS name points at the relay)")
+    return lacking
 
 
 def choose(methods, inputs):
@@ -238,6 +280,21 @@ def _port(entry, option):
     return clean
 
 
+def _relay_local(s):
+    """LocalNetworkSubnets for vps_relay: the home LAN only (given, else the host's RFC 1918
+    networks), never the tunnel's range. While the list is empty Jellyfin counts every RFC 1918
+    address as local, the tunnel's too; listing the LAN keeps the relay and its viewers remote.
+    No LAN found: [] (Jellyfin's default; the relay forwards each viewer's own address)."""
+    tunnel = ipaddress.ip_network(s.get("relay_network") or _RELAY_NETWORK)
+    lan = _networks(s.get("lan_subnets"), "jellyfin_remote_lan_subnets")
+    if not lan:
+        try:
+            lan = detected_lan(s.get("host_facts"), ["wg-relay"])
+        except LocalSubnetsError:
+            lan = []
+    return [n for n in lan if not ipaddress.ip_network(n).overlaps(tunnel)]
+
+
 def plan(method, settings=None):
     """Ports to open and Jellyfin's network settings for a method.
 
@@ -247,7 +304,8 @@ def plan(method, settings=None):
     tailscale role's tailscale_jellyfin_local_subnets; None for the whole tailnet ranges),
     lan_subnets (list), host_facts (ansible_facts with the interfaces, to find the LAN when
     lan_subnets is empty), vpn_clients_local (bool), known_proxies (list, for the proxy methods),
-    base_url (str), inputs (dict as for missing_inputs(): when given, a method whose inputs
+    base_url (str), relay_network (the vps_relay tunnel's range; KnownProxies = its relay address),
+    inputs (dict as for missing_inputs(): when given, a method whose inputs
     are missing is refused, naming the variables), https (bool: port_forward with Jellyfin's
     own HTTPS), https_domain, https_port (8920), https_challenge (http-01 | dns-01).
     Returns dict ports, known_proxies, local_network_subnets, base_url.
@@ -289,6 +347,12 @@ def plan(method, settings=None):
                            port.get("option", "port")))
     if method == "reverse_proxy":
         proxies = list(s.get("known_proxies") or entry["known_proxies"])
+    elif method == "vps_relay":
+        try:
+            proxies = [relay_address(s.get("relay_network") or _RELAY_NETWORK)]
+        except VpsRelayError as exc:
+            raise SiteError(str(exc)) from None
+        local = _relay_local(s)
     else:
         proxies = list(entry["known_proxies"])
     vpn = entry["local"] if s.get("vpn_clients_local", True) else None
@@ -300,7 +364,7 @@ def plan(method, settings=None):
         # The owner's own node addresses when the tailscale role read them, else the ranges.
         given = s.get("tailscale_networks")
         local = list(TAILSCALE_NETWORKS) if given is None else _networks(given, "tailscale_jellyfin_local_subnets")
-    if local:
+    if local and method != "vps_relay":
         # Jellyfin uses its interfaces' subnets as "local" only while the list is empty: once
         # the VPN range is added, the LAN must be listed too or LAN clients turn remote.
         try:
@@ -467,7 +531,8 @@ def summary(method, facts=None):
     domain, ddns_hostname, public_ipv4, base_url, ports (the plan's), wireguard_export_dir,
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
     tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
-    openvpn_clients (names), jellyfin_version, choice (from choose()),
+    openvpn_clients (names), relay_host (the relay's inventory name), relay_ceiling_mbps,
+    jellyfin_version, choice (from choose()),
     https (port_forward with Jellyfin's own HTTPS), https_require (Jellyfin's RequireHttps), exposure_warnings (from exposure(); when
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
     (what this run closed of an earlier method, from port_forward state absent; returned as
@@ -552,6 +617,16 @@ def summary(method, facts=None):
         notes.append("Viewers need the Tailscale app and an invitation to your tailnet (or a shared node).")
         if f.get("tailscale_funnel"):
             warnings.append("Funnel is on: the node's HTTPS URL is public on the internet, not only on your tailnet.")
+    elif method == "vps_relay":
+        if f.get("domain"):
+            urls.append("https://%s%s/ (through the relay %s)" % (f["domain"], base, f.get("relay_host") or "")
+                        if f.get("relay_host") else "https://%s%s/" % (f["domain"], base))
+        warnings.append(_RELAY_QUOTA)
+        warnings.append(
+            "Jellyfin is reachable from the internet through the relay: keep it up to date and use strong passwords; "
+            "fail2ban on the relay bans addresses after repeated failed logins.")
+        if f.get("relay_ceiling_mbps"):
+            notes.append("The relay tunnel's measured ceiling: %s Mbit/s." % f["relay_ceiling_mbps"])
     else:
         if f.get("cloudflare_hostname"):
             urls.append("https://%s%s/" % (f["cloudflare_hostname"], base))
@@ -585,6 +660,12 @@ def summary(method, facts=None):
     opened += ["units: %s" % ", ".join(units)] if units else []
     opened += ["nftables: %s" % ", ".join(entry["tables"])] if entry["tables"] else []
     opened += ["DNS: %s" % ", ".join(entry["records"])] if entry.get("records") else []
+    if entry.get("relay"):
+        relay = entry["relay"]
+        opened.append("on the relay%s: %s in (everything else dropped); units: %s; nftables: %s" % (
+            " " + f["relay_host"] if f.get("relay_host") else "",
+            ", ".join("%s/%s" % (p.get("port", p.get("default")), p["protocol"]) for p in relay["ports"]),
+            ", ".join(relay["units"]), ", ".join(relay["tables"])))
     return {"method": method, "plain_http": method == "port_forward" and not f.get("https"), "urls": urls,
             "opened": opened,
             "files": files, "warnings": warnings, "notes": notes,

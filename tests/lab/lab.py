@@ -136,6 +136,21 @@ TOPOLOGIES = {
 IPV6_POOL = "fd6a:6672:1ab0::/48"
 IPV4_POOL = "10.89.0.0/16"
 
+# A VPS on the internet side for the vps_relay method (issue 22): the cgnat lab plus a relay host
+# with a public lab address (the wan network), which the home dials out to over WireGuard. It
+# gets podman's uplink as its second network for Debian's mirror (it installs WireGuard and the
+# reverse proxy) and /dev/net/tun for wireguard-go when the kernel has no WireGuard module.
+_RELAY = {
+    "networks": ["wan", UPLINK],
+    "fixed_ip": {"wan": 10},  # the internet host's second address is the 6th from the end
+    "caps": ["NET_ADMIN"],
+    "devices": ["/dev/net/tun"],
+}
+TOPOLOGIES["cgnat_relay"] = {
+    "networks": TOPOLOGIES["cgnat"]["networks"],
+    "hosts": dict(TOPOLOGIES["cgnat"]["hosts"], relay=_RELAY),
+}
+
 
 class LabError(Exception):
     pass
@@ -248,6 +263,17 @@ def _free_subnet(pool, taken=()):
     raise LabError("no free /24 left in %s" % pool)
 
 
+def _fixed_ip(spec, net, subnets):
+    """":ip=ADDR" for a host that keeps its address on net across a restart (a VPS keeps its
+    public address when it reboots; podman would hand out the next free one): "fixed_ip" maps
+    the network to an offset from the end of its subnet."""
+    offset = spec.get("fixed_ip", {}).get(net)
+    if offset is None:
+        return ""
+    subnet = ipaddress.ip_network(subnets[net])
+    return ":ip=%s" % (subnet.network_address + subnet.num_addresses - offset)
+
+
 def _image_for(kind, base_image):
     if kind != "tools":
         return base_image
@@ -294,7 +320,7 @@ def up(lab, topology, image, state_dir, instance_config=None, inventory=None, ip
             "--label", "jfr.lab=%s" % lab, "--systemd=always",
         ]
         for net in spec["networks"]:
-            args += ["--network", net if net == UPLINK else network_name(lab, net)]
+            args += ["--network", net if net == UPLINK else network_name(lab, net) + _fixed_ip(spec, net, subnets)]
         for cap in spec.get("caps", []):
             args += ["--cap-add", cap]
         for dev in spec.get("devices", []):

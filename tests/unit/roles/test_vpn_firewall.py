@@ -109,6 +109,8 @@ def test_openvpn_port_protocol_and_interface():
     {}, {"network_ipv6": "fd13::/64", "routes": ["192.168.1.0/24", "fd00:1::/64"], "_vpn_lan_interface": "eth0"},
     {"full_tunnel": True, "network_ipv6": "fd13::/64", "_vpn_client_dns": ["10.13.13.1"]},
     {"_vpn_allow_all_host_ports": True, "_vpn_host_ports": []}, {"_vpn_host_ports": [], "_vpn_listen_protocol": "tcp"},
+    {"_vpn_listen_port": 0, "_vpn_host_sources": ["10.87.0.1"], "_vpn_icmp": False},
+    {"_vpn_host_ports": [], "_vpn_icmp": False, "_vpn_public_tcp_ports": [22, 80, 443]},
 ])
 def test_nft_accepts_the_table(tmp_path, kwargs):
     path = tmp_path / "vpn.nft"
@@ -152,3 +154,31 @@ def test_the_vpn_roles_keep_no_firewall_table_or_forwarding_of_their_own():
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
             assert "ansible.posix.sysctl" not in text and "nft, -f" not in text, path
+
+
+# Issue 22: the vps_relay role's two sides through the same template.
+def test_the_relay_home_side_lets_only_the_relay_reach_jellyfin():
+    rules, _ = render(_vpn_role="vps_relay", _vpn_interface="wg-relay", _vpn_listen_port=0, _vpn_icmp=False,
+                      _vpn_host_sources=["10.87.0.1"], _vpn_masquerade=False)
+    input_chain = rules[rules.index("chain input {"):rules.index("chain forward {")]
+    assert not [r for r in input_chain if "dport 51820" in r or "icmp" in r]  # nothing opened, no ICMP
+    assert input_chain[2:] == ['iifname "wg-relay" ct state established,related accept',
+                               'iifname "wg-relay" ip saddr { 10.87.0.1 } tcp dport { 8096 } accept comment "Jellyfin"',
+                               'iifname "wg-relay" drop', "}"]
+    assert 'iifname "wg-relay" drop' in rules[rules.index("chain forward {"):]  # nothing else at home through it
+
+
+def test_the_relay_side_drops_all_but_its_public_ports():
+    rules, _ = render(_vpn_role="vps_relay", _vpn_interface="wg-relay", _vpn_host_ports=[], _vpn_icmp=False,
+                      _vpn_public_tcp_ports=[22, 80, 443], _vpn_masquerade=False)
+    input_chain = rules[rules.index("chain input {"):rules.index("chain forward {")]
+    assert input_chain[2] == 'udp dport 51820 accept comment "WireGuard"'
+    assert 'tcp dport { 22, 80, 443 } accept comment "public ports"' in input_chain
+    assert input_chain[-2:] == ["drop", "}"]
+    assert not [r for r in rules if "masquerade" in r]
+
+
+def test_the_vpn_roles_render_as_before_without_the_new_options():
+    rules, _ = render()
+    assert "drop" not in [r for r in rules if not r.startswith("iifname") and not r.startswith("oifname")]
+    assert 'iifname "wg0" meta l4proto { icmp, ipv6-icmp } accept' in rules

@@ -32,7 +32,7 @@ def text(entry):
 def test_shape_every_method_once_ranked_in_order(classification):
     result = advice(classification)
     assert sorted(order(result)) == sorted(METHODS)
-    assert [e["rank"] for e in result] == [1, 2, 3, 4, 5]
+    assert [e["rank"] for e in result] == list(range(1, len(METHODS) + 1))
     for entry in result:
         assert set(entry) == {"method", "rank", "suitable", "reasons", "needs"}
         assert isinstance(entry["suitable"], bool)
@@ -260,3 +260,29 @@ def test_port_forwarding_possible_from_facts_wins():
     # A nat result whose forwarding was found impossible by other means is treated as such.
     result = by_method(rank_methods({"classification": "nat", "port_forwarding_possible": False}, {}))
     assert result["port_forward"]["suitable"] is False
+
+
+# Issue 22: the VPS relay.
+def test_cgnat_with_a_relay_ranks_the_vps_relay_first():
+    result = advice("cgnat", has_vps=True, has_domain=True, has_tailscale_account=True, remote_users=4)
+    assert order(result)[0] == "vps_relay"
+    relay = by_method(result)["vps_relay"]
+    assert relay["suitable"] and "nothing is opened on the home router" in text(relay)
+    assert "transfer quota" in text(relay)
+
+
+@pytest.mark.parametrize("classification", ["cgnat", "double_nat"])
+def test_cgnat_without_a_relay_keeps_tailscale_first_and_says_what_the_relay_needs(classification):
+    # The default_cgnat scenario's inventory: a domain, a Tailscale key, four viewers, no VPS.
+    result = advice(classification, has_domain=True, has_tailscale_account=True, remote_users=4)
+    suitable = [e["method"] for e in result if e["suitable"]]
+    assert suitable[0] == "tailscale"
+    relay = by_method(result)["vps_relay"]
+    assert not relay["suitable"]
+    assert "jellyfin_relay" in relay["needs"][0] and "VPS" in relay["needs"][0]
+
+
+def test_a_relay_is_not_preferred_where_the_router_forwards():
+    result = advice("nat", has_vps=True, has_domain=True, remote_users=4)
+    assert order(result).index("reverse_proxy") < order(result).index("vps_relay")
+    assert "only adds a hop" in text(by_method(result)["vps_relay"])

@@ -59,8 +59,9 @@ def test_roles_exist_and_can_be_removed(key):
 def test_names_on_the_host_are_the_roles():
     tables = {t for entry in _site.METHOD_TABLE.values() for t in entry["tables"]}
     assert tables == {"inet " + role_yaml(role, "vars")["__%s_nft_table" % role]
-                      for role in ("port_forward", "wireguard", "openvpn")}
+                      for role in ("port_forward", "wireguard", "openvpn", "vps_relay")}
     units = {u for entry in _site.METHOD_TABLE.values() for u in entry["units"]}
+    assert "wg-quick@%s.service" % role_yaml("vps_relay")["vps_relay_interface"] in units
     assert "wg-quick@%s.service" % role_yaml("wireguard")["wireguard_interface"] in units
     assert "openvpn-server@%s.service" % role_yaml("openvpn")["openvpn_instance"] in units
     assert "%s.service" % role_yaml("cloudflare_tunnel")["cloudflare_tunnel_service_name"] in units
