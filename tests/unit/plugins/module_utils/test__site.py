@@ -349,3 +349,56 @@ def test_summary_says_what_fits_the_upload_and_why_vpn_viewers_are_local_or_not(
     assert unknown["streaming"][0].startswith("No upload is declared (jellyfin_remote_upload_mbps)")
     assert "VPN viewers count as local" in unknown["streaming"][1]
     assert _site.summary("tailscale")["streaming"] == []
+
+
+def test_external_port_maps_another_router_port_to_the_proxys_443():
+    plan = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 8443})
+    assert [(p["port"], p.get("internal_port"), p["protocol"]) for p in plan["ports"]] == [(8443, 443, "tcp")]
+    # With HTTP-01, 80 stays as it is (the ISP blocks only 443).
+    plan = _site.plan("reverse_proxy", {"external_port": "8443"})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(80, None), (8443, 443)]
+    # The same port as the host's: a plain forward.
+    plan = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 443})
+    assert plan["ports"] == [{"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}]
+    # Unset: as before.
+    assert _site.plan("reverse_proxy", {"external_port": None})["ports"] == _site.plan("reverse_proxy")["ports"]
+
+
+def test_external_port_with_jellyfins_own_https_maps_to_its_https_port():
+    plan = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_challenge": "dns-01",
+                                       "https_port": 8920, "external_port": 443})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(443, 8920)]
+
+
+@pytest.mark.parametrize("value", [0, -1, 65536, "https", 8443.5, True, "84 43"])
+def test_external_port_out_of_range_is_refused_by_name(value):
+    with pytest.raises(_site.SiteError) as err:
+        _site.plan("reverse_proxy", {"external_port": value})
+    message = str(err.value)
+    assert message.startswith("jellyfin_remote_external_port must be a port number between 1 and 65535")
+    assert repr(value) in message and message.endswith("Nothing was changed.")
+
+
+@pytest.mark.parametrize("method, https", [("wireguard", False), ("port_forward", False), ("tailscale", False)])
+def test_external_port_is_refused_where_there_is_no_https_port_to_move(method, https):
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_external_port moves the HTTPS port on the router"):
+        _site.plan(method, {"external_port": 8443, "wireguard_networks": ["10.13.13.0/24"],
+                            "lan_subnets": ["192.168.1.0/24"]})
+
+
+def test_external_port_taken_by_another_planned_port_is_refused():
+    with pytest.raises(_site.SiteError, match=r"jellyfin_remote_external_port 80 is also planned for ACME HTTP-01"):
+        _site.plan("reverse_proxy", {"external_port": 80})
+
+
+def test_summary_urls_carry_the_external_port():
+    ports = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 8443})["ports"]
+    out = _site.summary("reverse_proxy", {"domain": "media.example.org", "base_url": "/jf", "ports": ports})
+    assert out["urls"] == ["https://media.example.org:8443/jf/"]
+    assert "router and host firewall: 8443/tcp (to 443 on the host)" in out["opened"]
+    plain = _site.summary("reverse_proxy", {"domain": "media.example.org", "ports": _site.plan("reverse_proxy")["ports"]})
+    assert plain["urls"] == ["https://media.example.org/"]
+    ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_challenge": "dns-01",
+                                        "external_port": 8443})["ports"]
+    out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
+    assert out["urls"] == ["https://home.example.org:8443/"]
