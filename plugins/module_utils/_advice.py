@@ -244,11 +244,10 @@ def _reverse_proxy(c, fwd, v6, p):
                 v.needs.append("an external port other than 443, mapped to the proxy's 443 "
                                "(jellyfin_remote_external_port, for example 8443)")
         if not via_vps:
-            https = "that external port" if other_port else "443"
-            opened = https if 80 in p["blocked_ports"] else ("ports %s and 80" % https if not other_port
-                                                              else "%s and port 80" % https)
-            if opened == "443":
-                opened = "port 443"
+            if other_port:
+                opened = "that external port" + ("" if 80 in p["blocked_ports"] else " and port 80")
+            else:
+                opened = "port 443" if 80 in p["blocked_ports"] else "ports 443 and 80"
             v.needs.append(
                 "%s forwarded to the proxy host" % opened if c != "public" else "%s open in the host firewall" % opened
             )
