@@ -131,8 +131,12 @@ def missing_inputs(inputs):
 
     inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
     cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many),
-    https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http).
+    https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http),
+    and for an ISP that blocks ports: blocked_ports (jellyfin_remote_preferences.blocked_ports),
+    external_port (jellyfin_remote_external_port or None), acme_challenge (reverse_proxy's),
+    https_challenge and https_port (jellyfin_https's).
     port_forward lacks HTTPS unless plain HTTP is acknowledged; choose() never takes it without HTTPS.
+    A blocked 443 (or HTTPS port) needs another external port, a blocked 80 the DNS-01 challenge.
     """
     if not isinstance(inputs, dict):
         raise SiteError("inputs must be a dict, got %s" % type(inputs).__name__)
@@ -143,6 +147,10 @@ def missing_inputs(inputs):
             "jellyfin_remote_accept_plain_http: true" % _PLAIN_HTTP)
     if not str(inputs.get("domain") or "").strip():
         missing["reverse_proxy"].append("jellyfin_remote_domain (a domain whose DNS name points at this home)")
+    missing["reverse_proxy"] += _blocked_port_inputs(inputs, 443, "acme_challenge", "reverse_proxy")
+    if _truthy(inputs.get("https")):
+        missing["port_forward"] += _blocked_port_inputs(inputs, inputs.get("https_port") or 8920, "https_challenge",
+                                                        "jellyfin_https")
     try:
         peers = int(inputs.get("wireguard_peers") or 0)
     except (TypeError, ValueError):
@@ -162,6 +170,32 @@ def missing_inputs(inputs):
     if not _truthy(inputs.get("cloudflare_terms")):
         missing["cloudflare_tunnel"].append("cloudflare_tunnel_accept_video_terms: true (after reading Cloudflare's terms on video)")
     return missing
+
+
+def _blocked_port_inputs(inputs, https_port, challenge_key, role):
+    """What an ISP's blocked ports ask of an HTTPS method: another external port, DNS-01."""
+    blocked = set()
+    for port in inputs.get("blocked_ports") or []:
+        if str(port).strip().isdigit():
+            blocked.add(int(str(port).strip()))
+    if not blocked:
+        return []
+    lacking = []
+    try:
+        external = external_port(inputs.get("external_port"))
+        https_port = int(https_port)
+    except (SiteError, TypeError, ValueError):
+        external = None  # plan() refuses a bad value by name
+    outside = external if external is not None else https_port
+    if outside in blocked:
+        lacking.append("jellyfin_remote_external_port (your ISP blocks %d: a free port such as 8443, which the router "
+                       "maps to the HTTPS port %d on the host)" % (outside, https_port))
+    if 80 in blocked and str(inputs.get(challenge_key) or "http-01") != "dns-01":
+        lacking.append("%s_acme_challenge: dns-01 (your ISP blocks 80, which the HTTP-01 challenge needs; with a DNS "
+                       "provider: %s_acme_dns_provider%s)" % (role, role,
+                                                             ", and reverse_proxy_server: nginx" if role == "reverse_proxy"
+                                                             else ""))
+    return lacking
 
 
 def choose(methods, inputs):

@@ -402,3 +402,47 @@ def test_summary_urls_carry_the_external_port():
                                         "external_port": 8443})["ports"]
     out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
     assert out["urls"] == ["https://home.example.org:8443/"]
+
+
+BLOCKED = dict(EVERYTHING, blocked_ports=[80, 443])
+
+
+def test_blocked_ports_ask_the_proxy_for_another_external_port_and_dns01():
+    lacking = _site.missing_inputs(BLOCKED)["reverse_proxy"]
+    assert any(item.startswith("jellyfin_remote_external_port (your ISP blocks 443") for item in lacking)
+    assert any(item.startswith("reverse_proxy_acme_challenge: dns-01 (your ISP blocks 80") and "nginx" in item
+               for item in lacking)
+    ready = dict(BLOCKED, external_port=8443, acme_challenge="dns-01")
+    assert _site.missing_inputs(ready)["reverse_proxy"] == []
+    # An external port the ISP blocks too is no way out.
+    assert "your ISP blocks 80" in _site.missing_inputs(dict(ready, external_port=80))["reverse_proxy"][0]
+    # Only 443 blocked: HTTP-01 still works.
+    assert len(_site.missing_inputs(dict(EVERYTHING, blocked_ports=["443"]))["reverse_proxy"]) == 1
+    assert _site.missing_inputs(EVERYTHING)["reverse_proxy"] == []
+
+
+def test_blocked_ports_ask_jellyfins_own_https_the_same():
+    lacking = _site.missing_inputs(dict(EVERYTHING, blocked_ports=[80, 8920]))["port_forward"]
+    assert [item.split(" (")[0] for item in lacking] == ["jellyfin_remote_external_port",
+                                                         "jellyfin_https_acme_challenge: dns-01"]
+    assert _site.missing_inputs(dict(EVERYTHING, blocked_ports=[80, 8920], external_port=443,
+                                     https_challenge="dns-01"))["port_forward"] == []
+    # Another HTTPS port than the blocked one needs nothing more.
+    assert _site.missing_inputs(dict(EVERYTHING, blocked_ports=[8920], https_port=8921))["port_forward"] == []
+
+
+def test_auto_with_blocked_ports_takes_the_proxy_only_when_it_can_get_through():
+    methods = ranking("nat", has_domain=True, blocked_ports=[80, 443], remote_users=5)
+    assert methods[0]["method"] == "reverse_proxy" and methods[0]["suitable"]
+    choice = _site.choose(methods, BLOCKED)
+    assert choice["method"] != "reverse_proxy"
+    assert any(line["method"] == "reverse_proxy" and "jellyfin_remote_external_port" in line["missing"][0]
+               for line in choice["better"])
+    ready = dict(BLOCKED, external_port=8443, acme_challenge="dns-01")
+    assert _site.choose(methods, ready)["method"] == "reverse_proxy"
+    plan = _site.plan("reverse_proxy", {"inputs": ready, "acme_challenge": "dns-01", "external_port": 8443})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(8443, 443)]
+    # Named explicitly without them: refused before any change, naming what to set.
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_method is reverse_proxy, which needs "
+                                              "jellyfin_remote_external_port"):
+        _site.plan("reverse_proxy", {"inputs": BLOCKED})
