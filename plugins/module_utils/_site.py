@@ -191,10 +191,9 @@ def _blocked_port_inputs(inputs, https_port, challenge_key, role):
         lacking.append("jellyfin_remote_external_port (your ISP blocks %d: a free port such as 8443, which the router "
                        "maps to the HTTPS port %d on the host)" % (outside, https_port))
     if 80 in blocked and str(inputs.get(challenge_key) or "http-01") != "dns-01":
+        nginx = ", and reverse_proxy_server: nginx" if role == "reverse_proxy" else ""
         lacking.append("%s_acme_challenge: dns-01 (your ISP blocks 80, which the HTTP-01 challenge needs; with a DNS "
-                       "provider: %s_acme_dns_provider%s)" % (role, role,
-                                                             ", and reverse_proxy_server: nginx" if role == "reverse_proxy"
-                                                             else ""))
+                       "provider: %s_acme_dns_provider%s)" % (role, role, nginx))
     return lacking
 
 
