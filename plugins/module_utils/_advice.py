@@ -14,7 +14,9 @@ The trade-offs encoded here:
   matters most. Tailscale also works behind CGNAT; its relays are slower (enough for
   transcoded 1080p).
 - A reverse proxy needs a domain and 443 (80 too, or a DNS-01 challenge when 80 is blocked),
-  and suits many remote users best: they need nothing but the URL.
+  and suits many remote users best: they need nothing but the URL. When the ISP blocks 443,
+  another external port mapped to the proxy's 443 (jellyfin_remote_external_port) keeps it
+  suitable: the URL then carries the port.
 - Cloudflare's terms forbid serving video through its CDN on the free, Pro and Business
   plans: a tunnel suits the web UI, not streaming, so it is never suitable for streaming
   and never ranked first.
@@ -225,21 +227,34 @@ def _reverse_proxy(c, fwd, v6, p):
         v.add(-10)
         v.needs.append("a domain name (a DDNS name works too)")
     if not via_vps:
+        other_port = False
         if 443 in p["blocked_ports"]:
             if p["has_vps"]:
                 via_vps = True
                 v.add(-10, "Your ISP blocks 443 at home, so run the proxy on your VPS instead.")
                 v.needs.append("a WireGuard tunnel from the home server to the VPS")
+            elif c == "public":
+                v.reject("Your ISP blocks 443 and this host holds the public address itself: there is no router "
+                         "to map another external port to the proxy's 443.")
             else:
-                v.reject("Your ISP blocks 443, which the proxy needs for HTTPS.")
-        v.needs.append(
-            "ports 443 and 80 forwarded to the proxy host"
-            if c != "public"
-            else "ports 443 and 80 open in the host firewall"
-        )
+                # The proxy still listens on 443 at home; the router maps a free external port to it.
+                other_port = True
+                v.add(-10, "Your ISP blocks 443: the router can map another external port (for example 8443) to "
+                           "the proxy's 443, and viewers use https://<name>:8443/.")
+                v.needs.append("an external port other than 443, mapped to the proxy's 443 "
+                               "(jellyfin_remote_external_port, for example 8443)")
+        if not via_vps:
+            if other_port:
+                opened = "that external port" + ("" if 80 in p["blocked_ports"] else " and port 80")
+            else:
+                opened = "port 443" if 80 in p["blocked_ports"] else "ports 443 and 80"
+            v.needs.append(
+                "%s forwarded to the proxy host" % opened if c != "public" else "%s open in the host firewall" % opened
+            )
         if 80 in p["blocked_ports"]:
             v.add(-5, "Your ISP blocks 80, so certificates need the DNS-01 challenge.")
-            v.needs.append("a DNS-01 challenge: a DNS provider with an API (certbot plugin or Caddy DNS module)")
+            v.needs.append("a DNS-01 provider for the certificate (reverse_proxy_acme_challenge: dns-01 with nginx: "
+                           "RFC 2136 or Cloudflare; Debian's Caddy has no DNS modules)")
     if p["security_priority"] == "high":
         v.add(
             -10, "Jellyfin still faces the internet behind the proxy; TLS and fail2ban help, but a VPN keeps it hidden."

@@ -46,7 +46,9 @@ TAILSCALE_NETWORKS = ("100.64.0.0/10", "fd7a:115c:a1e0::/48")
 #   state absent in reverse). "port_forward_https" is port_forward with jellyfin_remote_https.
 # - ports: what the router forwards and the host firewall opens; "option" names the role
 #   variable that changes the port and "default" is that role's default (a unit test holds
-#   them against roles/*/defaults/main.yml); "acme" ports are open only for the HTTP-01 challenge.
+#   them against roles/*/defaults/main.yml); "acme" ports are open only for the HTTP-01 challenge;
+#   "external" marks the HTTPS port that jellyfin_remote_external_port moves on the router (the
+#   router maps that external port to this one on the host, for ISPs that block 443).
 # - units, tables, files: what runs and what is written on the host (by the roles above;
 #   ddclient only with DDNS); records: what the method publishes in DNS.
 # - known_proxies: what Jellyfin is told about the proxy in front of it; local: the VPN whose
@@ -67,14 +69,14 @@ METHOD_TABLE = {
         _PORT_FORWARD_HOST, roles=["port_forward", "jellyfin_https"], internet=True, known_proxies=[], local=None,
         ports=[{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 (certbot standalone)", "acme": True},
                {"option": "jellyfin_https_port", "setting": "https_port", "default": 8920, "protocol": "tcp",
-                "description": "Jellyfin HTTPS"}],
+                "description": "Jellyfin HTTPS", "external": True}],
         files=["/etc/jellyfin-remote/upnp-mappings.json", "certbot lineage of the HTTPS name",
                "Jellyfin's PKCS#12 certificate"]),
     "reverse_proxy": dict(
         _PORT_FORWARD_HOST, roles=["port_forward", "reverse_proxy"], internet=True, known_proxies=["127.0.0.1"],
         local=None,
         ports=[{"port": 80, "protocol": "tcp", "description": "ACME HTTP-01 and redirect to HTTPS", "acme": True},
-               {"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}],
+               {"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)", "external": True}],
         units=_PORT_FORWARD_HOST["units"] + ["caddy.service or nginx.service", "fail2ban.service"],
         files=["/etc/jellyfin-remote/upnp-mappings.json", "the proxy's site", "fail2ban jail jellyfin-remote"]),
     "wireguard": dict(
@@ -163,8 +165,12 @@ def missing_inputs(inputs):
     inputs keys: domain (str), wireguard_peers (int, how many), tailscale_key (bool),
     relay_hosts (int, how many hosts the inventory group jellyfin_relay holds),
     cloudflare_token (bool), cloudflare_terms (bool), openvpn_clients (int, how many),
-    https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http).
+    https (bool: jellyfin_remote_https), accept_plain_http (bool: jellyfin_remote_accept_plain_http),
+    and for an ISP that blocks ports: blocked_ports (jellyfin_remote_preferences.blocked_ports),
+    external_port (jellyfin_remote_external_port or None), acme_challenge (reverse_proxy's),
+    https_challenge and https_port (jellyfin_https's).
     port_forward lacks HTTPS unless plain HTTP is acknowledged; choose() never takes it without HTTPS.
+    A blocked 443 (or HTTPS port) needs another external port, a blocked 80 the DNS-01 challenge.
     """
     if not isinstance(inputs, dict):
         raise SiteError("inputs must be a dict, got %s" % type(inputs).__name__)
@@ -175,6 +181,10 @@ def missing_inputs(inputs):
             "jellyfin_remote_accept_plain_http: true" % _PLAIN_HTTP)
     if not str(inputs.get("domain") or "").strip():
         missing["reverse_proxy"].append("jellyfin_remote_domain (a domain whose DNS name points at this home)")
+    missing["reverse_proxy"] += _blocked_port_inputs(inputs, 443, "acme_challenge", "reverse_proxy")
+    if _truthy(inputs.get("https")):
+        missing["port_forward"] += _blocked_port_inputs(inputs, inputs.get("https_port") or 8920, "https_challenge",
+                                                        "jellyfin_https")
     try:
         peers = int(inputs.get("wireguard_peers") or 0)
     except (TypeError, ValueError):
@@ -208,6 +218,31 @@ def _vps_relay_missing(inputs):
         lacking.append("a relay host: a VPS with a public address in the inventory group jellyfin_relay")
     if not str(inputs.get("domain") or "").strip():
         lacking.append("jellyfin_remote_domain (a domain whose DNS name points at the relay)")
+    return lacking
+
+
+def _blocked_port_inputs(inputs, https_port, challenge_key, role):
+    """What an ISP's blocked ports ask of an HTTPS method: another external port, DNS-01."""
+    blocked = set()
+    for port in inputs.get("blocked_ports") or []:
+        if str(port).strip().isdigit():
+            blocked.add(int(str(port).strip()))
+    if not blocked:
+        return []
+    lacking = []
+    try:
+        external = external_port(inputs.get("external_port"))
+        https_port = int(https_port)
+    except (SiteError, TypeError, ValueError):
+        external = None  # plan() refuses a bad value by name
+    outside = external if external is not None else https_port
+    if outside in blocked:
+        lacking.append("jellyfin_remote_external_port (your ISP blocks %d: a free port such as 8443, which the router "
+                       "maps to the HTTPS port %d on the host)" % (outside, https_port))
+    if 80 in blocked and str(inputs.get(challenge_key) or "http-01") != "dns-01":
+        nginx = ", and reverse_proxy_server: nginx" if role == "reverse_proxy" else ""
+        lacking.append("%s_acme_challenge: dns-01 (your ISP blocks 80, which the HTTP-01 challenge needs; with a DNS "
+                       "provider: %s_acme_dns_provider%s)" % (role, role, nginx))
     return lacking
 
 
@@ -295,6 +330,17 @@ def _relay_local(s):
     return [n for n in lan if not ipaddress.ip_network(n).overlaps(tunnel)]
 
 
+def external_port(value, option="jellyfin_remote_external_port"):
+    """The external HTTPS port the owner asked for: None when unset (None, "", 0 is refused), else 1-65535."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not str(value).strip().isdigit() or not 0 < int(str(value).strip()) < 65536:
+        raise SiteError("%s must be a port number between 1 and 65535 (the free port on the router that is mapped "
+                        "to the HTTPS port on this host, for example 8443), got %r. Nothing was changed."
+                        % (option, value))
+    return int(str(value).strip())
+
+
 def plan(method, settings=None):
     """Ports to open and Jellyfin's network settings for a method.
 
@@ -307,7 +353,9 @@ def plan(method, settings=None):
     base_url (str), relay_network (the vps_relay tunnel's range; KnownProxies = its relay address),
     inputs (dict as for missing_inputs(): when given, a method whose inputs
     are missing is refused, naming the variables), https (bool: port_forward with Jellyfin's
-    own HTTPS), https_domain, https_port (8920), https_challenge (http-01 | dns-01).
+    own HTTPS), https_domain, https_port (8920), https_challenge (http-01 | dns-01), external_port
+    (jellyfin_remote_external_port: the router maps it to the HTTPS port on the host, which stays
+    443 for the proxy and https_port for Jellyfin's own HTTPS; the entry then has internal_port).
     Returns dict ports, known_proxies, local_network_subnets, base_url.
     """
     if method not in METHODS:
@@ -328,6 +376,12 @@ def plan(method, settings=None):
         raise SiteError("jellyfin_remote_https needs the name clients use from outside for the certificate: "
                         "set jellyfin_remote_domain or ddns_hostname. Nothing was changed.")
     entry = method_facts(method, https)
+    external = external_port(s.get("external_port"))
+    if external is not None and not any(port.get("external") for port in entry["ports"]):
+        raise SiteError("jellyfin_remote_external_port moves the HTTPS port on the router: it is for the reverse_proxy "
+                        "method and for port_forward with jellyfin_remote_https, not for %s. Unset it (port_forward "
+                        "without HTTPS takes internal_port in jellyfin_remote_port_forward_ports). Nothing was changed."
+                        % (method + (" with jellyfin_remote_https" if https else "")))
     challenge = s.get("https_challenge" if https else "acme_challenge") or "http-01"
     for port in entry["ports"]:
         if port.get("acme") and challenge == "dns-01":
@@ -343,8 +397,16 @@ def plan(method, settings=None):
         protocol = port["protocol"]
         if port.get("protocol_option"):
             protocol = s.get(port["protocol_option"]) or protocol
-        ports.append(_port({"port": number, "protocol": protocol, "description": port["description"]},
-                           port.get("option", "port")))
+        clean = _port({"port": number, "protocol": protocol, "description": port["description"]},
+                      port.get("option", "port"))
+        if port.get("external") and external is not None and external != clean["port"]:
+            clean.update(port=external, internal_port=clean["port"])
+        ports.append(clean)
+    if external is not None:
+        taken = [p for p in ports if p["port"] == external and p["protocol"] == "tcp"]
+        if len(taken) > 1:
+            raise SiteError("jellyfin_remote_external_port %d is also planned for %s: choose another free port (for "
+                            "example 8443). Nothing was changed." % (external, taken[0]["description"]))
     if method == "reverse_proxy":
         proxies = list(s.get("known_proxies") or entry["known_proxies"])
     elif method == "vps_relay":
@@ -586,8 +648,11 @@ def summary(method, facts=None):
         if not f.get("ddns_hostname"):
             notes.append("No DDNS name is set: the address changes when your ISP renews it (set ddns_provider and ddns_hostname).")
     elif method == "reverse_proxy":
+        # The router may map another external port to the proxy's 443 (jellyfin_remote_external_port).
+        outside = next((int(p["port"]) for p in f.get("ports") or []
+                        if int(p.get("internal_port") or p["port"]) == 443 and p.get("protocol", "tcp") == "tcp"), 443)
         if f.get("domain"):
-            urls.append("https://%s%s/" % (f["domain"], base))
+            urls.append("https://%s%s%s/" % (f["domain"], "" if outside == 443 else ":%d" % outside, base))
         warnings.append(
             "Jellyfin is reachable from the internet through the proxy: keep it up to date and use strong "
             "passwords; fail2ban bans addresses after repeated failed logins.")
@@ -651,7 +716,9 @@ def summary(method, facts=None):
     opened = []
     if f.get("ports"):
         opened.append("router and host firewall: %s" % ", ".join(
-            "%s/%s" % (p["port"], p.get("protocol", "tcp")) for p in f["ports"]))
+            "%s/%s%s" % (p["port"], p.get("protocol", "tcp"),
+                         " (to %s on the host)" % p["internal_port"] if p.get("internal_port") not in (None, p["port"])
+                         else "") for p in f["ports"]))
     units = list(entry["units"])
     if ipv6_only:
         # Over IPv6 only: pinholes instead of IPv4 mappings, and no ddclient (it sends only IPv4).

@@ -65,6 +65,7 @@ SECRET_SOURCES = [
     ("/var/lib/caddy/.local/share/caddy/pki/authorities/*/*.key", "pem-key"),
     # certbot's RFC 2136 credentials (the certbot role, DNS-01).
     ("/etc/letsencrypt/jellyfin-remote-rfc2136-*.ini", r"(?m)^\s*dns_rfc2136_secret\s*=\s*(?P<v>\S+)"),
+    ("/etc/letsencrypt/jellyfin-remote-cloudflare-*.ini", r"(?m)^\s*dns_cloudflare_api_token\s*=\s*(?P<v>\S+)"),
     # The openvpn role's PKI: the CA's, the server's and each client's EC key, and the
     # tls-crypt key (16 lines of 32 hex digits between OpenVPN's own markers).
     ("/etc/openvpn/server/*-pki/private/*.key", "pem-key"),

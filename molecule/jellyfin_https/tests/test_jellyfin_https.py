@@ -213,3 +213,55 @@ def test_state_absent_puts_jellyfin_https_back(server):
     # Again: nothing left to close.
     again = playbook(book, "-e", "jellyfin_https_state=absent", log="absent-again.log")
     assert changed_on_server(again) == 0, again.stdout[-3000:]
+
+
+# Last of all, on the same NAT lab: an ISP that blocks 80 and 443 (tests/lab/playbooks/isp_block.yml
+# drops them on the router's wan side). The site playbook switches to nginx with a certificate by
+# DNS-01 (RFC 2136 against the lab's knot, validated by the DNS-01 pebble) and external port 8443,
+# which the router maps to the proxy's 443 (tests/lab/vars/blocked_ports.yml).
+
+BLOCKED_NAME = "media.dns01.lab.test"
+DNS01_ROOT = "/etc/ssl/lab-pebble-dns01-root.pem"
+
+
+def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(internet, server, router, lab):
+    with open(os.path.join(REPO, "tests", "lab", "vars", "services.yml"), encoding="utf-8") as handle:
+        secret = yaml.safe_load(handle)["lab_dns01_tsig_secret"]
+    block = os.path.join(REPO, "tests", "lab", "playbooks", "isp_block.yml")
+    assert playbook(block, log="isp-block.log").returncode == 0
+    try:
+        # Before: 443 on the router's wan does not answer from the internet host (dropped, not refused).
+        assert internet.run("curl -sS --connect-timeout 3 -o /dev/null -k https://%s:443/" % router).rc == 28
+        # The lineage of the DNS-01 test above: gone, so that this run asks for its certificate itself.
+        server.run("certbot delete --non-interactive --cert-name %s" % BLOCKED_NAME)
+        site = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
+        run = playbook(site, "-vvv", "-e", json.dumps({"lab_site_vars_extra": ["../vars/blocked_ports.yml"]}),
+                       log="blocked-ports.log")
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, output[-4000:]
+        assert secret not in output
+        # The summary's URL carries the external port.
+        assert "https://%s:8443/" % BLOCKED_NAME in output
+        # The router maps 8443 to the proxy's 443; nothing to 80 or 443.
+        server_lan = lab["hosts"]["server"]["addresses"]["lan"]
+        mapped = lab_router(lab).check_output("nft list chain inet filter prerouting_miniupnpd")
+        assert "dport 8443 dnat ip to %s:443" % server_lan in mapped, mapped
+        assert "dport 443 " not in mapped and "dport 80 " not in mapped, mapped
+        # From the internet host: Jellyfin through nginx on 8443, with the DNS-01 pebble's chain.
+        root = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15001/roots/0" % DNS01_ROOT)
+        assert root.rc == 0, root.stderr
+        status, body = curl(internet, "https://%s:8443/System/Info/Public" % BLOCKED_NAME, "--cacert", DNS01_ROOT,
+                            "--resolve", "%s:8443:%s" % (BLOCKED_NAME, router))
+        assert status == 200 and json.loads(body)["ProductName"] == "Jellyfin Server", body
+        renewal = server.file("/etc/letsencrypt/renewal/%s.conf" % BLOCKED_NAME).content_string
+        assert "authenticator = dns-rfc2136" in renewal
+        # 80 and 443 from the internet host still do not answer: the ISP drops them.
+        for port, scheme in ((443, "https"), (80, "http")):
+            out = internet.run("curl -sS --connect-timeout 3 -o /dev/null -k %s://%s:%d/" % (scheme, router, port))
+            assert out.rc == 28, (port, out.rc, out.stderr)
+        # nginx's redirect from plain HTTP (seen from the LAN) keeps the external port.
+        out = lab_router(lab).run("curl -sS -m 5 -o /dev/null -w '%%{http_code} %%{redirect_url}' -H 'Host: %s' "
+                                  "http://%s/web/" % (BLOCKED_NAME, server_lan))
+        assert out.rc == 0 and out.stdout == "301 https://%s:8443/web/" % BLOCKED_NAME, out.stdout + out.stderr
+    finally:
+        playbook(block, "-e", "lab_isp_block_state=absent", log="isp-unblock.log")

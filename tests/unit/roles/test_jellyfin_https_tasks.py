@@ -50,6 +50,7 @@ def test_ports_jellyfin_cannot_listen_on_are_refused(port):
     assert "cannot listen on a port below 1024" in message
     assert "map the router's public port 443 to it (443 -> 8920" in message
     assert "{ port: 443, internal_port: 8920 }" in message
+    assert "jellyfin_remote_external_port: 443" in message
 
 
 @pytest.mark.parametrize("port", [1024, 8920, 65535])

@@ -152,10 +152,39 @@ def test_port_80_blocked_needs_dns01():
     assert any("DNS-01" in need for need in proxy["needs"])
 
 
-def test_port_443_blocked_rules_out_the_home_proxy_unless_vps():
-    assert by_method(advice("nat", blocked_ports=[443]))["reverse_proxy"]["suitable"] is False
+def test_port_443_blocked_behind_a_router_keeps_the_proxy_on_another_external_port():
+    proxy = by_method(advice("nat", has_domain=True, blocked_ports=[443]))["reverse_proxy"]
+    assert proxy["suitable"] is True
+    assert "8443" in text(proxy)
+    assert any(need.startswith("an external port other than 443") and "jellyfin_remote_external_port" in need
+               for need in proxy["needs"])
+    # 80 is still open: HTTP-01 works, so no DNS-01 is asked for, and 80 is forwarded.
+    assert not any("DNS-01" in need for need in proxy["needs"])
+    assert "that external port and port 80 forwarded to the proxy host" in proxy["needs"]
+    assert not any("443 and 80" in need for need in proxy["needs"])
+
+
+def test_ports_80_and_443_blocked_need_dns01_and_another_port_not_a_rejection():
+    result = advice("nat", has_domain=True, blocked_ports=[80, 443], remote_users=5)
+    proxy = by_method(result)["reverse_proxy"]
+    assert proxy["suitable"] is True
+    needs = " | ".join(proxy["needs"])
+    assert "a DNS-01 provider" in needs and "an external port other than 443" in needs
+    assert "that external port forwarded to the proxy host" in proxy["needs"]
+    assert "80" not in needs.replace("8443", "")
+    # Less than with nothing blocked, but still the first advice for many remote users.
+    open_line = by_method(advice("nat", has_domain=True, remote_users=5))["reverse_proxy"]
+    assert order(result)[0] == "reverse_proxy" == order(advice("nat", has_domain=True, remote_users=5))[0]
+    assert proxy["rank"] == open_line["rank"] == 1
+
+
+def test_port_443_blocked_on_a_host_with_the_public_address_rules_out_the_home_proxy_unless_vps():
+    proxy = by_method(advice("public", has_domain=True, blocked_ports=[443]))["reverse_proxy"]
+    assert proxy["suitable"] is False and "no router" in text(proxy)
     proxy = by_method(advice("nat", blocked_ports=[443], has_vps=True))["reverse_proxy"]
     assert proxy["suitable"] is True and "VPS" in text(proxy)
+    assert not any("external port" in need for need in proxy["needs"])
+    assert not any("forwarded to the proxy host" in need for need in proxy["needs"])
 
 
 def test_blocked_jellyfin_port_suggests_another_external_port():

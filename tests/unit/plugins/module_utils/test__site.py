@@ -409,3 +409,100 @@ def test_summary_without_ipv6_only_says_nothing_of_it():
     # The VPN methods are not opened by port_forward's IPv6 path: no such warning either.
     out = _site.summary("tailscale", {"ipv6_only": True, "public_ipv6": "2001:db8:5::10"})
     assert not any("IPv6 ONLY" in w for w in out["warnings"])
+
+
+def test_external_port_maps_another_router_port_to_the_proxys_443():
+    plan = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 8443})
+    assert [(p["port"], p.get("internal_port"), p["protocol"]) for p in plan["ports"]] == [(8443, 443, "tcp")]
+    # With HTTP-01, 80 stays as it is (the ISP blocks only 443).
+    plan = _site.plan("reverse_proxy", {"external_port": "8443"})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(80, None), (8443, 443)]
+    # The same port as the host's: a plain forward.
+    plan = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 443})
+    assert plan["ports"] == [{"port": 443, "protocol": "tcp", "description": "Jellyfin HTTPS (reverse proxy)"}]
+    # Unset: as before.
+    assert _site.plan("reverse_proxy", {"external_port": None})["ports"] == _site.plan("reverse_proxy")["ports"]
+
+
+def test_external_port_with_jellyfins_own_https_maps_to_its_https_port():
+    plan = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_challenge": "dns-01",
+                                       "https_port": 8920, "external_port": 443})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(443, 8920)]
+
+
+@pytest.mark.parametrize("value", [0, -1, 65536, "https", 8443.5, True, "84 43"])
+def test_external_port_out_of_range_is_refused_by_name(value):
+    with pytest.raises(_site.SiteError) as err:
+        _site.plan("reverse_proxy", {"external_port": value})
+    message = str(err.value)
+    assert message.startswith("jellyfin_remote_external_port must be a port number between 1 and 65535")
+    assert repr(value) in message and message.endswith("Nothing was changed.")
+
+
+@pytest.mark.parametrize("method, https", [("wireguard", False), ("port_forward", False), ("tailscale", False)])
+def test_external_port_is_refused_where_there_is_no_https_port_to_move(method, https):
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_external_port moves the HTTPS port on the router"):
+        _site.plan(method, {"external_port": 8443, "wireguard_networks": ["10.13.13.0/24"],
+                            "lan_subnets": ["192.168.1.0/24"]})
+
+
+def test_external_port_taken_by_another_planned_port_is_refused():
+    with pytest.raises(_site.SiteError, match=r"jellyfin_remote_external_port 80 is also planned for ACME HTTP-01"):
+        _site.plan("reverse_proxy", {"external_port": 80})
+
+
+def test_summary_urls_carry_the_external_port():
+    ports = _site.plan("reverse_proxy", {"acme_challenge": "dns-01", "external_port": 8443})["ports"]
+    out = _site.summary("reverse_proxy", {"domain": "media.example.org", "base_url": "/jf", "ports": ports})
+    assert out["urls"] == ["https://media.example.org:8443/jf/"]
+    assert "router and host firewall: 8443/tcp (to 443 on the host)" in out["opened"]
+    plain = _site.summary("reverse_proxy", {"domain": "media.example.org", "ports": _site.plan("reverse_proxy")["ports"]})
+    assert plain["urls"] == ["https://media.example.org/"]
+    ports = _site.plan("port_forward", {"https": True, "https_domain": "home.example.org", "https_challenge": "dns-01",
+                                        "external_port": 8443})["ports"]
+    out = _site.summary("port_forward", {"ddns_hostname": "home.example.org", "ports": ports, "https": True})
+    assert out["urls"] == ["https://home.example.org:8443/"]
+
+
+BLOCKED = dict(EVERYTHING, blocked_ports=[80, 443])
+
+
+def test_blocked_ports_ask_the_proxy_for_another_external_port_and_dns01():
+    lacking = _site.missing_inputs(BLOCKED)["reverse_proxy"]
+    assert any(item.startswith("jellyfin_remote_external_port (your ISP blocks 443") for item in lacking)
+    assert any(item.startswith("reverse_proxy_acme_challenge: dns-01 (your ISP blocks 80") and "nginx" in item
+               for item in lacking)
+    ready = dict(BLOCKED, external_port=8443, acme_challenge="dns-01")
+    assert _site.missing_inputs(ready)["reverse_proxy"] == []
+    # An external port the ISP blocks too is no way out.
+    assert "your ISP blocks 80" in _site.missing_inputs(dict(ready, external_port=80))["reverse_proxy"][0]
+    # Only 443 blocked: HTTP-01 still works.
+    assert len(_site.missing_inputs(dict(EVERYTHING, blocked_ports=["443"]))["reverse_proxy"]) == 1
+    assert _site.missing_inputs(EVERYTHING)["reverse_proxy"] == []
+
+
+def test_blocked_ports_ask_jellyfins_own_https_the_same():
+    lacking = _site.missing_inputs(dict(EVERYTHING, blocked_ports=[80, 8920]))["port_forward"]
+    assert [item.split(" (")[0] for item in lacking] == ["jellyfin_remote_external_port",
+                                                         "jellyfin_https_acme_challenge: dns-01"]
+    assert _site.missing_inputs(dict(EVERYTHING, blocked_ports=[80, 8920], external_port=443,
+                                     https_challenge="dns-01"))["port_forward"] == []
+    # Another HTTPS port than the blocked one needs nothing more.
+    assert _site.missing_inputs(dict(EVERYTHING, blocked_ports=[8920], https_port=8921))["port_forward"] == []
+
+
+def test_auto_with_blocked_ports_takes_the_proxy_only_when_it_can_get_through():
+    methods = ranking("nat", has_domain=True, blocked_ports=[80, 443], remote_users=5)
+    assert methods[0]["method"] == "reverse_proxy" and methods[0]["suitable"]
+    choice = _site.choose(methods, BLOCKED)
+    assert choice["method"] != "reverse_proxy"
+    assert any(line["method"] == "reverse_proxy" and "jellyfin_remote_external_port" in line["missing"][0]
+               for line in choice["better"])
+    ready = dict(BLOCKED, external_port=8443, acme_challenge="dns-01")
+    assert _site.choose(methods, ready)["method"] == "reverse_proxy"
+    plan = _site.plan("reverse_proxy", {"inputs": ready, "acme_challenge": "dns-01", "external_port": 8443})
+    assert [(p["port"], p.get("internal_port")) for p in plan["ports"]] == [(8443, 443)]
+    # Named explicitly without them: refused before any change, naming what to set.
+    with pytest.raises(_site.SiteError, match="jellyfin_remote_method is reverse_proxy, which needs "
+                                              "jellyfin_remote_external_port"):
+        _site.plan("reverse_proxy", {"inputs": BLOCKED})
