@@ -85,8 +85,8 @@ lint: venv collection
 
 # Two scenarios at a time (MOLECULE_JOBS), the longest first (by the last full run's times;
 # .cache/logs/times.tsv), so that both slots end about together; scenarios not named here last.
-MOLECULE_ORDER ?= default openvpn vps_relay default_cgnat port_forward jellyfin_https reverse_proxy_nginx \
-	port_forward_cgnat wireguard tailscale jellyfin_network reverse_proxy_caddy cloudflare_tunnel port_forward_public
+MOLECULE_ORDER ?= default vps_relay jellyfin_https openvpn default_cgnat port_forward port_forward_cgnat \
+	reverse_proxy_nginx wireguard tailscale jellyfin_network reverse_proxy_caddy cloudflare_tunnel port_forward_public
 molecule: venv collection image
 	@bash tests/gates/molecule_all.sh $(foreach s,$(MOLECULE_ORDER),$(filter $(s),$(SCENARIOS))) \
 		$(filter-out $(MOLECULE_ORDER),$(SCENARIOS))
