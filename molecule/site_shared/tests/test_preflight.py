@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO, playbook
 
 PORT_OPENING = {"port_forward", "reverse_proxy", "wireguard"}
-NO_OPEN_PORT = {"tailscale", "cloudflare_tunnel"}
+NO_OPEN_PORT = {"tailscale", "cloudflare_tunnel", "vps_relay"}  # the relay's ports are on the VPS
 
 
 @pytest.fixture(scope="module")
