@@ -261,16 +261,16 @@ def report(results, ceiling, args, loads, info):
           "on the relay (relay)")
     print()
     ratio = throughput_ratio(results)
-    print("  %-58s %6.2f   %s" % ("throughput relay / direct  (goal >= %.1f)" % GOAL, ratio, verdict(ratio)))
-    print("  %-58s %6.2f" % ("seek TTFB relay / direct", results["relay"]["seek_ms"] / results["direct"]["seek_ms"]))
+    print("  %-62s %6.2f   %s" % ("throughput relay / direct  (goal >= %.1f)" % GOAL, ratio, verdict(ratio)))
+    print("  %-62s %6.2f" % ("seek TTFB relay / direct", results["relay"]["seek_ms"] / results["direct"]["seek_ms"]))
     for key, text in (("up", "home -> relay (the viewers' streams)"), ("down", "relay -> home (-R)")):
         label = "iperf3 over the tunnel, %s" % text
         if ceiling[key] is None:
-            print("  %-58s %s" % (label, "failed (see the log above)"))
+            print("  %-62s %s" % (label, "failed (see the log above)"))
         else:
-            print("  %-58s %6.0f Mbit/s" % (label, ceiling[key]))
+            print("  %-62s %6.0f Mbit/s" % (label, ceiling[key]))
     if ceiling["up"]:
-        print("  %-58s %6.2f" % ("relay stream / iperf3 ceiling (home -> relay)",
+        print("  %-62s %6.2f" % ("relay stream / iperf3 ceiling (home -> relay)",
                                  mibs_to_mbits(results["relay"]["mibs"]) / ceiling["up"]))
 
 
