@@ -146,7 +146,11 @@ def run(argv, env=None, check=True, quiet=False):
 
 
 class Lab:
-    def __init__(self):
+    """A lab of the bench's own (tests/lab/lab.py): this bench's, or another bench's (name,
+    topology) reusing it (benchmarks/relay_bench.py)."""
+
+    def __init__(self, name=LAB, topology="flat"):
+        self.name, self.topology = name, topology
         self.env = dict(os.environ)
         self.env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
         self.env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(REPO, ".cache", "collections")
@@ -154,26 +158,30 @@ class Lab:
         self.env["ANSIBLE_GATHERING"] = "explicit"
         self.env["ANSIBLE_PYTHON_INTERPRETER"] = "auto_silent"
         self.env["ANSIBLE_STDOUT_CALLBACK"] = "default"
-        self.inventory = os.path.join(STATE_DIR, "%s.inventory.yml" % LAB)
+        self.inventory = os.path.join(STATE_DIR, "%s.inventory.yml" % name)
         self.extra = None
         self.state = None
 
-    def up(self):
-        run([PY, LAB_PY, "up", "--lab", LAB, "--topology", "flat", "--inventory", self.inventory], env=self.env)
-        with open(os.path.join(STATE_DIR, "%s.json" % LAB), encoding="utf-8") as handle:
+    def up(self, extra_vars=None):
+        """Brings the lab up; its extra vars (a temporary file): extra_vars, by default this
+        bench's (the lab's state, the domain, pebble's CA)."""
+        run([PY, LAB_PY, "up", "--lab", self.name, "--topology", self.topology, "--inventory", self.inventory],
+            env=self.env)
+        with open(os.path.join(STATE_DIR, "%s.json" % self.name), encoding="utf-8") as handle:
             self.state = json.load(handle)
-        fd, self.extra = tempfile.mkstemp(prefix="rpbench-", suffix=".json")
+        if extra_vars is None:
+            extra_vars = {"lab_state": self.state, "lab_proxy_domain": DOMAIN, "lab_acme_ca_root": CA_ROOT}
+        fd, self.extra = tempfile.mkstemp(prefix="%s-" % self.name, suffix=".json")
         with os.fdopen(fd, "w") as handle:
-            json.dump({"lab_state": self.state, "lab_proxy_domain": DOMAIN,
-                       "lab_acme_ca_root": CA_ROOT}, handle)
+            json.dump(extra_vars, handle)
 
     def attach(self):
         """The lab a --keep run left up."""
-        with open(os.path.join(STATE_DIR, "%s.json" % LAB), encoding="utf-8") as handle:
+        with open(os.path.join(STATE_DIR, "%s.json" % self.name), encoding="utf-8") as handle:
             self.state = json.load(handle)
 
     def down(self):
-        run([PY, LAB_PY, "down", "--lab", LAB], env=self.env, check=False)
+        run([PY, LAB_PY, "down", "--lab", self.name], env=self.env, check=False)
         if self.extra:
             os.unlink(self.extra)
 
@@ -190,48 +198,51 @@ class Lab:
         run(["ansible-playbook", "-i", self.inventory, "-e", "@" + self.extra, os.path.join(SHARED, name)], env=env)
 
 
-def proxy_cpu_seconds(lab, kind):
+def proxy_cpu_seconds(lab, kind, host="server"):
     """utime + stime of the proxy's processes (nginx: master and workers; caddy: its one;
-    caddy-vendor: the vendor's binary, whose process name tells it from Debian's)."""
+    caddy-vendor: the vendor's binary, whose process name tells it from Debian's) on host."""
     if kind is None:
         return 0.0
-    out = lab.sh("server", "for p in $(pgrep -x %s); do cut -d' ' -f14,15 /proc/$p/stat; done; getconf CLK_TCK" % kind).stdout
+    out = lab.sh(host, "for p in $(pgrep -x %s); do cut -d' ' -f14,15 /proc/$p/stat; done; getconf CLK_TCK" % kind).stdout
     lines = out.split()
     tck = int(lines[-1])
     return sum(int(v) for v in lines[:-1]) / tck
 
 
-def curl_base(port, proto):
-    host = "https://%s:%d" % (DOMAIN, port)
-    args = "--resolve %s:%d:127.0.0.1 --cacert %s %s" % (DOMAIN, port, ISSUING_ROOT,
-                                                         "--http2" if proto == "h2" else "--http1.1")
+def curl_base(port, proto, address="127.0.0.1", domain=DOMAIN):
+    host = "https://%s:%d" % (domain, port)
+    args = "--resolve %s:%d:%s --cacert %s %s" % (domain, port, address, ISSUING_ROOT,
+                                                  "--http2" if proto == "h2" else "--http1.1")
     return host, args
+
+
+def target_url(target, proto):
+    """The base URL and curl's options for a target: by default loopback on the server; a
+    target may name the client host, the address and domain it resolves (benchmarks/relay_bench.py)."""
+    if target["port"] is None:
+        return "http://127.0.0.1:8096", "--http1.1"
+    return curl_base(target["port"], proto, target.get("address", "127.0.0.1"), target.get("domain", DOMAIN))
 
 
 def download(lab, target, proto):
     """One full download: (MiB/s, bytes, proxy CPU seconds, HTTP version)."""
-    if target["port"] is None:
-        url, args = "http://127.0.0.1:8096", "--http1.1"
-    else:
-        url, args = curl_base(target["port"], proto)
-    cpu0 = proxy_cpu_seconds(lab, target["proxy"])
-    out = lab.sh("server", "curl -sS -o /dev/null -m 120 %s -w '%%{speed_download} %%{size_download} %%{http_version}' '%s%s'"
+    url, args = target_url(target, proto)
+    cpu_host = target.get("proxy_host", "server")
+    cpu0 = proxy_cpu_seconds(lab, target["proxy"], cpu_host)
+    out = lab.sh(target.get("client", "server"), "curl -sS -o /dev/null -m 120 %s -w '%%{speed_download} %%{size_download} %%{http_version}' '%s%s'"
                  % (args, url, STREAM)).stdout.split()
-    cpu = proxy_cpu_seconds(lab, target["proxy"]) - cpu0
+    cpu = proxy_cpu_seconds(lab, target["proxy"], cpu_host) - cpu0
     return float(out[0]) / 2**20, int(out[1]), cpu, out[2]
 
 
 def seek_ttfb(lab, target, seeks, size, seed):
     """Times to first byte (s) of Range requests at random offsets, a new connection each."""
-    if target["port"] is None:
-        url, args = "http://127.0.0.1:8096", "--http1.1"
-    else:
-        url, args = curl_base(target["port"], "h1")
+    url, args = target_url(target, "h1")
     rnd = random.Random(seed)
     offsets = " ".join(str(rnd.randrange(0, size - 2**20)) for _ in range(seeks))
     script = ("for o in %s; do curl -sS -o /dev/null -m 10 %s -r $o-$((o+65535)) -w '%%{time_starttransfer} %%{http_code}\\n' '%s%s'; done"
               % (offsets, args, url, STREAM))
-    rows = [line.split() for line in lab.sh("server", script).stdout.splitlines() if line.strip()]
+    rows = [line.split() for line in lab.sh(target.get("client", "server"), script).stdout.splitlines() if line.strip()]
     assert all(r[1] == "206" for r in rows), rows
     return [float(r[0]) for r in rows]
 
