@@ -147,6 +147,18 @@ def internet(lab):
     return _host(lab, "internet")
 
 
+PEBBLE_ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
+
+
+@pytest.fixture(scope="session")
+def pebble_root(internet):
+    """The root that issued the lab's ACME certificates, fetched from pebble's management
+    endpoint onto the internet host; its path there, for curl --cacert."""
+    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % PEBBLE_ROOT)
+    assert out.rc == 0, out.stderr
+    return PEBBLE_ROOT
+
+
 @pytest.fixture(scope="session")
 def jellyfin_url():
     """Jellyfin as the outside host reaches it (JELLYFIN_URL overrides)."""
@@ -334,12 +346,14 @@ def flat(proc):
     return " ".join((proc.stdout + proc.stderr).split())
 
 
-def router_chain(lab):
-    """The lab router's miniupnpd DNAT chain as nft lists it: the router's own table of mappings."""
+def router_chain(lab, chain="prerouting_miniupnpd"):
+    """One of the lab router's nftables chains (table inet filter) as nft lists it. The default is
+    miniupnpd's DNAT chain, the router's own table of IPv4 mappings; "miniupnpd" holds its IPv6
+    pinholes."""
     env = dict(os.environ)
     env.setdefault("CONTAINERS_CONF", os.path.join(REPO, "tests", "lab", "containers.conf"))
     out = subprocess.run(["podman", "exec", lab["hosts"]["router"]["container"], "nft", "list", "chain", "inet",
-                          "filter", "prerouting_miniupnpd"], capture_output=True, text=True, env=env, check=False)
+                          "filter", chain], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr
     return out.stdout
 

@@ -16,7 +16,6 @@ from conftest import REPO, changed_on_server, curl, denied_login_address, finger
 
 DOMAIN = "jellyfin.ddns.lab.test"
 SCENARIO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
 PKCS12 = "/etc/jellyfin/ssl/jellyfin.pfx"
 PASSWORD_FILE = "/etc/jellyfin-remote/private/jellyfin-https-pkcs12.pass"
 
@@ -24,13 +23,6 @@ PASSWORD_FILE = "/etc/jellyfin-remote/private/jellyfin-https-pkcs12.pass"
 @pytest.fixture(scope="session")
 def router(lab):
     return lab["hosts"]["router"]["addresses"]["wan"]
-
-
-@pytest.fixture(scope="session")
-def pebble_root(internet):
-    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
-    assert out.rc == 0, out.stderr
-    return ROOT
 
 
 def served_certificate(internet, router):

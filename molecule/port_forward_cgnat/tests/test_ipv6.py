@@ -9,15 +9,13 @@ import ipaddress
 import json
 import os
 import shlex
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import REPO, curl, playbook
+from conftest import REPO, curl, playbook, router_chain
 
 DOMAIN = "jellyfin.ddns.lab.test"
-ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
 SITE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 
 
@@ -31,19 +29,6 @@ def summary():
 @pytest.fixture(scope="module")
 def server6(lab):
     return lab["hosts"]["server"]["addresses6"]["lan"]
-
-
-@pytest.fixture(scope="module")
-def pebble_root(internet):
-    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
-    assert out.rc == 0, out.stderr
-    return ROOT
-
-
-def router_chain(lab, chain):
-    router = lab["hosts"]["router"]["container"]
-    return subprocess.run(["podman", "exec", router, "nft", "list", "chain", "inet", "filter", chain],
-                          capture_output=True, text=True, check=True).stdout
 
 
 def test_auto_chose_port_forward_over_ipv6(summary):

@@ -17,11 +17,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import changed_on_server, curl, denied_login_address, exposure, fingerprint, fingerprint_diff, playbook
+from conftest import PEBBLE_ROOT, changed_on_server, curl, denied_login_address, exposure, fingerprint, fingerprint_diff, playbook
 
 DOMAIN = "jellyfin.lab.test"
 URL = "https://%s" % DOMAIN
-ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
 SERVER_KIND = os.environ.get("REVERSE_PROXY_SERVER", "caddy")
 SITE = {"caddy": "/etc/caddy/Caddyfile", "nginx": "/etc/nginx/conf.d/jellyfin.conf"}[SERVER_KIND]
 ACCESS_LOG = {"caddy": "/var/log/caddy/jellyfin-access.log", "nginx": "/var/log/nginx/jellyfin.access.log"}[SERVER_KIND]
@@ -39,13 +38,11 @@ def no_bans(server):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def pebble_root(internet):
-    """The root that issued the proxy's certificate, from pebble's management endpoint; every
-    curl on the internet host verifies against it (via ~/.curlrc) and nothing else."""
-    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0 && "
-                       "printf 'cacert = %s\\n' > /root/.curlrc" % (ROOT, ROOT))
+def curl_trusts_only_pebble(internet, pebble_root):
+    """Every curl on the internet host verifies against pebble's root (via ~/.curlrc) and
+    nothing else."""
+    out = internet.run("printf 'cacert = %s\\n' > /root/.curlrc" % pebble_root)
     assert out.rc == 0, out.stderr
-    return ROOT
 
 
 def _headers(host, url, *args):
@@ -69,7 +66,7 @@ def test_https_public_info_with_a_pebble_issued_chain(internet):
 def test_certificate_is_for_the_domain_and_verifies_against_pebble(internet):
     out = internet.run(
         "openssl s_client -connect %s:443 -servername %s -CAfile %s -verify_return_error "
-        "-verify_hostname %s </dev/null 2>&1" % (DOMAIN, DOMAIN, ROOT, DOMAIN))
+        "-verify_hostname %s </dev/null 2>&1" % (DOMAIN, DOMAIN, PEBBLE_ROOT, DOMAIN))
     assert out.rc == 0, out.stdout
     assert "Verify return code: 0 (ok)" in out.stdout
     assert "Pebble" in out.stdout  # issued by pebble's intermediate
@@ -141,7 +138,7 @@ def test_old_tls_refused(internet, option):
 
 def test_tls12_accepted(internet):
     out = internet.run("openssl s_client -connect %s:443 -servername %s -tls1_2 -CAfile %s </dev/null 2>&1"
-                       % (DOMAIN, DOMAIN, ROOT))
+                       % (DOMAIN, DOMAIN, PEBBLE_ROOT))
     assert out.rc == 0 and "ECDHE" in out.stdout
 
 

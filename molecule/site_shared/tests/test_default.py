@@ -20,7 +20,6 @@ from conftest import (DOCTOR_TEXTFILE, REPO, changed_on_server, curl, denied_log
                       state_diff)
 
 DOMAIN = "jellyfin.ddns.lab.test"
-ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
 CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 
@@ -70,13 +69,6 @@ def test_check_on_the_converged_server_reports_nothing_to_change():
 
 nat_only = pytest.mark.skipif("os.environ.get('MOLECULE_SCENARIO_NAME') != 'default'", reason="NAT lab only")
 cgnat_only = pytest.mark.skipif("os.environ.get('MOLECULE_SCENARIO_NAME') != 'default_cgnat'", reason="CGNAT lab only")
-
-
-@pytest.fixture(scope="session")
-def pebble_root(internet):
-    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
-    assert out.rc == 0, out.stderr
-    return ROOT
 
 
 @nat_only

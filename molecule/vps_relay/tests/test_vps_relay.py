@@ -24,7 +24,6 @@ from conftest import (REPO, classified, curl, denied_login_address, flat, host_r
                       recap)
 
 DOMAIN = "jellyfin.ddns.lab.test"
-ROOT = "/etc/ssl/lab-pebble-issuing-root.pem"
 CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 EPHEMERAL = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "")
 RELAY_TUNNEL, HOME_TUNNEL = "10.87.0.1", "10.87.0.2"
@@ -34,13 +33,6 @@ URL = "https://%s" % DOMAIN
 @pytest.fixture(scope="session")
 def relay(lab):
     return testinfra.get_host("podman://%s" % lab["hosts"]["relay"]["container"])
-
-
-@pytest.fixture(scope="session")
-def pebble_root(internet):
-    out = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15000/roots/0" % ROOT)
-    assert out.rc == 0, out.stderr
-    return ROOT
 
 
 @pytest.fixture(scope="session")
