@@ -122,12 +122,26 @@ class Mapping:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def discover(client, delay_ms):
+def discover(client, delay_ms, locate=None):
     """Find the IGD. Returns the control URL miniupnpc selected; raises UpnpError(no_igd).
 
     The multicast interface is given when the client is made (miniupnpc.UPnP(multicastif=...));
     miniupnpc makes that attribute read-only afterwards.
+
+    locate (_ssdp.find_igd, or None): a search that returns the first gateway's description URL
+    (or None) within a timeout in seconds. With it the wait ends at the router's first answer
+    instead of after the whole delay, and miniupnpc reads that description directly; when the
+    description cannot be read, miniupnpc's own discovery runs as without it. Silence within
+    the delay means no gateway, as for miniupnpc.
     """
+    if locate is not None:
+        location = locate(delay_ms / 1000.0)
+        if not location:
+            raise UpnpError("no_igd", "no UPnP gateway answered the SSDP search")
+        try:
+            return client.selectigd(location)
+        except Exception:  # miniupnpc raises plain Exception; its own discovery below decides
+            pass
     client.discoverdelay = int(delay_ms)
     try:
         found = client.discover()
@@ -208,13 +222,13 @@ def _add(client, external_port, protocol, internal_client, internal_port, descri
         )
 
 
-def connect(client, discovery_delay_ms, allow_ranges=()):
+def connect(client, discovery_delay_ms, allow_ranges=(), locate=None):
     """Discover the IGD once and read what every mapping needs. Returns a dict: igd, lan_address,
     external_ip, problem (why nothing can be forwarded to, or None); raises UpnpError (config
     for a bad allow_ranges, no_igd with discover()'s short reason).
     """
     ranges = parse_ranges(allow_ranges)
-    igd = discover(client, discovery_delay_ms)
+    igd = discover(client, discovery_delay_ms, locate)
     lan_address = getattr(client, "lanaddr", None) or None
     try:
         raw_external = client.externalipaddress()
@@ -335,10 +349,12 @@ def ensure(
     multicast_interface=None,
     allow_ranges=(),
     check_mode=False,
+    locate=None,
 ):
     """Bring one mapping to state. Returns the result dict; raises UpnpError.
 
     multicast_interface only names the interface in messages: the client was made with it.
+    locate: see discover().
 
     Check mode only reads (discovery, external address, the current mapping) and predicts
     `changed` exactly.
@@ -346,7 +362,7 @@ def ensure(
     protocol = protocol.upper()
     iport = external_port if internal_port is None else internal_port
     try:
-        session = connect(client, discovery_delay_ms, allow_ranges)
+        session = connect(client, discovery_delay_ms, allow_ranges, locate)
     except UpnpError as exc:
         if exc.kind != "no_igd":
             raise
@@ -370,7 +386,7 @@ _ENSURE_ONE_ARGUMENTS = ("external_port", "protocol", "internal_port", "internal
 
 
 def ensure_many(client, mappings, state="present", force=False, discovery_delay_ms=2000, multicast_interface=None,
-                allow_ranges=(), check_mode=False):
+                allow_ranges=(), check_mode=False, locate=None):
     """Bring several mappings to their state after one discovery. Returns the result dict;
     raises UpnpError when any mapping failed (details: mappings, the report of each, and changed).
 
@@ -400,7 +416,7 @@ def ensure_many(client, mappings, state="present", force=False, discovery_delay_
         return out
 
     try:
-        session = connect(client, discovery_delay_ms, allow_ranges)
+        session = connect(client, discovery_delay_ms, allow_ranges, locate)
     except UpnpError as exc:
         if exc.kind != "no_igd":
             raise

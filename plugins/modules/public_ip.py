@@ -159,7 +159,9 @@ options:
         installed, and is silent when it is not. Last it takes a 100.64.0.0/10 address on a
         real interface, such as an LTE stick on a CGNAT line.
       - V(upnp) asks the router by UPnP IGD C(GetExternalIPAddress). This needs C(miniupnpc).
-        If no router answers, the result is V(unknown).
+        If no router answers, the result is V(unknown). The SSDP search for the router ends at
+        its first answer (usually within milliseconds) rather than after the whole discovery
+        wait, half of O(timeout) up to 2 s, which passes only when no router answers.
       - V(value) uses O(wan_address), for example as read from the router's status page.
       - V(interfaces) only looks at this host's interfaces (C(ip -j addr)).
       - V(none) skips the comparison. The result is then V(unknown) unless it is V(offline).
@@ -381,7 +383,7 @@ import time
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses, _ssdp
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import host as ip_host
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import racing as ip_racing
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip import sources as ip_sources
@@ -500,7 +502,7 @@ def main():
     deadline = started + p["timeout"]
     upnp_job = None
     if miniupnpc is not None:
-        upnp_job = ip_racing.run_daemon(ip_host.upnp_external_address, miniupnpc, p["timeout"])
+        upnp_job = ip_racing.run_daemon(ip_host.upnp_external_address, miniupnpc, p["timeout"], _ssdp.find_igd)
 
     host = None
     if p["wan_source"] in ("auto", "interfaces"):

@@ -138,7 +138,10 @@ options:
     default: false
   discovery_delay_ms:
     description:
-      - How long to wait for SSDP answers from the router, in milliseconds.
+      - How long to wait for SSDP answers from the router, in milliseconds. The search ends at the
+        router's first answer, usually within milliseconds; the whole delay passes only when
+        no router answers (or when O(multicast_interface) is an interface name, where
+        miniupnpc's own discovery listens for the whole delay).
     type: int
     default: 2000
   multicast_interface:
@@ -275,7 +278,7 @@ import ipaddress
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ssdp, _upnp
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
@@ -392,7 +395,7 @@ def main():
     # What every call shares: the router, how to find it, the defaults of each mapping.
     common = dict(state=p["state"], force=p["force"], discovery_delay_ms=p["discovery_delay_ms"],
                   multicast_interface=p["multicast_interface"], allow_ranges=p["allow_ranges"],
-                  check_mode=module.check_mode)
+                  check_mode=module.check_mode, locate=_ssdp.locator(p["multicast_interface"]))
     if p["mappings"] is not None:
         run_many(module, client, common)
     single = {option: p[option] for option in SINGLE_MAPPING_OPTIONS}

@@ -110,18 +110,31 @@ def import_miniupnpc():
 NO_EXTERNAL_ADDRESS = ""
 
 
-def upnp_external_address(miniupnpc, timeout):
+def upnp_external_address(miniupnpc, timeout, locate=None):
     """The IGD's external IPv4 address via miniupnpc (a module object).
 
     None when no router answers (that is "no WAN information"); NO_EXTERNAL_ADDRESS when a
-    router answers with an empty or unspecified address. Never raises.
+    router answers with an empty or unspecified address. Never raises. locate (as for
+    _upnp.discover: _ssdp.find_igd) ends the search at the router's first answer.
     """
     client = miniupnpc.UPnP()
-    client.discoverdelay = int(max(min(timeout / 2.0, 2.0), 0.1) * 1000)
+    delay = max(min(timeout / 2.0, 2.0), 0.1)
     try:
-        if not client.discover():
+        location = locate(delay) if locate is not None else None
+        if locate is not None and not location:
             return None
-        client.selectigd()
+        selected = False
+        if location:
+            try:
+                client.selectigd(location)
+                selected = True
+            except Exception:  # the description could not be read: miniupnpc's discovery decides
+                pass
+        if not selected:
+            client.discoverdelay = int(delay * 1000)
+            if not client.discover():
+                return None
+            client.selectigd()
         address = client.externalipaddress()
     except Exception:  # miniupnpc raises plain Exception for "no IGD" and SOAP errors
         return None

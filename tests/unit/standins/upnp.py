@@ -16,6 +16,8 @@ Modelled behaviour, read in miniupnp/miniupnp miniupnpc/src/miniupnpcmodule.c (m
 | getspecificportmapping() returns (client, iport, desc, enabled, lease) | UPnP_getspecific... |
 |   or None when the router has no such mapping (it does not raise)      |                     |
 | lanaddr is filled by selectigd() (read-only attribute)                 | UPnP_members        |
+| selectigd(url) reads the description at url (no discovery needed) and  | UPnP_selectigd      |
+|   raises Exception("No UPnP device discovered") when that fails        |                     |
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ LAN = "192.168.1.20"
 OTHER = "192.168.1.30"
 WAN = "81.2.69.160"  # any global address; nothing is sent anywhere
 IGD = "http://192.168.1.1:5000/ctl/IPConn"
+ROOT_DESC = "http://192.168.1.1:5000/rootDesc.xml"  # the SSDP LOCATION
 
 
 class FakeUPnP:
@@ -53,10 +56,23 @@ class FakeUPnP:
             raise Exception(self.discover_error)
         return self.devices
 
-    def selectigd(self):
-        self.calls.append("selectigd")
-        if not self.igd:
-            raise Exception("No UPnP device discovered")
+    def locate(self, timeout):
+        """_ssdp.find_igd's stand-in: the router's description URL when a device would answer."""
+        self.calls.append("locate")
+        if self.discover_error or not self.devices:
+            return None
+        return ROOT_DESC
+
+    def selectigd(self, location=None):
+        if location is None:
+            self.calls.append("selectigd")
+            if not self.igd:
+                raise Exception("No UPnP device discovered")
+        else:
+            # UPNP_GetIGDFromUrl: the description at that URL, whatever discover() found
+            self.calls.append("selectigd(url)")
+            if location != ROOT_DESC or not self.igd:
+                raise Exception("No UPnP device discovered")  # miniupnpc 2.2.4 says so for an unreadable URL too
         self.lanaddr = self._lan
         return self.igd
 

@@ -681,6 +681,51 @@ def test_upnp_discover_delay_fits_the_budget():
     assert fake.delay == 500
 
 
+def test_upnp_with_an_ssdp_answer_reads_that_description_and_skips_discovery():
+    class Client:
+        selected = []
+
+        def discover(self):
+            raise AssertionError("miniupnpc's discovery ran although the search had found the router")
+
+        def selectigd(self, location=None):
+            Client.selected.append(location)
+
+        def externalipaddress(self):
+            return "100.72.14.9"
+
+    fake = type(sys)("miniupnpc")
+    fake.UPnP = Client
+    waits = []
+
+    def locate(timeout):
+        waits.append(timeout)
+        return "http://192.168.1.1:5000/rootDesc.xml"
+
+    assert pip.upnp_external_address(fake, 1.0, locate) == "100.72.14.9"
+    assert Client.selected == ["http://192.168.1.1:5000/rootDesc.xml"] and waits == [0.5]
+
+
+def test_upnp_silence_in_the_search_is_no_router_without_a_second_wait():
+    fake = FakeMiniupnpc()
+    assert pip.upnp_external_address(fake, 5, lambda timeout: None) is None
+    assert not hasattr(fake, "delay")  # discover() never ran
+
+
+def test_upnp_an_unreadable_description_falls_back_to_discovery():
+    fake = FakeMiniupnpc()
+    fallback = fake.UPnP
+
+    class Client(fallback):
+        def selectigd(self, location=None):
+            if location is not None:
+                raise Exception("No UPnP device discovered")
+
+    fake.UPnP = Client
+    assert pip.upnp_external_address(fake, 5, lambda timeout: "http://192.168.1.1:5000/gone.xml") == "100.72.14.9"
+    assert fake.delay == 2000
+
+
 def test_import_miniupnpc_missing():
     assert pip.import_miniupnpc() is None  # the guard makes the import fail
 

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _upnp
 
-from standins.upnp import IGD, LAN, OTHER, WAN, FakeUPnP
+from standins.upnp import IGD, LAN, OTHER, ROOT_DESC, WAN, FakeUPnP
 
 
 def ensure(client, **kwargs):
@@ -358,3 +358,35 @@ def test_many_after_one_discovery_with_a_stale_port_of_another_client_fails_only
     reports = exc.value.details["mappings"]
     assert [(r["external_port"], r.get("error_kind"), r["changed"]) for r in reports] == [(443, "conflict", False), (8096, None, True)]
     assert (443, "TCP") in client.mappings and client.calls.count("discover") == 1
+
+
+# -- the SSDP search in front of miniupnpc's discovery (_ssdp.find_igd) -------------------------
+
+
+def test_the_search_answer_is_read_directly_without_miniupnpcs_discovery():
+    client = FakeUPnP()
+    result = ensure(client, locate=client.locate)
+    assert result["changed"] is True and result["igd"] == IGD and result["lan_address"] == LAN
+    assert client.calls[:2] == ["locate", "selectigd(url)"] and "discover" not in client.calls
+
+
+def test_silence_in_the_search_is_no_gateway_without_a_second_wait():
+    client = FakeUPnP(devices=0)
+    exc = error(client, locate=client.locate)
+    assert exc.kind == "no_igd" and "no UPnP gateway answered the SSDP search" in str(exc)
+    assert client.calls == ["locate"]
+
+
+def test_an_unreadable_description_falls_back_to_miniupnpcs_discovery():
+    client = FakeUPnP()
+    result = ensure(client, locate=lambda timeout: ROOT_DESC.replace("rootDesc", "gone"))
+    assert result["changed"] is True
+    assert client.calls[:3] == ["selectigd(url)", "discover", "selectigd"]
+
+
+def test_the_search_gets_the_discovery_delay_in_seconds():
+    client = FakeUPnP()
+    waits = []
+    _upnp.ensure_many(client, [{"external_port": 8096}], discovery_delay_ms=1500,
+                      locate=lambda timeout: waits.append(timeout) or ROOT_DESC)
+    assert waits == [1.5]

@@ -12,7 +12,7 @@ from ansible.module_utils import basic
 from harness import run_module
 from standins.network import DnsStandIn, HttpEcho
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import public_ip
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _addresses, _ssdp
 
 V4 = "203.0.113.7"
 V6 = "2001:db8::7"
@@ -221,19 +221,24 @@ def test_auto_uses_upnp_when_miniupnpc_is_there(lab, monkeypatch):
         def discover(self):
             return 1
 
-        def selectigd(self):
+        def selectigd(self, location=None):
+            asked.append(location)
             return "http://192.168.1.1:5000/ctl"
 
         def externalipaddress(self):
             return "100.72.14.9"
 
+    asked = []
     monkeypatch.setitem(sys.modules, "miniupnpc", type(sys)("miniupnpc"))
     sys.modules["miniupnpc"].UPnP = UPnP
+    # The SSDP search's answer: the router's description, read without miniupnpc's discovery.
+    monkeypatch.setattr(_ssdp, "find_igd", lambda timeout: "http://192.168.1.1:5000/rootDesc.xml")
     patches, _calls = fake_ip_command(links(("eth0", "192.168.1.10")))
     with patches[0], patches[1]:
         result = run(dict(lab, wan_source="auto"))
     assert (result["classification"], result["wan_source_used"]) == ("cgnat", "upnp")
     assert result["notes"] == []
+    assert asked == ["http://192.168.1.1:5000/rootDesc.xml"]
 
 
 def test_upnp_without_miniupnpc_fails_with_missing_lib(lab):

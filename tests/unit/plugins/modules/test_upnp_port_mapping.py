@@ -10,13 +10,15 @@ import pytest
 from harness import run_module
 from standins.upnp import LAN, OTHER, WAN, FakeUPnP
 
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ssdp
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import upnp_port_mapping
 
 
 @pytest.fixture
 def router():
     client = FakeUPnP()
-    with mock.patch.object(upnp_port_mapping, "new_client", lambda multicast_interface=None: client):
+    with mock.patch.object(upnp_port_mapping, "new_client", lambda multicast_interface=None: client), \
+            mock.patch.object(_ssdp, "find_igd", client.locate):
         yield client
 
 
@@ -160,7 +162,7 @@ TWO = [{"external_port": 8096, "description": "Jellyfin HTTP"},
 
 def test_mappings_discover_once_and_report_each(router):
     result = run({"mappings": TWO})
-    assert router.calls.count("discover") == 1 and router.calls.count("externalipaddress") == 1
+    assert router.calls.count("locate") == 1 and "discover" not in router.calls and router.calls.count("externalipaddress") == 1
     assert result["changed"] is True
     assert [(m["external_port"], m["protocol"], m["changed"]) for m in result["mappings"]] == [
         (8096, "TCP", True), (51820, "UDP", True)]
@@ -176,7 +178,7 @@ def test_mappings_second_run_changes_nothing(router):
     result = run({"mappings": TWO})
     assert result["changed"] is False and router.writes() == []
     assert [m["changed"] for m in result["mappings"]] == [False, False]
-    assert router.calls.count("discover") == 1
+    assert router.calls.count("locate") == 1 and "discover" not in router.calls
 
 
 def test_mappings_check_mode_predicts_each_and_writes_nothing(router):
@@ -193,7 +195,7 @@ def test_mappings_state_per_mapping_removes_and_adds_in_one_call(router):
     result = run({"mappings": [{"external_port": 8096, "state": "absent"}, TWO[1]]})
     assert [(m["state"], m["changed"]) for m in result["mappings"]] == [("absent", True), ("present", True)]
     assert router.writes() == [("delete", 8096, "TCP"), ("add", 51820, "UDP", LAN, 51820, "WireGuard", "", 0)]
-    assert router.calls.count("discover") == 1
+    assert router.calls.count("locate") == 1 and "discover" not in router.calls
 
 
 def test_mappings_take_state_and_force_from_the_module(router):
@@ -241,7 +243,7 @@ def test_mappings_no_igd_names_every_port_and_marks_each(router):
     assert result["error_kind"] == "no_igd"
     assert [m["error_kind"] for m in result["mappings"]] == ["no_igd", "no_igd"]
     assert "external port 8096" in result["msg"] and "external port 51820" in result["msg"]
-    assert router.calls.count("discover") == 1
+    assert router.calls.count("locate") == 1 and "discover" not in router.calls
 
 
 def test_mappings_empty_asks_nothing(router):
