@@ -82,6 +82,17 @@ options:
         only whether the owner had one (an owner's password cannot be put back, a warning says so).
     type: path
     default: /var/lib/jellyfin-remote/state.json
+  public_info:
+    description:
+      - Also ask Jellyfin on this host for its public system information (C(GET /System/Info/Public)
+        at the address the settings give, as the P(homelab.jellyfin_remote.jellyfin_local_url#filter)
+        filter builds it), returned as RV(public_info). Read-only, also in check mode. No
+        credential is sent, and the certificate of Jellyfin's own HTTPS (to which
+        C(RequireHttps) redirects) is not checked, the address being this host's.
+      - Saves a separate M(ansible.builtin.uri) call where the settings and Jellyfin's version
+        are both read.
+    type: bool
+    default: false
   list_mode:
     description:
       - How every list option given in the task (O(known_proxies), O(local_network_subnets),
@@ -284,6 +295,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+public_info:
+  description:
+    - With O(public_info), the JSON object Jellyfin answered (its version, server name and Id,
+      C(StartupWizardCompleted)); an empty dict when it did not answer with one (not running,
+      another program on the port).
+  returned: when O(public_info) is true
+  type: dict
+  sample: {Version: 10.10.7, StartupWizardCompleted: true}
 path:
   description: The network.xml file.
   returned: always
@@ -436,13 +455,17 @@ diff:
       type: str
 """
 
+import json
 import stat
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_record
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network import (
     LIST_MODES,
     LIST_OPTIONS,
     OPTION_ELEMENTS,
+    local_url,
 )
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._jellyfin_network_task import (
     BOOL_OPTIONS,
@@ -465,6 +488,7 @@ def argument_spec():
         certificate_path=dict(type="path"),
         certificate_password=dict(type="str", no_log=True),
         jellyfin_version=dict(type="str"),
+        public_info=dict(type="bool", default=False),
     )
     for option in LIST_OPTIONS:
         spec[option] = dict(type="list", elements="str")
@@ -502,8 +526,24 @@ def main():
     try:
         result = ensure(module.params, symbolic_mode, fs_attributes, module.check_mode, module._diff, module.warn)
     except TaskError as exc:
-        module.fail_json(msg=str(exc))
+        # Settings that cannot be read: Jellyfin is still asked, at its default address.
+        extra = {"public_info": public_info({})} if module.params["public_info"] else {}
+        module.fail_json(msg=str(exc), **extra)
+    if module.params["public_info"]:
+        result["public_info"] = public_info(result.get("network") or {})
     module.exit_json(**result)
+
+
+def public_info(network, timeout=10):
+    """Jellyfin's answer to GET <local URL>/System/Info/Public as a dict; {} for no answer,
+    another status, or anything but a JSON object."""
+    try:
+        response = open_url(local_url(network) + "/System/Info/Public", method="GET", timeout=timeout,
+                            validate_certs=False, follow_redirects="all", headers={"Accept": "application/json"})
+        answer = json.loads(response.read(1024 * 1024).decode("utf-8"))
+    except Exception:  # no answer, an HTTP error, a bad port in the settings, not JSON: "did not answer"
+        return {}
+    return answer if isinstance(answer, dict) else {}
 
 
 if __name__ == "__main__":

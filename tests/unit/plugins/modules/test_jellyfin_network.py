@@ -549,3 +549,103 @@ def test_a_record_that_cannot_be_read_fails_clearly(existing, record_path, conte
         handle.write(content.replace("%s", str(existing)))
     assert fail({"path": str(existing), "state": "absent"})["msg"].startswith(message % record_path)
     assert existing.read_bytes() == J1011
+
+
+# -- public_info: Jellyfin's /System/Info/Public asked with the read, on loopback ----------------
+
+
+class _Jellyfin:
+    """A loopback HTTP server answering GET <path> with a body (and a redirect from /old)."""
+
+    def __init__(self, path, body, content_type="application/json"):
+        import http.server
+        import threading
+
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                owner.asked.append(self.path)
+                if self.path == "/old/System/Info/Public":
+                    self.send_response(302)
+                    self.send_header("Location", "http://127.0.0.1:%d%s" % (owner.port, path))
+                    self.end_headers()
+                    return
+                if self.path != path:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.asked = []
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jellyfin_at():
+    made = []
+
+    def make(path, body, **kwargs):
+        made.append(_Jellyfin(path, body, **kwargs))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def test_public_info_comes_with_the_read_at_the_address_the_settings_give(existing, jellyfin_at):
+    jellyfin = jellyfin_at("/jf/System/Info/Public", b'{"Version": "10.10.7", "StartupWizardCompleted": true}')
+    run({"path": str(existing), "internal_http_port": jellyfin.port, "base_url": "/jf"})
+    before = existing.read_bytes()
+    result = run({"path": str(existing), "public_info": True}, check=True)
+    assert result["public_info"] == {"Version": "10.10.7", "StartupWizardCompleted": True}
+    assert jellyfin.asked == ["/jf/System/Info/Public"]
+    assert result["changed"] is False and existing.read_bytes() == before
+
+
+def test_public_info_follows_a_redirect(existing, jellyfin_at):
+    jellyfin = jellyfin_at("/System/Info/Public", b'{"Version": "10.11.0"}')
+    run({"path": str(existing), "internal_http_port": jellyfin.port, "base_url": "/old"})
+    result = run({"path": str(existing), "public_info": True}, check=True)
+    assert result["public_info"] == {"Version": "10.11.0"}
+    assert jellyfin.asked == ["/old/System/Info/Public", "/System/Info/Public"]
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"<html>not jellyfin</html>", b'"10.10.7"'])
+def test_public_info_is_empty_for_anything_but_a_json_object(existing, jellyfin_at, body):
+    jellyfin = jellyfin_at("/System/Info/Public", body)
+    run({"path": str(existing), "internal_http_port": jellyfin.port})
+    assert run({"path": str(existing), "public_info": True}, check=True)["public_info"] == {}
+
+
+def test_public_info_is_empty_when_nothing_answers(existing, jellyfin_at):
+    jellyfin = jellyfin_at("/System/Info/Public", b"{}")
+    port = jellyfin.port
+    jellyfin.close()
+    run({"path": str(existing), "internal_http_port": port})
+    assert run({"path": str(existing), "public_info": True}, check=True)["public_info"] == {}
+
+
+def test_public_info_is_not_asked_unless_wanted(existing, jellyfin_at):
+    jellyfin = jellyfin_at("/System/Info/Public", b"{}")
+    run({"path": str(existing), "internal_http_port": jellyfin.port})
+    assert "public_info" not in run({"path": str(existing)}, check=True)
+    assert jellyfin.asked == []
+
+
+def test_public_info_is_still_asked_when_the_settings_cannot_be_read(tmp_path):
+    result = fail({"path": str(tmp_path / "nothere" / "network.xml"), "public_info": True})
+    assert isinstance(result["public_info"], dict)  # at the default address; {} unless a Jellyfin runs here
