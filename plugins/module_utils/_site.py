@@ -464,13 +464,16 @@ def closing(recorded, method=None, https=False, planned=None):
     method set and the new one does not: back to the owner's values), previous (the recorded
     method or None). Without a record, port_forward is still closed for a method that opens no
     port: it reads what it left on the host, so a setup from before the record is closed too.
+    So is it on every switch, record or not. A re-run of the recorded method is not a switch:
+    the run that switched to it closed port_forward already, so it closes nothing and does not
+    walk port_forward's removal again (about 20 s of tasks on every run of such a method).
     """
     recorded = recorded if isinstance(recorded, dict) else {}
     if method is None:
         return {"roles": list(CLOSE_ORDER), "restore": list(JELLYFIN_SETTINGS), "previous": recorded.get("method")}
     wanted = method_facts(method, https)["roles"]
     roles = [role for role in _recorded_roles(recorded) if role not in wanted]
-    if "port_forward" not in wanted and "port_forward" not in roles:
+    if "port_forward" not in wanted and "port_forward" not in roles and recorded.get("method") != method:
         roles.append("port_forward")
     told = recorded.get("jellyfin") or {}
     planned = planned if isinstance(planned, dict) else {}

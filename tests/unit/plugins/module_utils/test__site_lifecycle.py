@@ -101,8 +101,8 @@ def test_a_switch_closes_what_only_the_old_method_opened(old, new):
     plan = _site.closing(recorded, new[0], new[1], planned)
     old_roles, new_roles = set(_site.method_facts(*old)["roles"]), set(_site.method_facts(*new)["roles"])
     expected = old_roles - new_roles
-    if "port_forward" not in new_roles:
-        expected.add("port_forward")  # closed from what it left on the host, record or not
+    if "port_forward" not in new_roles and old[0] != new[0]:
+        expected.add("port_forward")  # closed from what it left on the host on every switch, record or not
     assert set(plan["roles"]) == expected
     assert plan["roles"] == [r for r in _site.CLOSE_ORDER if r in plan["roles"]]
     assert plan["previous"] == old[0]
@@ -185,3 +185,13 @@ def test_the_summary_says_what_the_method_keeps_open():
     assert not any(line.startswith("router") for line in opened) and any("tailscaled" in line for line in opened)
     https = _site.summary("port_forward", {"https": True, "ports": [{"port": 8920, "protocol": "tcp"}]})["opened"]
     assert https[0] == "router and host firewall: 8920/tcp"
+
+
+@pytest.mark.parametrize("method", sorted(m for m in _site.METHODS if "port_forward" not in _site.method_facts(m)["roles"]))
+def test_a_rerun_of_a_method_that_opens_no_port_closes_nothing(method):
+    # The run that switched to it (or the first, without a record) closed port_forward.
+    recorded = record_after(method)
+    planned = _site.plan(method, dict(LAN, https=False, https_domain="media.example.org"))
+    assert _site.closing(recorded, method, False, planned)["roles"] == []
+    assert "port_forward" in _site.closing({}, method, False, planned)["roles"]
+    assert "port_forward" in _site.closing(record_after("wireguard"), method, False, planned)["roles"]
