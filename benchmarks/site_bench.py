@@ -62,6 +62,10 @@ METHOD_VARS = {
         "cloudflare_tunnel_install_packages": False,
         "cloudflare_tunnel_apt_key_url": "file:///srv/lab-apt/cloudflare/cloudflare-main.gpg",
         "cloudflare_tunnel_apt_repository_url": "file:///srv/lab-apt/cloudflare/cloudflared",
+        # The lab repository's key of this lab (made by the cloudflare_tunnel prepare), pinned as
+        # the role pins Cloudflare's.
+        "cloudflare_tunnel_apt_key_fingerprint": "{{ lookup('ansible.builtin.file', lookup('ansible.builtin.env', "
+                                                 "'MOLECULE_PROJECT_DIRECTORY') ~ '/.cache/lab/' ~ lab_name ~ '-apt/first.fpr') }}",
         "cloudflare_tunnel_token": "{{ {'a': '0123456789abcdef0123456789abcdef', "
                                    "'s': ('labTokenSecretOne' * 2) | b64encode, "
                                    "'t': '6ff42ae2-765d-4adf-8112-31c55c1551ef'} "
