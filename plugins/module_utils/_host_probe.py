@@ -102,8 +102,25 @@ def check(option, value):
     return None
 
 
-def probe(run, packages=(), paths=(), files=(), units=(), nft_tables=(), users=(), json_files=()):
+def os_release(path="/etc/os-release"):
+    """The distribution's id and codename from os-release ("debian", "bookworm"), as Ansible's
+    distribution facts name them in lower case; empty strings when the file does not say."""
+    out = {"id": "", "version_codename": ""}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                name, sep, value = line.strip().partition("=")
+                if sep and name in ("ID", "VERSION_CODENAME"):
+                    out[name.lower()] = value.strip().strip("\"'").lower()
+    except (OSError, UnicodeDecodeError):
+        pass
+    return out
+
+
+def probe(run, packages=(), paths=(), files=(), units=(), nft_tables=(), users=(), json_files=(),
+          os_release_path="/etc/os-release"):
     return {
+        "os_release": os_release(os_release_path),
         "missing_packages": missing_packages(run, list(packages)),
         "paths": {p: describe(p) for p in paths},
         "sha1": {p: sha1(p) for p in files},

@@ -117,6 +117,14 @@ json:
   description: For each of O(json_files), its JSON object, or null when it is absent, unreadable or not an object.
   returned: always
   type: dict
+os_release:
+  description:
+    - The distribution as C(/etc/os-release) names it, in lower case (what the setup module's
+      C(distribution) and C(distribution_release) facts give), so a role needs no fact gathering
+      for it; empty strings when the file does not say.
+  returned: always
+  type: dict
+  sample: {id: debian, version_codename: bookworm}
 """
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_probe

@@ -161,3 +161,21 @@ def test_a_secret_file_gives_its_hash_only(host):
 def test_a_nul_character_is_refused_by_name(host, option):
     kind, result, _ = run_module(host_probe.main, dict(host["args"], **{option: ["a\x00b"]}))
     assert kind == "fail" and result["msg"].startswith(option + ": ") and "NUL" in result["msg"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=bookworm\nID=debian\n',
+     {"id": "debian", "version_codename": "bookworm"}),
+    ('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_CODENAME="noble"\n', {"id": "ubuntu", "version_codename": "noble"}),
+    ('ID=debian\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n', {"id": "debian", "version_codename": ""}),
+    ("", {"id": "", "version_codename": ""}),
+])
+def test_os_release_names_the_distribution_as_the_facts_do(tmp_path, text, expected):
+    path = tmp_path / "os-release"
+    path.write_text(text)
+    assert _host_probe.os_release(str(path)) == expected
+    assert _host_probe.os_release(str(tmp_path / "absent")) == {"id": "", "version_codename": ""}
+
+
+def test_the_module_reports_this_hosts_os_release(host):
+    assert probe(host)["os_release"] == _host_probe.os_release()
