@@ -128,3 +128,13 @@ def test_the_limit_shares_jellyfin_networks_restart():
     main = _names("tasks", "main.yml")
     assert main.index("Put Jellyfin's settings back as they were before the collection changed them") < main.index(
         "Put Jellyfin's remote bitrate limit back as it was")
+
+
+def test_a_playbook_including_upload_or_streaming_alone_still_gets_the_upload():
+    """molecule/jellyfin_network includes tasks_from: upload and streaming without main.yml: the
+    role's vars give upload.yml the upload's parameters and streaming.yml the worked-out limit."""
+    role_vars = _yaml("vars", "main.yml")
+    assert role_vars["__jellyfin_remote_streaming"].strip() == "{{ __jellyfin_remote_streaming_worked_out }}"
+    iperf3 = role_vars["__jellyfin_remote_iperf3"]
+    assert iperf3["section"] == "upload" and "jellyfin_remote_upload_iperf3_server" in iperf3["server"]
+    assert "__jellyfin_remote_upload_target" in iperf3["target"] and "bind" not in iperf3 and "firewall" not in iperf3
