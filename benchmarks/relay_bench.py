@@ -25,8 +25,10 @@ run, the role's table is reloaded after), the client at home, a few seconds each
 relay is the direction of the viewers' streams (iperf3's default: the client sends), relay ->
 home the other (-R). iperf3 is installed on both hosts of the relay lab for the bench only.
 
-Printed: per path the median MiB/s and seek TTFB, the ratio relay / direct of throughput (goal
->= 0.8), the iperf3 ceiling in Mbit/s each way, the load average before and after the rounds.
+Printed: per path the median MiB/s and seek TTFB, the proxy's CPU seconds per GiB and its read and
+write system calls per GiB with the mean bytes each moved (/proc/<pid>/io), the ratio relay /
+direct of throughput (goal >= 0.8), the iperf3 ceiling in Mbit/s each way, the load average
+before and after the rounds.
 
     .venv/bin/python benchmarks/relay_bench.py [--mib 256] [--rounds 3] [--seeks 20] [--iperf-seconds 5] [--keep]
 
@@ -155,6 +157,39 @@ def served(lab, tgt):
                   % (args, url), check=False).stdout.strip() or "000"
 
 
+def caddy_io(lab, host):
+    """Caddy's read and write system calls and bytes so far on host (/proc/<pid>/io: syscr, syscw,
+    rchar, wchar, summed over its processes), to tell how much each read from Jellyfin brought.
+    Read from the machine running the lab, where the container's processes are plain processes
+    (root inside the container may not read another user's /proc/<pid>/io)."""
+    top = rpb.run(["podman", "top", lab.container(host), "hpid", "comm"], env=lab.env).stdout.splitlines()[1:]
+    counts = {"syscr": 0, "syscw": 0, "rchar": 0, "wchar": 0}
+    for row in top:
+        parts = row.split()
+        if len(parts) != 2 or parts[1] != "caddy":
+            continue
+        try:
+            with open("/proc/%s/io" % parts[0], encoding="ascii") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key in counts and value.strip().isdigit():
+                counts[key] += int(value)
+    return counts
+
+
+def io_per_gib(before, after, size):
+    """Read/write calls per GiB streamed and the mean bytes each brought, from two caddy_io()."""
+    delta = {key: after[key] - before[key] for key in before}
+    gib = size / 2**30 if size and delta["syscr"] else 0  # nothing counted: no figure, not 0
+    return {"reads_per_gib": delta["syscr"] / gib if gib else None,
+            "writes_per_gib": delta["syscw"] / gib if gib else None,
+            "bytes_per_read": delta["rchar"] / delta["syscr"] if delta["syscr"] else None,
+            "bytes_per_write": delta["wchar"] / delta["syscw"] if delta["syscw"] else None}
+
+
 def parse_iperf3(text):
     """Mbit/s the receiver counted in an iperf3 -J run (TCP). ValueError with iperf3's own
     message when the run failed, or when the output is not an iperf3 result."""
@@ -194,6 +229,8 @@ def summarize(raw):
         gib = sum(r["bytes"]) / 2**30
         out[path] = {"mibs": statistics.median(r["mibs"]), "seek_ms": statistics.median(r["seeks"]) * 1000,
                      "cpu_per_gib": sum(r["cpu"]) / gib if gib else None, "n": len(r["mibs"])}
+        for key in ("reads_per_gib", "writes_per_gib", "bytes_per_read", "bytes_per_write"):
+            out[path][key] = median_or_none([io[key] for io in r.get("io", [])])
     return out
 
 
@@ -260,6 +297,16 @@ def report(results, ceiling, args, loads, info):
     print("  Caddy s/GiB: CPU seconds (utime + stime) of the path's Caddy per GiB streamed: at home (direct), "
           "on the relay (relay)")
     print()
+    print("%-34s %12s %12s %12s %12s" % ("Caddy's system calls, per path", "reads/GiB", "B/read", "writes/GiB",
+                                         "B/write"))
+    for path in PATHS:
+        r = results[path]
+        cells = [("%.0f" % r[key]) if r.get(key) is not None else "-"
+                 for key in ("reads_per_gib", "bytes_per_read", "writes_per_gib", "bytes_per_write")]
+        print("  %-32s %12s %12s %12s %12s" % tuple([LABELS[path]] + cells))
+    print("  from /proc/<caddy>/io (syscr, rchar, syscw, wchar) around each download, medians: reads take in "
+          "Jellyfin's response (and the client's request), writes send TLS records to the viewer")
+    print()
     ratio = throughput_ratio(results)
     print("  %-62s %6.2f   %s" % ("throughput relay / direct  (goal >= %.1f)" % GOAL, ratio, verdict(ratio)))
     print("  %-62s %6.2f" % ("seek TTFB relay / direct", results["relay"]["seek_ms"] / results["direct"]["seek_ms"]))
@@ -287,12 +334,14 @@ def bring_up(lab, path, work):
 def measure(labs, args):
     targets = {path: target(labs[path], path) for path in PATHS}
     size = rpb.stream_size(labs["relay"])
-    raw = {path: {"mibs": [], "bytes": [], "cpu": [], "seeks": []} for path in PATHS}
+    raw = {path: {"mibs": [], "bytes": [], "cpu": [], "seeks": [], "io": []} for path in PATHS}
     ups, downs = [], []
     for rnd in range(args.rounds):
         rpb.log("round %d of %d" % (rnd + 1, args.rounds))
         for path in round_order(rnd):
+            io0 = caddy_io(labs[path], targets[path]["proxy_host"])
             mibs, size_got, cpu = rpb.download(labs[path], targets[path], "h1")[:3]
+            raw[path]["io"].append(io_per_gib(io0, caddy_io(labs[path], targets[path]["proxy_host"]), size_got))
             raw[path]["mibs"].append(mibs)
             raw[path]["bytes"].append(size_got)
             raw[path]["cpu"].append(cpu)

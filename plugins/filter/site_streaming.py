@@ -10,9 +10,10 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _st
 
 
 def site_streaming(upload_mbps, streams=None, vpn_clients_local=None, upload_option=_streaming.UPLOAD_OPTION,
-                   streams_option=_streaming.STREAMS_OPTION, measured=None):
+                   streams_option=_streaming.STREAMS_OPTION, measured=None, ceiling=None):
     try:
-        return _streaming.streaming(upload_mbps, streams, vpn_clients_local, upload_option, streams_option, measured)
+        return _streaming.streaming(upload_mbps, streams, vpn_clients_local, upload_option, streams_option, measured,
+                                    ceiling)
     except _streaming.StreamingError as exc:
         raise AnsibleFilterError("site_streaming: %s" % exc) from None
 

@@ -145,6 +145,16 @@ _CLOUDFLARE_TERMS = (
 )
 
 
+def _relay_ceiling_line(ceiling, measure=None):
+    """The summary's line for what the tunnel carried home -> relay (iperf3, the site's last play)."""
+    if isinstance(ceiling, dict) and ceiling.get("mbps") not in (None, ""):
+        return "relay ceiling: %s Mbit/s home -> relay (measured %s)" % (
+            ("%.2f" % float(ceiling["mbps"])).rstrip("0").rstrip("."), str(ceiling.get("measured_at") or "?")[:10])
+    if measure is False:
+        return "relay ceiling: not measured (jellyfin_remote_relay_measure_ceiling is false)"
+    return "relay ceiling: not measured yet (check mode measures nothing)"
+
+
 _RELAY_QUOTA = (
     "Every stream to a viewer goes through the VPS twice (home to relay, relay to viewer): it counts against the "
     "VPS's monthly transfer quota, and the VPS's bandwidth caps each stream. A 4K remux of 50-128 Mbit/s uses "
@@ -596,7 +606,9 @@ def summary(method, facts=None):
     domain, ddns_hostname, public_ipv4, base_url, ports (the plan's), wireguard_export_dir,
     wireguard_peers (names), wireguard_server_addresses, tailscale_dns_name, tailscale_ips,
     tailscale_funnel, cloudflare_hostname, openvpn_server_addresses, openvpn_export_dir,
-    openvpn_clients (names), relay_host (the relay's inventory name), relay_ceiling_mbps,
+    openvpn_clients (names), relay_host (the relay's inventory name), relay_ceiling (the tunnel's
+    measurement home -> relay: mbps, measured_at; None when not measured), relay_measure (False when
+    the owner switched the measurement off),
     jellyfin_version, choice (from choose()),
     https (port_forward with Jellyfin's own HTTPS), https_require (Jellyfin's RequireHttps), exposure_warnings (from exposure(); when
     given, they replace the summary's own version check), remote_access_enabled (bool), closed
@@ -693,8 +705,7 @@ def summary(method, facts=None):
         warnings.append(
             "Jellyfin is reachable from the internet through the relay: keep it up to date and use strong passwords; "
             "fail2ban on the relay bans addresses after repeated failed logins.")
-        if f.get("relay_ceiling_mbps"):
-            notes.append("The relay tunnel's measured ceiling: %s Mbit/s." % f["relay_ceiling_mbps"])
+        notes.append(_relay_ceiling_line(f.get("relay_ceiling"), f.get("relay_measure")))
     else:
         if f.get("cloudflare_hostname"):
             urls.append("https://%s%s/" % (f["cloudflare_hostname"], base))

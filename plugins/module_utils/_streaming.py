@@ -127,27 +127,43 @@ def _vpn(given, budget):
                   "%s. Set %s: false to limit them too." % (SHARE_PERCENT, mbit(budget), remux, VPN_OPTION))
 
 
-def _measured_bits(measured):
+def _measured_bits(measured, what="the upload measurement", nothing="found no upload",
+                   fix="check the iperf3 server and the line, or leave jellyfin_remote_upload_iperf3_server unset"):
     """Bits/s of a measurement (upload_bandwidth's result, or the host record's copy), or None."""
     if not measured:
         return None
     try:
         bits = int(Decimal(str(measured["mbps"])) * 1_000_000)
     except (KeyError, TypeError, InvalidOperation):
-        raise StreamingError("the upload measurement has no Mbit/s figure (mbps); got %r" % (measured,)) from None
+        raise StreamingError("%s has no Mbit/s figure (mbps); got %r" % (what, measured)) from None
     if bits <= 0:
-        raise StreamingError("the upload measurement found no upload (%r Mbit/s): check the iperf3 server and the "
-                             "line, or leave jellyfin_remote_upload_iperf3_server unset" % (measured["mbps"],))
+        raise StreamingError("%s %s (%r Mbit/s): %s" % (what, nothing, measured["mbps"], fix))
     return bits
 
 
-def _upload_words(declared, measured_bits, measured, upload_option):
+def _lowest(measured, ceiling):
+    """(bits, record, is_ceiling) of the lower of the upload measurement and the relay's ceiling.
+
+    Both bound what a remote stream gets: the relay's viewers are served over the home's upload
+    and then the tunnel (whose measurement crosses that upload too), so the lower one counts."""
+    measured_bits = _measured_bits(measured)
+    ceiling_bits = _measured_bits(ceiling, "the relay's ceiling (host record section relay_ceiling)",
+                                  "found nothing through the tunnel",
+                                  "check the tunnel, or set jellyfin_remote_relay_measure_ceiling: false")
+    if ceiling_bits is not None and (measured_bits is None or ceiling_bits < measured_bits):
+        return ceiling_bits, ceiling, True
+    return measured_bits, measured or {}, False
+
+
+def _upload_words(declared, measured_bits, measured, upload_option, is_ceiling=False):
     """(bits used, the words the summary gives for where the figure comes from)."""
     if measured_bits is None:
         return declared, "declared, %s" % upload_option
-    how = "measured with iperf3 against %s%s, median of %d run%s" % (
-        measured.get("server", "?"), " on %s" % measured["measured_at"][:10] if measured.get("measured_at") else "",
-        len(measured.get("runs_mbps") or [0]), "" if len(measured.get("runs_mbps") or [0]) == 1 else "s")
+    runs = len(measured.get("runs_mbps") or [0])
+    how = "%s%s, median of %d run%s" % (
+        "the relay tunnel's ceiling, measured with iperf3 home -> relay (%s)" % measured.get("server", "?")
+        if is_ceiling else "measured with iperf3 against %s" % measured.get("server", "?"),
+        " on %s" % measured["measured_at"][:10] if measured.get("measured_at") else "", runs, "" if runs == 1 else "s")
     if declared is None:
         return measured_bits, how
     if measured_bits < declared:
@@ -157,10 +173,11 @@ def _upload_words(declared, measured_bits, measured, upload_option):
 
 
 def streaming(upload_mbps=None, streams=None, vpn_clients_local=None, upload_option=UPLOAD_OPTION,
-              streams_option=STREAMS_OPTION, measured=None):
+              streams_option=STREAMS_OPTION, measured=None, ceiling=None):
     """The remote streaming settings for the upload: the declared one, the measured one
     (measured: upload_bandwidth's result with server, runs_mbps and measured_at), or the lower
-    of the two when both are known.
+    of the two when both are known. ceiling: the vps_relay method's tunnel measured the same
+    way (home -> relay); the lowest of the three known figures is used.
 
     upload_mbps: the home's upload in Mbit/s (None or "" when not known); streams: remote streams
     at the same time (None: 1); vpn_clients_local: the owner's choice (True/False) or None to
@@ -172,8 +189,8 @@ def streaming(upload_mbps=None, streams=None, vpn_clients_local=None, upload_opt
     Raises StreamingError naming the option on bad input.
     """
     declared = _upload_bits(upload_mbps, upload_option)
-    measured_bits = _measured_bits(measured)
-    bits, source_words = _upload_words(declared, measured_bits, measured or {}, upload_option)
+    measured_bits, measured, is_ceiling = _lowest(measured, ceiling)
+    bits, source_words = _upload_words(declared, measured_bits, measured, upload_option, is_ceiling)
     count = _streams(streams, streams_option)
     known = {"declared_mbps": None if declared is None else declared / 1_000_000,
              "measured_mbps": None if measured_bits is None else measured_bits / 1_000_000,

@@ -54,10 +54,49 @@ def test_summarize_medians_and_cpu_per_gib():
                       "seeks": [0.010, 0.030, 0.020]},
            "relay": {"mibs": [50.0], "bytes": [0], "cpu": [0.0], "seeks": [0.040]}}
     out = bench.summarize(raw)
-    assert out["direct"] == {"mibs": 100.0, "seek_ms": pytest.approx(20.0), "cpu_per_gib": pytest.approx(1.5), "n": 3}
+    assert out["direct"] == {"mibs": 100.0, "seek_ms": pytest.approx(20.0), "cpu_per_gib": pytest.approx(1.5), "n": 3,
+                             "reads_per_gib": None, "writes_per_gib": None, "bytes_per_read": None,
+                             "bytes_per_write": None}
     assert out["relay"]["cpu_per_gib"] is None  # nothing streamed: no per-GiB figure
     assert bench.median_or_none([None, 900.0, 800.0, None]) == 850.0
     assert bench.median_or_none([None]) is None
+
+
+def test_caddys_system_calls_per_gib_and_bytes_per_call():
+    before = {"syscr": 100, "syscw": 50, "rchar": 1000, "wchar": 500}
+    after = {"syscr": 100 + 65536, "syscw": 50 + 32768, "rchar": 1000 + 2**30, "wchar": 500 + 2**30 + 2**20}
+    io = bench.io_per_gib(before, after, 2**30)
+    assert (io["reads_per_gib"], io["bytes_per_read"]) == (65536, 16384)
+    assert (io["writes_per_gib"], io["bytes_per_write"]) == (32768, (2**30 + 2**20) / 32768)
+    assert bench.io_per_gib(before, before, 0) == dict.fromkeys(io)  # nothing streamed, no figure
+    raw = {"relay": {"mibs": [1.0, 1.0], "bytes": [2**30] * 2, "cpu": [1.0] * 2, "seeks": [0.01], "io": [io, io]}}
+    assert bench.summarize(raw)["relay"]["bytes_per_read"] == 16384
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux's per-process I/O accounting")
+def test_caddys_counters_are_read_from_the_machine_for_caddy_only(monkeypatch):
+    """podman top gives the container's processes as host pids; only caddy's /proc/<pid>/io
+    counts (here this test's own process stands in for caddy, init is left out)."""
+    seen = []
+
+    def fake_run(argv, env=None, check=True, quiet=False):
+        seen.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "HPID COMMAND\n%d caddy\n1 systemd\n999999999 caddy\n"
+                                           % os.getpid(), "")
+
+    class FakeLab:
+        env = {}
+
+        def container(self, host):
+            return "jfr-relaybench-relay-%s" % host
+
+    monkeypatch.setattr(bench.rpb, "run", fake_run)
+    with open("/proc/self/io", encoding="ascii") as handle:
+        own = {k: int(v) for k, _, v in (line.partition(":") for line in handle.read().splitlines())}
+    got = bench.caddy_io(FakeLab(), "relay")
+    assert seen == [["podman", "top", "jfr-relaybench-relay-relay", "hpid", "comm"]]
+    assert set(got) == {"syscr", "syscw", "rchar", "wchar"}
+    assert own["syscr"] <= got["syscr"] < own["syscr"] + 100  # this process's, not init's; a gone pid is skipped
 
 
 def test_rounds_alternate_which_path_goes_first():
@@ -67,7 +106,8 @@ def test_rounds_alternate_which_path_goes_first():
 
 def results():
     return {"direct": {"mibs": 200.0, "seek_ms": 10.0, "cpu_per_gib": 1.25, "n": 3},
-            "relay": {"mibs": 150.0, "seek_ms": 15.0, "cpu_per_gib": 2.5, "n": 3}}
+            "relay": {"mibs": 150.0, "seek_ms": 15.0, "cpu_per_gib": 2.5, "n": 3, "reads_per_gib": 1024,
+                      "bytes_per_read": 2**20, "writes_per_gib": 65536, "bytes_per_write": 16384}}
 
 
 class Args:
@@ -90,6 +130,8 @@ def test_report_table_ratio_ceiling_and_load(capsys):
     assert any("home -> relay (the viewers' streams)" in line and line.endswith("1500 Mbit/s") for line in lines)
     assert any("relay -> home (-R)" in line and line.endswith("1200 Mbit/s") for line in lines)
     assert any(line.startswith("relay stream / iperf3 ceiling") and line.endswith("0.84") for line in lines)
+    calls = [line.split() for line in lines if line.startswith("relay (vps_relay") and "Mbit" not in line]
+    assert calls[-1][-4:] == ["1024", "1048576", "65536", "16384"]
 
 
 def test_report_says_when_iperf3_gave_nothing(capsys):

@@ -11,8 +11,10 @@ the removal.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import re
 import shlex
 import subprocess
 import time
@@ -57,6 +59,33 @@ def test_auto_chose_the_relay_and_the_summary_says_so(summary):
     assert summary["urls"] == ["https://%s/ (through the relay relay)" % DOMAIN], summary["urls"]
     assert any("transfer quota" in w for w in summary["warnings"]), summary["warnings"]
     assert not [o for o in summary["opened"] if o.startswith("router")], summary["opened"]
+
+
+def test_the_summary_gives_the_relays_measured_ceiling(summary, server):
+    """The site's last play measured home -> relay over the tunnel (iperf3) on the first converge;
+    the idempotence run used the recorded figure (the recap's 0 changed covers the summary file)."""
+    lines = [n for n in summary["notes"] if n.startswith("relay ceiling:")]
+    found = re.fullmatch(r"relay ceiling: ([0-9.]+) Mbit/s home -> relay \(measured (\d{4}-\d\d-\d\d)\)", lines[0])
+    assert found, summary["notes"]
+    assert float(found.group(1)) > 0
+    record = host_record_section(server, "relay_ceiling")
+    assert (record["server"], record["port"], len(record["runs_mbps"])) == (RELAY_TUNNEL, 5201, 3), record
+    assert found.group(2) == record["measured_at"][:10]
+    measured = datetime.datetime.strptime(record["measured_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    assert datetime.timedelta(0) <= datetime.datetime.now(datetime.timezone.utc) - measured < datetime.timedelta(hours=1)
+
+
+def test_the_relays_iperf3_port_is_closed_after_the_measurement(relay, internet, server, lab):
+    """Open only while the one-time iperf3 server ran: now nothing listens there, the set that let the
+    home in is empty, and even a listener on every address of the relay is reached neither from the
+    internet nor from the home through the tunnel."""
+    assert relay.run("systemctl is-active jellyfin-remote-iperf3.service").stdout.strip() != "active"
+    assert "elements" not in relay.check_output("nft list set inet jellyfin_remote_vps_relay measure_from")
+    with listener(relay, 5201):
+        out = internet.run("curl -sS -m 3 -o /dev/null http://%s:5201/" % lab["hosts"]["relay"]["addresses"]["wan"])
+        assert out.rc == 28, (out.rc, out.stderr)  # dropped
+        out = server.run("curl -sS -m 3 -o /dev/null http://%s:5201/" % RELAY_TUNNEL)
+        assert out.rc == 28, (out.rc, out.stderr)
 
 
 def test_the_name_resolves_to_the_relay(internet, lab):
@@ -158,6 +187,7 @@ def test_removal_tears_down_both_sides(server, relay, internet, pebble_root):
         assert host.run("nft list table inet jellyfin_remote_vps_relay").rc != 0
         assert not host.file("/etc/wireguard/wg-relay.conf").exists
         assert host_record_section(host, "vps_relay") is None
+    assert host_record_section(server, "relay_ceiling") is None
     assert "<string>%s</string>" % RELAY_TUNNEL not in server.file("/etc/jellyfin/network.xml").content_string
     assert not relay.file("/etc/caddy/Caddyfile").contains(DOMAIN)
     assert served(internet, pebble_root)[0] != 0

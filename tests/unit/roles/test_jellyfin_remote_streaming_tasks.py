@@ -1,6 +1,6 @@
 """The site role's remote bitrate limit, evaluated from its task and vars files as Ansible would.
 
-vars/main.yml's __jellyfin_remote_streaming and tasks/streaming.yml's jellyfin_system arguments
+vars/main.yml's __jellyfin_remote_streaming_worked_out and tasks/streaming.yml's jellyfin_system arguments
 are rendered with Jinja, ansible-core's filters and the collection's site_streaming filter, so a
 change to those files is what is tested here. (Molecule's jellyfin_network scenario runs
 tasks/streaming.yml against the lab's Jellyfin.)
@@ -50,7 +50,7 @@ def _vars_streaming(**variables):
     variables.setdefault("jellyfin_remote_preferences", {})
     role_vars = _yaml("vars", "main.yml")
     variables["__jellyfin_remote_upload_mbps"] = _eval(role_vars["__jellyfin_remote_upload_mbps"], **variables)
-    return _eval(role_vars["__jellyfin_remote_streaming"], **variables)
+    return _eval(role_vars["__jellyfin_remote_streaming_worked_out"], **variables)
 
 
 def test_the_declared_upload_wins_over_the_preferences():
@@ -76,6 +76,15 @@ def test_nothing_declared_sets_no_limit_and_vpn_viewers_stay_local():
     assert (got["limit"], got["vpn_clients_local"]) == (None, True)
     assert _vars_streaming(jellyfin_remote_upload_mbps=20)["vpn_clients_local"] is False
     assert _vars_streaming(jellyfin_remote_upload_mbps=20, jellyfin_remote_vpn_clients_local=True)["vpn_clients_local"]
+
+
+def test_the_relays_ceiling_counts_when_it_is_lower_than_the_upload():
+    ceiling = {"mbps": 10, "server": "10.87.0.1", "runs_mbps": [10], "measured_at": "2026-12-07T22:10:00Z"}
+    upload = {"mbps": 19, "server": "vps.example.org", "runs_mbps": [19], "measured_at": "2026-12-07T22:00:00Z"}
+    got = _vars_streaming(jellyfin_remote_upload_mbps=20, __jellyfin_remote_measured={"upload": upload, "relay_ceiling": ceiling})
+    assert got["limit"] == 7_000_000 and "the relay tunnel's ceiling" in got["lines"][0]
+    assert _vars_streaming(jellyfin_remote_upload_mbps=20, __jellyfin_remote_measured={"upload": upload})["limit"] == 13_300_000
+    assert _vars_streaming(__jellyfin_remote_measured={"relay_ceiling": None})["limit"] is None
 
 
 def _system_args(state, limit):
@@ -119,3 +128,13 @@ def test_the_limit_shares_jellyfin_networks_restart():
     main = _names("tasks", "main.yml")
     assert main.index("Put Jellyfin's settings back as they were before the collection changed them") < main.index(
         "Put Jellyfin's remote bitrate limit back as it was")
+
+
+def test_a_playbook_including_upload_or_streaming_alone_still_gets_the_upload():
+    """molecule/jellyfin_network includes tasks_from: upload and streaming without main.yml: the
+    role's vars give upload.yml the upload's parameters and streaming.yml the worked-out limit."""
+    role_vars = _yaml("vars", "main.yml")
+    assert role_vars["__jellyfin_remote_streaming"].strip() == "{{ __jellyfin_remote_streaming_worked_out }}"
+    iperf3 = role_vars["__jellyfin_remote_iperf3"]
+    assert iperf3["section"] == "upload" and "jellyfin_remote_upload_iperf3_server" in iperf3["server"]
+    assert "__jellyfin_remote_upload_target" in iperf3["target"] and "bind" not in iperf3 and "firewall" not in iperf3

@@ -111,6 +111,7 @@ def test_openvpn_port_protocol_and_interface():
     {"_vpn_allow_all_host_ports": True, "_vpn_host_ports": []}, {"_vpn_host_ports": [], "_vpn_listen_protocol": "tcp"},
     {"_vpn_listen_port": 0, "_vpn_host_sources": ["10.87.0.1"], "_vpn_icmp": False},
     {"_vpn_host_ports": [], "_vpn_icmp": False, "_vpn_public_tcp_ports": [22, 80, 443]},
+    {"_vpn_host_ports": [], "_vpn_icmp": False, "_vpn_public_tcp_ports": [22, 80, 443], "_vpn_measure_port": 5201},
 ])
 def test_nft_accepts_the_table(tmp_path, kwargs):
     path = tmp_path / "vpn.nft"
@@ -176,6 +177,19 @@ def test_the_relay_side_drops_all_but_its_public_ports():
     assert 'tcp dport { 22, 80, 443 } accept comment "public ports"' in input_chain
     assert input_chain[-2:] == ["drop", "}"]
     assert not [r for r in rules if "masquerade" in r]
+
+
+def test_the_relay_lets_the_measurement_in_only_from_its_set_which_the_file_leaves_empty():
+    rules, text = render(_vpn_role="vps_relay", _vpn_interface="wg-relay", _vpn_host_ports=[], _vpn_icmp=False,
+                         _vpn_public_tcp_ports=[22, 80, 443], _vpn_masquerade=False, _vpn_measure_port=5201)
+    assert rules[3:7] == ["set measure_from {", "type ipv4_addr", "flags timeout", "}"]  # no elements
+    input_chain = rules[rules.index("chain input {"):rules.index("chain forward {")]
+    measure = 'iifname "wg-relay" ip saddr @measure_from tcp dport 5201 accept comment "iperf3, only while a measurement runs"'
+    assert input_chain.index(measure) < input_chain.index('iifname "wg-relay" drop')
+    assert not [r for r in rules if "5201" in r and r != measure]  # not among the public ports
+    for measure_port in (0, None):
+        over = {} if measure_port is None else {"_vpn_measure_port": measure_port}
+        assert "measure_from" not in render(_vpn_public_tcp_ports=[22], **over)[1]
 
 
 def test_the_vpn_roles_render_as_before_without_the_new_options():

@@ -128,3 +128,15 @@ def test_jellyfin_lists_the_lan_so_that_the_tunnel_is_not_local():
              "wg_relay": {"ipv4": {"network": "10.87.0.0", "netmask": "255.255.255.252"}}}
     assert _site.plan("vps_relay", {"host_facts": facts})["local_network_subnets"] == ["192.168.7.0/24"]
     assert _site.plan("vps_relay", {})["local_network_subnets"] == []
+
+
+def test_the_summary_gives_the_relays_measured_ceiling():
+    ceiling = {"mbps": 409.87, "server": "10.87.0.1", "measured_at": "2026-12-07T22:10:00Z", "runs_mbps": [409.87]}
+    out = _site.summary("vps_relay", {"domain": "media.example.org", "relay_host": "vps", "relay_ceiling": ceiling})
+    assert "relay ceiling: 409.87 Mbit/s home -> relay (measured 2026-12-07)" in out["notes"]
+    assert "relay ceiling: 410 Mbit/s home -> relay (measured 2026-12-07)" in _site.summary(
+        "vps_relay", {"relay_ceiling": dict(ceiling, mbps=410.0)})["notes"]
+    off = _site.summary("vps_relay", {"relay_measure": False})["notes"]
+    assert "relay ceiling: not measured (jellyfin_remote_relay_measure_ceiling is false)" in off
+    assert "relay ceiling: not measured yet (check mode measures nothing)" in _site.summary("vps_relay", {})["notes"]
+    assert not [n for n in _site.summary("reverse_proxy", {"relay_ceiling": ceiling})["notes"] if "relay" in n]

@@ -164,3 +164,29 @@ def test_a_measurement_alone_sets_the_limit():
 def test_a_measurement_of_nothing_is_refused():
     with pytest.raises(_streaming.StreamingError, match="found no upload"):
         _streaming.streaming(20, 1, measured={"mbps": 0})
+
+
+# Issue 22: the vps_relay method's tunnel, measured home -> relay, bounds the relay's viewers too.
+CEILING = {"mbps": 12.5, "server": "10.87.0.1", "port": 5201, "runs_mbps": [12.0, 12.5, 13.1],
+           "measured_at": "2026-12-07T22:10:00Z"}
+
+
+def test_the_relay_ceiling_is_used_when_it_is_the_lowest_figure():
+    result = _streaming.streaming(30, 1, measured=MEASURED, ceiling=CEILING)
+    assert (result["upload_source"], result["upload_bits"], result["limit"]) == ("measured", 12_500_000, 8_750_000)
+    assert result["lines"][0].startswith(
+        "Upload: 12.5 Mbit/s (the relay tunnel's ceiling, measured with iperf3 home -> relay (10.87.0.1) on 2026-12-07, "
+        "median of 3 runs; below the 30 Mbit/s declared")
+    alone = _streaming.streaming(None, 1, ceiling=CEILING)
+    assert (alone["upload_source"], alone["limit"]) == ("measured", 8_750_000)
+
+
+def test_a_higher_relay_ceiling_changes_nothing():
+    assert _streaming.streaming(30, 2, measured=MEASURED, ceiling=dict(CEILING, mbps=400)) == \
+        _streaming.streaming(30, 2, measured=MEASURED)
+    assert _streaming.streaming(10, 2, ceiling=dict(CEILING, mbps=400))["upload_source"] == "declared"
+
+
+def test_a_ceiling_of_nothing_is_refused_by_name():
+    with pytest.raises(_streaming.StreamingError, match="relay's ceiling .*jellyfin_remote_relay_measure_ceiling"):
+        _streaming.streaming(20, 1, ceiling={"mbps": 0})
