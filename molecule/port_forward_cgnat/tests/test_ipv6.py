@@ -154,7 +154,7 @@ def test_after_renumbering_the_timers_follow_the_new_address(lab, server, intern
     # The services the timers start, started now rather than waited for.
     assert aaaa_at_the_provider(server, lab) == server6
     out = server.run("systemctl start %s.service" % DDNS_TIMER)
-    assert out.rc == 0, out.stderr
+    assert out.rc == 0, server.run("journalctl -u %s.service -o cat --no-pager -n 30" % DDNS_TIMER).stdout
     journal = server.check_output("journalctl -u %s.service -o cat --no-pager" % DDNS_TIMER)
     assert "%s AAAA: %s -> %s at dyndns2, answer: good" % (DOMAIN, server6, renumbered) in journal, journal
     assert lab_secret(lab) not in journal

@@ -154,6 +154,9 @@ def apply(args):
         out.update(error_kind="no_upnpc", error="upnpc (Debian package miniupnpc) is not installed", manual=planned)
         return out
     interface = _interface_of(address) if address else None
+    if remove and interface is None:
+        # Renumbered since the pinholes were made: the interface they were asked on.
+        interface = state.get("interface")
     if address and interface is None and not remove:
         out.update(error_kind="no_address", error="no interface of this host holds %s" % address, manual=planned)
         return out

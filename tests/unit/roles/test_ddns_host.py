@@ -83,9 +83,15 @@ def configure(tmp_path, standin, password=PASSWORD, record_types=("AAAA",)):
     return config
 
 
+# As on the host, where systemd runs it: no ansible-core to import (its HTTP client falls back
+# to module_utils/_urlopen.py).
+WITHOUT_ANSIBLE = ("import runpy, sys; sys.modules['ansible'] = None; sys.argv = sys.argv[1:]; "
+                   "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
 def run_installed(root, config, address):
     env = dict(os.environ, PATH="%s:%s" % (root.parent / "bin", os.environ["PATH"]), FAKE_ADDRESS=address)
-    return subprocess.run([sys.executable, "-I", "-B", str(root / "ddns_host.py"), str(config)],
+    return subprocess.run([sys.executable, "-I", "-B", "-c", WITHOUT_ANSIBLE, str(root / "ddns_host.py"), str(config)],
                           capture_output=True, text=True, env=env, check=False, timeout=60)
 
 

@@ -212,3 +212,11 @@ def test_the_timer_fails_loudly_when_no_address_of_the_kind_is_left(env):
     assert (rc, out["error_kind"]) == (1, "no_address")
     assert router(env)["pinholes"] == {"1": [ADDRESS, 8920, "TCP", 600]}
 
+
+def test_removal_after_a_renumbering_asks_on_the_recorded_interface(env):
+    run(env, address=ADDRESS, ports=[{"port": 8920}])
+    env["env"]["FAKE_ADDRESS"] = "2001:db8:7::10"  # the old address is gone, the renewal did not run
+    rc, out = run(env, remove=True)
+    assert out["changed"] is True and router(env)["pinholes"] == {}
+    assert router(env)["calls"][-1][:4] == ["-i", "-6", "-m", "eth0"]
+
