@@ -14,7 +14,9 @@ pinhole calls; Debian's upnpc command line (package miniupnpc) has them (-A add,
     upnp_pinholes.py --renew STATE_FILE       (the renewal timer: same pinholes, from the file,
                                                moved to the host's new address after a renumbering)
 
-Prints one JSON object: changed, pinholes (port, protocol, id), removed, renewed, manual (the
+Prints one JSON object: changed, pinholes (port, protocol, id), removed, expiring (pinholes of
+an address the host no longer holds, which the router refused to delete for another address:
+they end with their lease), renewed, manual (the
 planned ports with no pinhole: the owner opens them by hand), refused
 (port, protocol, reason: the ports the router would not open; IGDv2 recommends refusing
 ports below 1024, and miniupnpd does), and error and error_kind (no_upnpc, no_address,
@@ -166,9 +168,16 @@ def apply(args):
         stale += [(_key(e), e.get("id")) for e in state.get("pinholes") or []]
     for (port, proto), pinhole_id in stale:
         out["changed"] = True
-        out["removed"].append({"port": port, "protocol": proto, "id": pinhole_id})
-        if not check and pinhole_id:
-            _upnpc(upnpc, interface, "-D", str(pinhole_id))
+        entry = {"port": port, "protocol": proto, "id": pinhole_id}
+        output = _upnpc(upnpc, interface, "-D", str(pinhole_id)) if not check and pinhole_id else ""
+        if output and not _DELETED.search(output) and state.get("address") and _interface_of(state["address"]) is None:
+            # IGDv2 lets only the address a pinhole was made for remove it (miniupnpd answers 606
+            # to any other): after a renumbering the old one stays until its lease ends, for an
+            # address this host no longer holds.
+            out.setdefault("expiring", []).append(dict(entry, address=state["address"], lease=state.get("lease"),
+                                                       reason=_last_line(output, "DeletePinhole")))
+        else:
+            out["removed"].append(entry)
     kept = []
     for entry in planned:
         key = _key(entry)

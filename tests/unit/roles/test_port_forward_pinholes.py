@@ -51,7 +51,12 @@ elif op == "-U":
     else:
         print("CheckPinholeWorking() failed with code 402 (Invalid Args)")
 elif op == "-D":
-    print("UPNP_DeletePinhole() returned : %%d" %% (0 if state["pinholes"].pop(args[3], None) else 704))
+    # IGDv2: only the pinhole's own client may delete it (miniupnpd answers 606 to others).
+    held = state["pinholes"].get(args[3])
+    if held and held[0] != os.environ.get("FAKE_ADDRESS", held[0]):
+        print("UPNP_DeletePinhole() returned : 606")
+    else:
+        print("UPNP_DeletePinhole() returned : %%d" %% (0 if state["pinholes"].pop(args[3], None) else 704))
 save()
 '''
 
@@ -196,8 +201,11 @@ def test_the_timer_follows_the_address_after_the_isp_renumbered(env):
     env["env"]["FAKE_ADDRESS"] = "2001:db8:7::10"
     rc, out = run(env, "--renew", env["state"])
     assert (rc, out["changed"], out["address"]) == (0, True, "2001:db8:7::10")
-    assert out["removed"] == [{"port": 8920, "protocol": "tcp", "id": "1"}]
-    assert router(env)["pinholes"] == {"2": ["2001:db8:7::10", 8920, "TCP", 600]}
+    # The router lets only the old address delete its pinhole: it stays until its lease ends.
+    assert out["removed"] == []
+    assert [(e["port"], e["id"], e["address"]) for e in out["expiring"]] == [(8920, "1", ADDRESS)]
+    assert "606" in out["expiring"][0]["reason"]
+    assert router(env)["pinholes"] == {"1": [ADDRESS, 8920, "TCP", 600], "2": ["2001:db8:7::10", 8920, "TCP", 600]}
     saved = json.load(open(env["state"]))
     assert (saved["address"], saved["pinholes"]) == ("2001:db8:7::10", [{"port": 8920, "protocol": "tcp", "id": "2"}])
     rc, out = run(env, "--renew", env["state"])
@@ -217,6 +225,8 @@ def test_removal_after_a_renumbering_asks_on_the_recorded_interface(env):
     run(env, address=ADDRESS, ports=[{"port": 8920}])
     env["env"]["FAKE_ADDRESS"] = "2001:db8:7::10"  # the old address is gone, the renewal did not run
     rc, out = run(env, remove=True)
-    assert out["changed"] is True and router(env)["pinholes"] == {}
+    assert out["changed"] is True and out["removed"] == []
+    assert [(e["port"], e["address"]) for e in out["expiring"]] == [(8920, ADDRESS)]
     assert router(env)["calls"][-1][:4] == ["-i", "-6", "-m", "eth0"]
+    assert not os.path.exists(env["state"])
 
