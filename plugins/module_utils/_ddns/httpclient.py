@@ -29,7 +29,7 @@ try:
     from ansible.module_utils.urls import open_url
     from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 except ImportError:  # on the host without Ansible (the ddns role's timer)
-    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._urlopen import open_url
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._stdlib_http import open_url
     from urllib.error import HTTPError, URLError
 
 

@@ -84,7 +84,7 @@ def configure(tmp_path, standin, password=PASSWORD, record_types=("AAAA",)):
 
 
 # As on the host, where systemd runs it: no ansible-core to import (its HTTP client falls back
-# to module_utils/_urlopen.py).
+# to module_utils/_stdlib_http.py).
 WITHOUT_ANSIBLE = ("import runpy, sys; sys.modules['ansible'] = None; sys.argv = sys.argv[1:]; "
                    "runpy.run_path(sys.argv[0], run_name='__main__')")
 

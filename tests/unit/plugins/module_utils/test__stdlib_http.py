@@ -1,6 +1,6 @@
 # Copyright: contributors to homelab.jellyfin_remote
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_urlopen.open_url, the standard-library HTTP client the provider code uses on the host
+"""_stdlib_http.open_url, the standard-library HTTP client the provider code uses on the host
 without ansible-core (the ddns role's timer), against a loopback server."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import urllib.error
 
 import pytest
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._urlopen import open_url
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._stdlib_http import open_url
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
