@@ -735,9 +735,10 @@ def summary(method, facts=None):
                          else "") for p in f["ports"]))
     units = list(entry["units"])
     if ipv6_only:
-        # Over IPv6 only: pinholes instead of IPv4 mappings, and no ddclient (it sends only IPv4).
-        units = [{"jellyfin-remote-upnp-renew.timer": "jellyfin-remote-upnp-pinholes.timer"}.get(u, u)
-                 for u in units if not u.startswith("ddclient")]
+        # Over IPv6 only: pinholes instead of IPv4 mappings, and the ddns role's timer instead of
+        # ddclient (which sends only IPv4) for the AAAA record.
+        units = [{"jellyfin-remote-upnp-renew.timer": "jellyfin-remote-upnp-pinholes.timer",
+                  "ddclient.service (with DDNS)": "jellyfin-remote-ddns.timer (with DDNS)"}.get(u, u) for u in units]
     opened += ["units: %s" % ", ".join(units)] if units else []
     opened += ["nftables: %s" % ", ".join(entry["tables"])] if entry["tables"] else []
     opened += ["DNS: %s" % ", ".join(entry["records"])] if entry.get("records") else []

@@ -52,6 +52,8 @@ SECRET_SOURCES = [
     ("/etc/wireguard/clients/*.key", "whole"),
     ("/etc/ddclient.conf", r"(?m)^\s*(?:password|token|apikey|secretapikey)\s*=\s*'?(?P<v>[^'\s]+)'?"),
     ("/etc/ddclient-tsig.key", r'(?m)secret\s+"?(?P<v>[A-Za-z0-9+/=]+)"?'),
+    # The ddns role's timer (ddns_timer): its credentials file, JSON.
+    ("/etc/jellyfin-remote-ddns.json", r'"(?:password|token|api_key|secret_api_key|tsig_key_secret)"\s*:\s*"(?P<v>[^"]+)"'),
     ("/etc/cloudflared/*.json", r'"TunnelSecret"\s*:\s*"(?P<v>[^"]+)"'),
     ("/etc/cloudflared/*.env", r"(?m)^\s*TUNNEL_TOKEN\s*=\s*\"?(?P<v>[^\"\s]+)"),
     ("/var/lib/tailscale/.jellyfin_remote_auth_key", "whole"),

@@ -91,15 +91,97 @@ def test_only_the_aaaa_record_is_published(server, lab, server6):
     assert out.splitlines() == ["AAAA %s" % server6, "A -"], out
 
 
-def test_removal_closes_the_pinhole(lab, server, internet, server6, pebble_root):
+DDNS_TIMER = "jellyfin-remote-ddns"
+
+
+def aaaa_at_the_provider(server, lab):
+    resolver = lab["hosts"]["internet"]["addresses"]["wan_alt"]
+    script = ("import dns.resolver,sys; r=dns.resolver.Resolver(configure=False); r.nameservers=[sys.argv[1]]\n"
+              "print(' '.join(x.to_text() for x in r.resolve(sys.argv[2], 'AAAA')))")
+    return server.check_output("python3 -c %s %s %s" % (shlex.quote(script), resolver, DOMAIN))
+
+
+def test_a_timer_keeps_the_aaaa_record_current(server, lab):
+    # ddclient cannot serve an AAAA record: the ddns role's own timer does (ddns_timer auto).
+    assert server.service(DDNS_TIMER + ".timer").is_enabled
+    assert server.service(DDNS_TIMER + ".timer").is_running
+    credentials = server.file("/etc/jellyfin-remote-ddns.json")
+    assert (credentials.mode, credentials.user, credentials.group) == (0o600, "root", "root")
+    password = lab_secret(lab)
+    assert password in credentials.content_string
+    for path in ("/etc/systemd/system/%s.service" % DDNS_TIMER, "/usr/local/lib/%s/config.json" % DDNS_TIMER):
+        assert password not in server.file(path).content_string, path
+
+
+def lab_secret(lab):
+    # The lab's DDNS password, as the lab's vars give it to the inventory.
+    with open(os.path.join(REPO, "tests", "lab", "vars", "services.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    value = [line.split(":", 1)[1].strip().strip('"') for line in text.splitlines() if line.startswith("lab_ddns_password:")]
+    assert value and value[0], "lab_ddns_password not found"
+    return value[0]
+
+
+@pytest.fixture(scope="module")
+def renumbered(lab, server, server6):
+    """The ISP renumbered the home: the server's address moves within the lab's /64 (the prefix
+    the lab counts as global) and the old one is gone. Returns the new address."""
+    network = ipaddress.ip_network(lab["subnets6"]["lan"])
+    new = str(network.network_address + 0xbeef)
+    links = json.loads(server.check_output("ip -j -6 addr show"))
+    interface = next(link["ifname"] for link in links for info in link["addr_info"] if info["local"] == server6)
+    server.check_output("ip -6 addr add %s/%d dev %s nodad" % (new, network.prefixlen, interface))
+    server.check_output("ip -6 addr del %s/%d dev %s" % (server6, network.prefixlen, interface))
+    return new
+
+
+def test_after_renumbering_the_timers_follow_the_new_address(lab, server, internet, server6, renumbered, pebble_root):
+    # The services the timers start, started now rather than waited for.
+    assert aaaa_at_the_provider(server, lab) == server6
+    out = server.run("systemctl start %s.service" % DDNS_TIMER)
+    assert out.rc == 0, server.run("journalctl -u %s.service -o cat --no-pager -n 30" % DDNS_TIMER).stdout
+    journal = server.check_output("journalctl -u %s.service -o cat --no-pager" % DDNS_TIMER)
+    assert "%s AAAA: %s -> %s at dyndns2, answer: good" % (DOMAIN, server6, renumbered) in journal, journal
+    assert lab_secret(lab) not in journal
+    assert aaaa_at_the_provider(server, lab) == renumbered
+    out = server.run("systemctl start jellyfin-remote-upnp-pinholes.service")
+    assert out.rc == 0, out.stderr
+    chain = router_chain(lab, "miniupnpd")
+    assert "0x" + ipaddress.IPv6Address(renumbered).exploded.replace(":", "") in chain, chain
+    # miniupnpd lets only the address a pinhole was made for delete it (606 to the new one): the
+    # old pinhole stays until its lease ends, for an address the home no longer holds, and the
+    # renewal says so.
+    renewal = json.loads(server.check_output(
+        "journalctl -u jellyfin-remote-upnp-pinholes.service -o cat --no-pager | grep '^{' | tail -1"))
+    assert [(e["port"], e["address"]) for e in renewal["expiring"]] == [(8920, server6)], renewal
+    assert [p["port"] for p in renewal["pinholes"]] == [8920] and renewal["address"] == renumbered, renewal
+    status, body = curl(internet, "https://%s:8920/System/Info/Public" % DOMAIN, "-6", "--cacert", pebble_root,
+                        "--resolve", "%s:8920:[%s]" % (DOMAIN, renumbered))
+    assert status == 200, body
+    # A second run finds the record current: nothing is sent.
+    assert server.run("systemctl start %s.service" % DDNS_TIMER).rc == 0
+    last = server.check_output("journalctl -u %s.service -o cat --no-pager -n 20" % DDNS_TIMER).splitlines()
+    assert "ddns: %s AAAA: unchanged (%s)" % (DOMAIN, renumbered) in last, last
+
+
+def test_removal_closes_the_pinhole(lab, server, internet, renumbered, pebble_root):
     """Last: jellyfin_remote_state absent closes what the site playbook opened, the router's
-    IPv6 pinhole included (its ID was kept on the host), and 8920 is dropped again."""
+    IPv6 pinhole included (its ID was kept on the host), and 8920 is dropped again; the DDNS
+    timer, its runner and its credentials go too."""
+    server6 = renumbered
     proc = playbook(SITE, "-e", "jellyfin_remote_state=absent", log="absent.log")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert "router IPv6 pinhole of port 8920" in proc.stdout
-    assert "dport 8920" not in router_chain(lab, "miniupnpd")
+    # No pinhole for the address the home holds now; the earlier address's one ends with its lease.
+    chain = router_chain(lab, "miniupnpd")
+    assert "0x" + ipaddress.IPv6Address(server6).exploded.replace(":", "") not in chain, chain
+    assert chain.count("dport 8920") <= 1, chain
     assert not server.file("/etc/jellyfin-remote/upnp-pinholes.json").exists
     assert not server.file("/etc/systemd/system/jellyfin-remote-upnp-pinholes.timer").exists
+    for path in ("/etc/systemd/system/%s.timer" % DDNS_TIMER, "/etc/systemd/system/%s.service" % DDNS_TIMER,
+                 "/usr/local/lib/" + DDNS_TIMER, "/etc/jellyfin-remote-ddns.json"):
+        assert not server.file(path).exists, path
+    assert "timer %s (stopped, disabled)" % DDNS_TIMER in proc.stdout
     out = internet.run("curl -s -o /dev/null -m 4 --cacert %s --resolve %s:8920:[%s] https://%s:8920/health"
                        % (pebble_root, DOMAIN, server6, DOMAIN))
     assert out.rc == 28, (out.rc, out.stderr)  # dropped by the router again

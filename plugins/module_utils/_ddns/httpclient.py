@@ -28,8 +28,8 @@ from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns.base
 try:
     from ansible.module_utils.urls import open_url
     from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-except ImportError:  # pragma: no cover - ansible-core always ships it
-    open_url = None
+except ImportError:  # on the host without Ansible (the ddns role's timer)
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._stdlib_http import open_url
     from urllib.error import HTTPError, URLError
 
 

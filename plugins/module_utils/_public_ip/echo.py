@@ -6,8 +6,8 @@ from __future__ import annotations
 
 try:
     from ansible.module_utils.urls import open_url
-except ImportError:  # pragma: no cover - ansible-core always ships it
-    open_url = None
+except ImportError:  # on the host without Ansible (the ddns role's timer)
+    from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._stdlib_http import open_url
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._public_ip.sources import SourceError, _MAX_BODY, _USER_AGENT, _remaining
 

@@ -11,9 +11,12 @@ pinhole calls; Debian's upnpc command line (package miniupnpc) has them (-A add,
 
     upnp_pinholes.py '{"address": ..., "ports": [{"port": 443, "protocol": "tcp"}], "lease": 86400,
                        "state_file": ..., "check": false, "remove": false}'
-    upnp_pinholes.py --renew STATE_FILE       (the renewal timer: same pinholes, from the file)
+    upnp_pinholes.py --renew STATE_FILE       (the renewal timer: same pinholes, from the file,
+                                               moved to the host's new address after a renumbering)
 
-Prints one JSON object: changed, pinholes (port, protocol, id), removed, renewed, manual (the
+Prints one JSON object: changed, pinholes (port, protocol, id), removed, expiring (pinholes of
+an address the host no longer holds, which the router refused to delete for another address:
+they end with their lease), renewed, manual (the
 planned ports with no pinhole: the owner opens them by hand), refused
 (port, protocol, reason: the ports the router would not open; IGDv2 recommends refusing
 ports below 1024, and miniupnpd does), and error and error_kind (no_upnpc, no_address,
@@ -24,6 +27,7 @@ again. upnpc runs with -i: a router with no usable public IPv4 (CGNAT) reports i
 connection as not connected, and upnpc would otherwise stop there.
 """
 
+import ipaddress
 import json
 import os
 import re
@@ -37,6 +41,8 @@ _ADDED = re.compile(r"AddPinhole: \(\[[^\]]*\]:\d+ -> \[[^\]]*\]:\d+\) / Pinhole
 _UPDATED = re.compile(r"UpdatePinhole: Pinhole ID = (\d+) with Lease Time")
 _DELETED = re.compile(r"UPNP_DeletePinhole\(\) returned ?: ?0\b")
 _NO_IGD = ("No IGD UPnP Device found", "No valid UPNP Internet Gateway Device found")
+_ULA = ipaddress.ip_network("fc00::/7")
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 def _interface_of(address):
@@ -49,6 +55,37 @@ def _interface_of(address):
             if info.get("local") == address:
                 return link.get("ifname")
     return None
+
+
+def _follow(state):
+    """The address the renewal opens pinholes for: the recorded one while the host holds it;
+    after the ISP renumbered the prefix, the first address of the same kind (global unicast, or
+    unique local as in the lab) that the kernel lists as global and stable on the interface the
+    pinholes were made on (not temporary, deprecated or tentative), so that the pinholes follow
+    the address the ddns role's timer publishes. None when there is none."""
+    address = state.get("address") or ""
+    proc = subprocess.run(["ip", "-j", "-6", "addr", "show"], capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not address:
+        return address or None
+    links = json.loads(proc.stdout or "[]")
+    if any(info.get("local") == address for link in links for info in link.get("addr_info", [])):
+        return address
+    kind = _kind(ipaddress.ip_address(address))
+    for link in links:
+        if state.get("interface") and link.get("ifname") != state["interface"]:
+            continue
+        for info in link.get("addr_info", []):
+            if info.get("scope") != "global" or any(info.get(flag) for flag in ("temporary", "deprecated", "tentative", "dadfailed")):
+                continue
+            candidate = ipaddress.ip_address(info.get("local"))
+            if kind is not None and _kind(candidate) == kind:
+                return str(candidate)
+    return None
+
+
+def _kind(ip):
+    """unique local (fc00::/7), global unicast (2000::/3) or None."""
+    return "unique local" if ip in _ULA else "global unicast" if ip in _GLOBAL_UNICAST else None
 
 
 def _upnpc(upnpc, interface, *args):
@@ -119,6 +156,9 @@ def apply(args):
         out.update(error_kind="no_upnpc", error="upnpc (Debian package miniupnpc) is not installed", manual=planned)
         return out
     interface = _interface_of(address) if address else None
+    if remove and interface is None:
+        # Renumbered since the pinholes were made: the interface they were asked on.
+        interface = state.get("interface")
     if address and interface is None and not remove:
         out.update(error_kind="no_address", error="no interface of this host holds %s" % address, manual=planned)
         return out
@@ -128,9 +168,16 @@ def apply(args):
         stale += [(_key(e), e.get("id")) for e in state.get("pinholes") or []]
     for (port, proto), pinhole_id in stale:
         out["changed"] = True
-        out["removed"].append({"port": port, "protocol": proto, "id": pinhole_id})
-        if not check and pinhole_id:
-            _upnpc(upnpc, interface, "-D", str(pinhole_id))
+        entry = {"port": port, "protocol": proto, "id": pinhole_id}
+        output = _upnpc(upnpc, interface, "-D", str(pinhole_id)) if not check and pinhole_id else ""
+        if output and not _DELETED.search(output) and state.get("address") and _interface_of(state["address"]) is None:
+            # IGDv2 lets only the address a pinhole was made for remove it (miniupnpd answers 606
+            # to any other): after a renumbering the old one stays until its lease ends, for an
+            # address this host no longer holds.
+            out.setdefault("expiring", []).append(dict(entry, address=state["address"], lease=state.get("lease"),
+                                                       reason=_last_line(output, "DeletePinhole")))
+        else:
+            out["removed"].append(entry)
     kept = []
     for entry in planned:
         key = _key(entry)
@@ -171,7 +218,7 @@ def apply(args):
             if os.path.exists(state_file):
                 os.unlink(state_file)
         elif kept or stale:
-            new = {"address": address, "lease": lease, "pinholes": kept}
+            new = {"address": address, "interface": interface, "lease": lease, "pinholes": kept}
             if new != state:
                 _save(state_file, new)
     return out
@@ -183,8 +230,8 @@ def main(argv):
         if not state.get("pinholes"):
             print(json.dumps({"changed": False, "pinholes": []}))
             return 0
-        args = {"address": state.get("address"), "ports": state["pinholes"], "lease": state.get("lease"),
-                "state_file": argv[2]}
+        args = {"address": _follow(state) or state.get("address"), "ports": state["pinholes"],
+                "lease": state.get("lease"), "state_file": argv[2]}
     elif len(argv) == 2:
         args = json.loads(argv[1])
     else:

@@ -51,13 +51,22 @@ elif op == "-U":
     else:
         print("CheckPinholeWorking() failed with code 402 (Invalid Args)")
 elif op == "-D":
-    print("UPNP_DeletePinhole() returned : %%d" %% (0 if state["pinholes"].pop(args[3], None) else 704))
+    # IGDv2: only the pinhole's own client may delete it (miniupnpd answers 606 to others).
+    held = state["pinholes"].get(args[3])
+    if held and held[0] != os.environ.get("FAKE_ADDRESS", held[0]):
+        print("UPNP_DeletePinhole() returned : 606")
+    else:
+        print("UPNP_DeletePinhole() returned : %%d" %% (0 if state["pinholes"].pop(args[3], None) else 704))
 save()
 '''
 
 FAKE_IP = r'''#!%(python)s
-import json
-print(json.dumps([{"ifname": "eth0", "addr_info": [{"local": "%(address)s"}, {"local": "fe80::1"}]}]))
+import json, os
+address = os.environ.get("FAKE_ADDRESS", "%(address)s")
+print(json.dumps([{"ifname": "eth0", "addr_info": [{"local": "fd00:5::10", "scope": "global"},
+                                                   {"local": address, "scope": "global"},
+                                                   {"local": "2001:db8:5::77", "scope": "global", "temporary": True},
+                                                   {"local": "fe80::1", "scope": "link"}]}]))
 '''
 
 
@@ -95,7 +104,8 @@ def test_opens_what_it_may_and_says_what_the_owner_must_open(env):
     # upnpc was told the interface of the address (IPv6 discovery needs a name) and -i.
     assert all(call[:4] == ["-i", "-6", "-m", "eth0"] for call in router(env)["calls"])
     saved = json.load(open(env["state"]))
-    assert saved == {"address": ADDRESS, "lease": 600, "pinholes": [{"port": 8920, "protocol": "tcp", "id": "1"}]}
+    assert saved == {"address": ADDRESS, "interface": "eth0", "lease": 600,
+                     "pinholes": [{"port": 8920, "protocol": "tcp", "id": "1"}]}
 
 
 def test_a_second_run_renews_and_changes_nothing(env):
@@ -182,3 +192,41 @@ def test_the_timer_renews_from_the_file_and_fails_loudly_without_a_router(env):
     env["router"].write_text(json.dumps(state))
     rc, out = run(env, "--renew", env["state"])
     assert rc == 1 and out["error_kind"] == "no_igd"
+
+
+def test_the_timer_follows_the_address_after_the_isp_renumbered(env):
+    """The prefix changed: the renewal moves the pinholes to the interface's new global address
+    (not the unique local one, not a temporary one), as the ddns timer moves the AAAA record."""
+    run(env, address=ADDRESS, ports=[{"port": 8920}], lease=600)
+    env["env"]["FAKE_ADDRESS"] = "2001:db8:7::10"
+    rc, out = run(env, "--renew", env["state"])
+    assert (rc, out["changed"], out["address"]) == (0, True, "2001:db8:7::10")
+    # The router lets only the old address delete its pinhole: it stays until its lease ends.
+    assert out["removed"] == []
+    assert [(e["port"], e["id"], e["address"]) for e in out["expiring"]] == [(8920, "1", ADDRESS)]
+    assert "606" in out["expiring"][0]["reason"]
+    assert router(env)["pinholes"] == {"1": [ADDRESS, 8920, "TCP", 600], "2": ["2001:db8:7::10", 8920, "TCP", 600]}
+    saved = json.load(open(env["state"]))
+    assert (saved["address"], saved["pinholes"]) == ("2001:db8:7::10", [{"port": 8920, "protocol": "tcp", "id": "2"}])
+    rc, out = run(env, "--renew", env["state"])
+    assert (rc, out["changed"], out["renewed"]) == (0, False, [8920])
+
+
+def test_the_timer_fails_loudly_when_no_address_of_the_kind_is_left(env):
+    # Only a unique local (and a temporary) address remain: no pinhole is opened for them.
+    run(env, address=ADDRESS, ports=[{"port": 8920}], lease=600)
+    env["env"]["FAKE_ADDRESS"] = "fe80::2"
+    rc, out = run(env, "--renew", env["state"])
+    assert (rc, out["error_kind"]) == (1, "no_address")
+    assert router(env)["pinholes"] == {"1": [ADDRESS, 8920, "TCP", 600]}
+
+
+def test_removal_after_a_renumbering_asks_on_the_recorded_interface(env):
+    run(env, address=ADDRESS, ports=[{"port": 8920}])
+    env["env"]["FAKE_ADDRESS"] = "2001:db8:7::10"  # the old address is gone, the renewal did not run
+    rc, out = run(env, remove=True)
+    assert out["changed"] is True and out["removed"] == []
+    assert [(e["port"], e["address"]) for e in out["expiring"]] == [(8920, ADDRESS)]
+    assert router(env)["calls"][-1][:4] == ["-i", "-6", "-m", "eth0"]
+    assert not os.path.exists(env["state"])
+

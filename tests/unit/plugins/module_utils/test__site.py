@@ -396,6 +396,7 @@ def test_summary_over_ipv6_only_says_viewers_need_ipv6():
                             "tcp 80 to 2001:db8:5::10; only these ports to this address."]
     units = [o for o in out["opened"] if o.startswith("units: ")][0]
     assert "jellyfin-remote-upnp-pinholes.timer" in units and "upnp-renew" not in units and "ddclient" not in units
+    assert "jellyfin-remote-ddns.timer (with DDNS)" in units
     # Without a DDNS name the URL is the address itself, never the carrier's shared IPv4.
     out = _site.summary("port_forward", dict(facts, ddns_hostname="", public_ipv4="100.64.0.7", ipv6_manual=[]))
     assert out["urls"] == ["https://[2001:db8:5::10]:8920/"]
