@@ -216,8 +216,9 @@ def test_state_absent_puts_jellyfin_https_back(server):
 
 
 # Last of all, on the same NAT lab: an ISP that blocks 80 and 443 (tests/lab/playbooks/isp_block.yml
-# drops them on the router's wan side). The site playbook switches to nginx with a certificate by
-# DNS-01 (RFC 2136 against the lab's knot, validated by the DNS-01 pebble) and external port 8443,
+# drops them on the router's wan side), which the owner does not list: the preflight measures them
+# from the internet host (jellyfin_remote_probe_host), and auto switches to nginx with a certificate
+# by DNS-01 (RFC 2136 against the lab's knot, validated by the DNS-01 pebble) and external port 8443,
 # which the router maps to the proxy's 443 (tests/lab/vars/blocked_ports.yml).
 
 BLOCKED_NAME = "media.dns01.lab.test"
@@ -240,6 +241,32 @@ def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(interne
         output = run.stdout + run.stderr
         assert run.returncode == 0, output[-4000:]
         assert secret not in output
+        # The probe measured 80 and 443 blocked and 8443 open from the internet host, without the owner
+        # listing blocked ports, and auto took the reverse proxy with DNS-01 and the external port.
+        report_path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "reports", "server.json")
+        with open(report_path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        probe = report["port_probe"]
+        results = {p["port"]: p["result"] for p in probe["ports"]}
+        assert probe["measured"] and probe["probe_host"] == "internet", probe
+        assert results[80] == "blocked" and results[443] == "blocked" and results[8443] == "reaches", probe
+        assert probe["measured_blocked"] == [80, 443] and probe["blocked_ports"] == [80, 443], probe
+        assert probe["left"] == [], probe
+        assert "no answer from internet within" in next(p["why"] for p in probe["ports"] if p["port"] == 443)
+        proxy = next(m for m in report["methods"] if m["method"] == "reverse_proxy")
+        assert proxy["rank"] == 1 and proxy["suitable"], proxy
+        assert "auto chose reverse_proxy" in output
+        assert "Port 443: BLOCKED" in output
+        # Nothing of the probe is left: no mapping on the router to the server's listeners, no listener at home.
+        listeners = [p["local_port"] for p in probe["ports"] if p["local_port"]]
+        assert len(listeners) >= 3, probe
+        mapped = lab_router(lab).check_output("nft list chain inet filter prerouting_miniupnpd")
+        for port in listeners:
+            assert ":%d" % port not in mapped, (port, mapped)
+        listening = server.check_output("ss -Htln")
+        for port in listeners:
+            assert ":%d " % port not in listening, (port, listening)
+        assert server.run("ls /run/jellyfin-remote-port-probe-*.json").rc != 0
         # The summary's URL carries the external port.
         assert "https://%s:8443/" % BLOCKED_NAME in output
         # The router maps 8443 to the proxy's 443; nothing to 80 or 443.
@@ -247,6 +274,8 @@ def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(interne
         mapped = lab_router(lab).check_output("nft list chain inet filter prerouting_miniupnpd")
         assert "dport 8443 dnat ip to %s:443" % server_lan in mapped, mapped
         assert "dport 443 " not in mapped and "dport 80 " not in mapped, mapped
+        # The probe's temporary mappings (8096 among them, which nothing else maps) are gone.
+        assert "dport 8096 " not in mapped, mapped
         # From the internet host: Jellyfin through nginx on 8443, with the DNS-01 pebble's chain.
         root = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15001/roots/0" % DNS01_ROOT)
         assert root.rc == 0, root.stderr
