@@ -242,13 +242,14 @@ def run_home(client, ports, ready_file, deadline_seconds=45, lease_duration=DEFA
     """The home's side of the probe (see the module docstring). Returns the report:
     token, lan_address, external_ip, ports (port, probed, via, local_port, reason, reached, peer,
     sent), added (the mappings added), left (the probe's mappings still on the router afterwards,
-    [] when all went), error (why the probe could not run, or null). Never raises for the
+    [] when all went), error (why the probe could not run, or null), probe_seconds (from the start
+    to the mappings removed). Never raises for the
     router's answers: they are reported, and what was added is removed.
     """
     token = token or secrets.token_hex(16)
     listeners = listeners or Listeners(token)
     report = {"token": token, "lan_address": None, "external_ip": None, "ports": [], "added": [], "left": [],
-              "error": None}
+              "error": None, "probe_seconds": None}
     started = clock()
     try:
         try:
@@ -303,6 +304,7 @@ def run_home(client, ports, ready_file, deadline_seconds=45, lease_duration=DEFA
             if still is not None:
                 report["left"].append(port)
         listeners.close()
+        report["probe_seconds"] = round(clock() - started, 2)
         for entry in report["ports"]:
             entry["reached"] = entry["port"] in listeners.seen
             entry["peer"] = listeners.seen.get(entry["port"])
@@ -331,8 +333,7 @@ def verdict(home, tried, owner_blocked=(), probe_host="the probe host", skipped=
     (files/port_probe.py: list of port, outcome, reply_ok, error, timeout; or None); owner_blocked:
     the owner's blocked ports. skipped: why the probe did not run ("" when it did).
 
-    Returns measured (bool), probe_host, ports (port, result: reaches | blocked | not_probed, why,
-    local_port: the home's listener, or null),
+    Returns measured (bool), probe_host, ports (port, result: reaches | blocked | not_probed, why),
     measured_blocked, blocked_ports (the owner's and the measured, sorted: what the advice
     reads), lines (for the report), left (mappings the probe could not remove).
     """
@@ -359,7 +360,7 @@ def verdict(home, tried, owner_blocked=(), probe_host="the probe host", skipped=
             found = {"result": "reaches", "why": "reached the home from %s (%s)" % (probe_host, entry.get("via"))}
         else:
             found = {"result": "blocked", "why": _why_blocked(by_port.get(port), probe_host)}
-        out["ports"].append(dict(found, port=port, local_port=entry.get("local_port")))
+        out["ports"].append(dict(found, port=port))
     out["measured_blocked"] = [p["port"] for p in out["ports"] if p["result"] == "blocked"]
     out["blocked_ports"] = sorted(set(owner) | set(out["measured_blocked"]))
     out["left"] = list(home.get("left") or [])

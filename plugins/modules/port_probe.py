@@ -129,6 +129,10 @@ error:
   description: Why nothing could be probed (no UPnP router), or null.
   returned: always
   type: str
+probe_seconds:
+  description: Seconds from the start to the mappings removed.
+  returned: always
+  type: float
 removed:
   description: With O(cleanup), the ports whose probe mapping was removed.
   returned: with O(cleanup)

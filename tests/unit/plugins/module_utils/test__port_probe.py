@@ -220,7 +220,7 @@ def home(*entries):
 def test_why_a_port_counts_as_blocked(tried, why):
     attempts = [dict(tried, port=443)] if tried else []
     verdict = _port_probe.verdict(home({"port": 443}), attempts, probe_host="vps")
-    assert verdict["ports"] == [{"port": 443, "result": "blocked", "why": why, "local_port": 40443}]
+    assert verdict["ports"] == [{"port": 443, "result": "blocked", "why": why}]
     assert verdict["lines"] == ["Port 443: BLOCKED - " + why]
 
 
