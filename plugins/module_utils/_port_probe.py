@@ -139,7 +139,7 @@ class Listeners:
 
     def serve(self, seconds):
         """Handle what arrives within seconds."""
-        for key, _ in self._selector.select(timeout=max(seconds, 0)):
+        for key, _events in self._selector.select(timeout=max(seconds, 0)):
             kind, port = key.data
             if kind == "listen":
                 try:
@@ -152,8 +152,8 @@ class Listeners:
             else:
                 self._read(key.fileobj)
         now = time.monotonic()
-        for conn, (_, _, _, since) in list(self._buffers.items()):
-            if now - since > 5:
+        for conn, buffered in list(self._buffers.items()):
+            if now - buffered[3] > 5:
                 self._drop(conn)
 
     def _read(self, conn):

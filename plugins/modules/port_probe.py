@@ -171,8 +171,8 @@ def main():
                              "temporary), got %d" % p["lease_duration"])
     client = _upnp.new_client(p["multicast_interface"])
     if client is None:
-        module.fail_json(msg=missing_required_lib("miniupnpc", reason="to add the probe's temporary mappings "
-                                                                       "(Debian: apt install python3-miniupnpc)"))
+        why = "to add the probe's temporary mappings (Debian: apt install python3-miniupnpc)"
+        module.fail_json(msg=missing_required_lib("miniupnpc", reason=why))
     if p["cleanup"]:
         result = _port_probe.cleanup(client, ports, discovery_delay_ms=p["discovery_delay_ms"])
         module.exit_json(changed=bool(result["removed"]), **result)
