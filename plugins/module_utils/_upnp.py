@@ -14,7 +14,7 @@ plain Exception whose text is the error's name ("Action Failed" for 501,
 - ensure(): add, check or remove one mapping; returns a result dict or raises UpnpError.
 - ensure_many(): the same for several mappings after one discovery (each SSDP search waits
   discovery_delay_ms, about 2 s, so a loop of ensure() calls paid it once per port).
-- connect() and ensure_one(): the two halves both use.
+- connect() and ensure_one(): the two halves both use; new_client(): the miniupnpc client (None without it).
 - plan_mappings(): the port_forward role's list for ensure_many (filter port_forward_upnp_mappings).
 - UpnpError.kind: no_igd, cgnat, conflict, refused, failed.
 """
@@ -34,6 +34,21 @@ NOT_AUTHORIZED = "Action not authorized"  # 606: secure mode, another client's a
 CONFLICT = "ConflictInMappingEntry"  # 718
 ONLY_PERMANENT = "OnlyPermanentLeasesSupported"  # 725
 NO_SUCH_ENTRY = "NoSuchEntry"  # 714 (NoSuchEntryInArray)
+
+
+def new_client(multicast_interface=None):
+    """A miniupnpc.UPnP object, or None when miniupnpc is not installed.
+
+    miniupnpc takes the multicast interface only when the object is made (the attribute is
+    read-only afterwards).
+    """
+    try:
+        import miniupnpc
+    except ImportError:
+        return None
+    if multicast_interface:
+        return miniupnpc.UPnP(multicastif=multicast_interface)
+    return miniupnpc.UPnP()
 
 
 class UpnpError(Exception):

@@ -279,6 +279,7 @@ import ipaddress
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ssdp, _upnp
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._upnp import new_client
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
@@ -314,21 +315,6 @@ def argument_spec():
         multicast_interface=dict(type="str"),
         allow_ranges=dict(type="list", elements="str", default=[]),
     )
-
-
-def new_client(multicast_interface=None):
-    """A miniupnpc.UPnP object, or None when miniupnpc is not installed.
-
-    miniupnpc takes the multicast interface only when the object is made (the attribute is
-    read-only afterwards).
-    """
-    try:
-        import miniupnpc
-    except ImportError:
-        return None
-    if multicast_interface:
-        return miniupnpc.UPnP(multicastif=multicast_interface)
-    return miniupnpc.UPnP()
 
 
 def check_mapping(m, prefix=""):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -208,15 +209,30 @@ def test_state_absent_puts_jellyfin_https_back(server):
 
 
 # Last of all, on the same NAT lab: an ISP that blocks 80 and 443 (tests/lab/playbooks/isp_block.yml
-# drops them on the router's wan side). The site playbook switches to nginx with a certificate by
-# DNS-01 (RFC 2136 against the lab's knot, validated by the DNS-01 pebble) and external port 8443,
+# drops them on the router's wan side), which the owner does not list: the preflight measures them
+# from the internet host (jellyfin_remote_probe_host), and auto switches to nginx with a certificate
+# by DNS-01 (RFC 2136 against the lab's knot, validated by the DNS-01 pebble) and external port 8443,
 # which the router maps to the proxy's 443 (tests/lab/vars/blocked_ports.yml).
 
 BLOCKED_NAME = "media.dns01.lab.test"
 DNS01_ROOT = "/etc/ssl/lab-pebble-dns01-root.pem"
 
 
-def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(internet, server, router, lab):
+def probe_task_seconds(output):
+    """Seconds the preflight's probe tasks took (tasks/probe.yml), from the profile_tasks lines: each task
+    banner's "(0:00:02.143)" is the time of the task before it."""
+    with open(os.path.join(REPO, "roles", "preflight", "tasks", "probe.yml"), encoding="utf-8") as handle:
+        names = set(re.findall(r"- name: (.+)", handle.read()))
+    total, previous = 0.0, None
+    for chunk in output.split("TASK [")[1:]:
+        took = re.search(r"\((\d+):(\d+):(\d+\.\d+)\)", chunk)
+        if took and previous in names:
+            total += int(took.group(1)) * 3600 + int(took.group(2)) * 60 + float(took.group(3))
+        previous = chunk.split("]", 1)[0].split(" : ", 1)[-1]
+    return total
+
+
+def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(internet, server, router, lab, capsys):
     with open(os.path.join(REPO, "tests", "lab", "vars", "services.yml"), encoding="utf-8") as handle:
         secret = yaml.safe_load(handle)["lab_dns01_tsig_secret"]
     block = os.path.join(REPO, "tests", "lab", "playbooks", "isp_block.yml")
@@ -232,6 +248,31 @@ def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(interne
         output = run.stdout + run.stderr
         assert run.returncode == 0, output[-4000:]
         assert secret not in output
+        # The probe measured 80 and 443 blocked and 8443 open from the internet host, without the owner
+        # listing blocked ports, and auto took the reverse proxy with DNS-01 and the external port.
+        report_path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "reports", "server.json")
+        with open(report_path, encoding="utf-8") as handle:
+            report = json.load(handle)
+        probe = report["port_probe"]
+        results = {p["port"]: p["result"] for p in probe["ports"]}
+        assert probe["measured"] and probe["probe_host"] == "internet", probe
+        assert results[80] == "blocked" and results[443] == "blocked" and results[8443] == "reaches", probe
+        assert probe["measured_blocked"] == [80, 443] and probe["blocked_ports"] == [80, 443], probe
+        assert probe["left"] == [], probe
+        assert "no answer from internet within" in next(p["why"] for p in probe["ports"] if p["port"] == 443)
+        proxy = next(m for m in report["methods"] if m["method"] == "reverse_proxy")
+        assert proxy["rank"] == 1 and proxy["suitable"], proxy
+        assert "auto chose reverse_proxy" in output
+        assert "Port 443: BLOCKED" in output
+        # Nothing of the probe is left: the home's side (the only process holding its listeners) ended,
+        # its ready file is gone, and the router maps nothing but 8443 (checked below).
+        assert server.run("pgrep -f '[A]nsiballZ_port_probe'").rc == 1
+        assert server.run("ls /run/jellyfin-remote-port-probe-*.json").rc != 0
+        seconds = [float(s) for s in re.findall(r'"probe_seconds": ([0-9.]+)', output)]
+        tasks = probe_task_seconds(output)
+        assert seconds and max(seconds) < 60 and 0 < tasks < 60, (seconds, tasks)
+        with capsys.disabled():
+            print("\nport probe: its tasks %.1f s, the home's side %.1f s" % (tasks, max(seconds)))
         # The summary's URL carries the external port.
         assert "https://%s:8443/" % BLOCKED_NAME in output
         # The router maps 8443 to the proxy's 443; nothing to 80 or 443.
@@ -239,6 +280,8 @@ def test_blocked_80_and_443_reverse_proxy_by_dns01_on_external_port_8443(interne
         mapped = lab_router(lab).check_output("nft list chain inet filter prerouting_miniupnpd")
         assert "dport 8443 dnat ip to %s:443" % server_lan in mapped, mapped
         assert "dport 443 " not in mapped and "dport 80 " not in mapped, mapped
+        # The probe's temporary mappings (8096 among them, which nothing else maps) are gone: one mapping left.
+        assert "dport 8096 " not in mapped and mapped.count(" dnat ") == 1, mapped
         # From the internet host: Jellyfin through nginx on 8443, with the DNS-01 pebble's chain.
         root = internet.run("curl -sf --cacert /etc/pebble/ca.pem -o %s https://localhost:15001/roots/0" % DNS01_ROOT)
         assert root.rc == 0, root.stderr
