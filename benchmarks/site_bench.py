@@ -182,20 +182,22 @@ def main():
             rerun_tasks += [tasks_run(r2) for r2 in recaps]
             print("  first converge %.1f s (%s); re-runs %s s" % (first, recap, ", ".join("%.1f" % a for a in again)),
                   flush=True)
+        # The machine's load right after this method's runs: rows measured at different loads
+        # are not like for like (the one figure at the end hid that).
         rows.append((method, statistics.median(firsts), len(firsts), statistics.median(reruns), len(reruns),
-                     first_tasks, rerun_tasks))
-    print("\n== Site playbook per method (NAT lab, podman connection, load %.2f)" % os.getloadavg()[0])
+                     first_tasks, rerun_tasks, os.getloadavg()[0]))
+    print("\n== Site playbook per method (NAT lab, podman connection; load: the 1-minute load average after each method)")
     print("Goals: unchanged re-run <= %.0f s; first converge <= %.1f x the figure before (%s). Ratio <= 1.00 meets it."
           % (RERUN_GOAL, FIRST_GOAL_FACTOR, ", ".join("%s %.1f s" % kv for kv in FIRST_BEFORE.items())))
-    print("%-18s %16s %8s %14s %16s %8s %14s" % ("method", "first converge", "/goal", "tasks (skip)",
-                                                   "re-run (0 chg)", "/goal", "tasks (skip)"))
-    for method, first, n1, rerun, n2, first_tasks, rerun_tasks in rows:
+    print("%-18s %16s %8s %14s %16s %8s %14s %6s" % ("method", "first converge", "/goal", "tasks (skip)",
+                                                       "re-run (0 chg)", "/goal", "tasks (skip)", "load"))
+    for method, first, n1, rerun, n2, first_tasks, rerun_tasks, load in rows:
         first_ratio, rerun_ratio = ratios(method, first, rerun)
         ft = (statistics.median(t for t, _ in first_tasks), statistics.median(s for _, s in first_tasks))
         rt = (statistics.median(t for t, _ in rerun_tasks), statistics.median(s for _, s in rerun_tasks))
-        print("%-18s %9.1f s (n=%d) %8s %14s %9.1f s (n=%d) %8.2f %14s" % (
+        print("%-18s %9.1f s (n=%d) %8s %14s %9.1f s (n=%d) %8.2f %14s %6.2f" % (
             method, first, n1, "%.2f" % first_ratio if first_ratio is not None else "n/a", "%g (%g)" % ft,
-            rerun, n2, rerun_ratio, "%g (%g)" % rt))
+            rerun, n2, rerun_ratio, "%g (%g)" % rt, load))
     print("\nlogs in %s" % work)
     return 0
 
