@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+COLLECTIONS = os.environ["JFR_COLLECTIONS_ROOT"]  # set by tests/unit/conftest.py
 NAT = {"ipv4": "81.2.69.160", "classification": "nat", "port_forwarding_possible": True, "wan_source_used": "upnp"}
 CGNAT = dict(NAT, classification="cgnat", port_forwarding_possible=False)
 
@@ -29,7 +29,8 @@ def run_probe_tasks(tmp_path, public_ip, *args):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                            "-c", "local", str(book), "-e", json.dumps(extra)] + list(args),
                           capture_output=True, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default"))
+                          env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOME=str(tmp_path),
+                                   ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     line = next(text for text in proc.stdout.splitlines() if "VERDICT " in text)
     return proc.stdout, json.loads(line.split("VERDICT ", 1)[1].rstrip('"').replace('\\"', '"'))
