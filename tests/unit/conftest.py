@@ -27,6 +27,7 @@ if _ROOT not in sys.path:
 import pytest  # noqa: E402 - after the collection root is on sys.path
 
 from harness import NetworkGuard, run_module as _run_module  # noqa: E402
+from standins import ddns as ddns_standin  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,11 @@ def loopback_only(monkeypatch):
 def run_module():
     """harness.run_module: run a module's main(), get (kind, result, warnings)."""
     return _run_module
+
+
+@pytest.fixture
+def standin():
+    """The DDNS providers' stand-in (standins/ddns.py) on loopback, for the test; stopped after it."""
+    running = ddns_standin.start()
+    yield running
+    running.stop()

@@ -19,7 +19,6 @@ import sys
 import pytest
 import yaml
 
-from standins import ddns as ddns_standin
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 ROLE = os.path.join(REPO, "roles", "ddns")
@@ -37,13 +36,6 @@ print(json.dumps([{"ifname": "lo", "addr_info": [{"family": "inet6", "local": ":
                                                    {"family": "inet6", "local": os.environ["FAKE_ADDRESS"]},
                                                    {"family": "inet6", "local": "fe80::1"}]}]))
 '''
-
-
-@pytest.fixture
-def standin():
-    running = ddns_standin.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -21,13 +21,6 @@ SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
 NEW4, NEW6, OLD4, OLD6 = "198.51.100.7", "2001:db8::7", "192.0.2.1", "2001:db8::1"
 
 
-@pytest.fixture
-def standin():
-    running = ddns_standin.start()
-    yield running
-    running.stop()
-
-
 # provider -> (stand-in label, hostname, zone, seed provider host?, settings builder)
 def _settings(standin, provider, **extra):
     common = dict(resolver="127.0.0.1", resolver_port=standin.dns_port, timeout=5, max_retries=2, max_retry_wait=5,

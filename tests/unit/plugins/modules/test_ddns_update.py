@@ -10,20 +10,12 @@ import time
 import pytest
 
 from harness import run_module
-from standins import ddns as ddns_standin
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _ddns
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._ddns import base as ddns_base
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import ddns_update
 
 SECRETS = ("labpass", "labtoken", "pk1_lab", "sk1_lab")
-
-
-@pytest.fixture
-def standin():
-    running = ddns_standin.start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture
