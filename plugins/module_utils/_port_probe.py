@@ -238,13 +238,14 @@ def _plan_port(client, listeners, lan_address, port):
 
 
 def run_home(client, ports, ready_file, deadline_seconds=45, lease_duration=DEFAULT_LEASE, discovery_delay_ms=2000,
-             token=None, clock=time.monotonic, exists=os.path.exists, listeners=None):
+             token=None, clock=time.monotonic, exists=os.path.exists, listeners=None, locate=None):
     """The home's side of the probe (see the module docstring). Returns the report:
     token, lan_address, external_ip, ports (port, probed, via, local_port, reason, reached, peer,
     sent), added (the mappings added), left (the probe's mappings still on the router afterwards,
     [] when all went), error (why the probe could not run, or null), probe_seconds (from the start
     to the mappings removed). Never raises for the
-    router's answers: they are reported, and what was added is removed.
+    router's answers: they are reported, and what was added is removed. locate: as for
+    _upnp.connect (the search that ends at the router's first answer).
     """
     token = token or secrets.token_hex(16)
     listeners = listeners or Listeners(token)
@@ -253,7 +254,7 @@ def run_home(client, ports, ready_file, deadline_seconds=45, lease_duration=DEFA
     started = clock()
     try:
         try:
-            session = _upnp.connect(client, discovery_delay_ms)
+            session = _upnp.connect(client, discovery_delay_ms, locate=locate)
         except _upnp.UpnpError as exc:
             report["error"] = "the router did not answer by UPnP: %s" % exc
             write_json(ready_file, {"token": token, "ports": [], "error": report["error"]})
@@ -379,12 +380,12 @@ def verdict(home, tried, owner_blocked=(), probe_host="the probe host", skipped=
     return out
 
 
-def cleanup(client, ports, discovery_delay_ms=2000):
+def cleanup(client, ports, discovery_delay_ms=2000, locate=None):
     """Remove what a run that did not finish left: every mapping of ports that holds the probe's
     description and points at this host. Returns removed and left (lists of ports) and error."""
     out = {"removed": [], "left": [], "error": None}
     try:
-        session = _upnp.connect(client, discovery_delay_ms)
+        session = _upnp.connect(client, discovery_delay_ms, locate=locate)
     except _upnp.UpnpError as exc:
         out["error"] = "the router did not answer by UPnP: %s" % exc
         return out

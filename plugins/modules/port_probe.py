@@ -142,7 +142,7 @@ removed:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _port_probe, _upnp
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _port_probe, _ssdp, _upnp
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
@@ -173,11 +173,14 @@ def main():
     if client is None:
         why = "to add the probe's temporary mappings (Debian: apt install python3-miniupnpc)"
         module.fail_json(msg=missing_required_lib("miniupnpc", reason=why))
+    # The SSDP search ends at the router's first answer instead of waiting the whole delay.
+    locate = _ssdp.locator(p["multicast_interface"])
     if p["cleanup"]:
-        result = _port_probe.cleanup(client, ports, discovery_delay_ms=p["discovery_delay_ms"])
+        result = _port_probe.cleanup(client, ports, discovery_delay_ms=p["discovery_delay_ms"], locate=locate)
         module.exit_json(changed=bool(result["removed"]), **result)
     report = _port_probe.run_home(client, ports, p["ready_file"], deadline_seconds=p["deadline"],
-                                  lease_duration=p["lease_duration"], discovery_delay_ms=p["discovery_delay_ms"])
+                                  lease_duration=p["lease_duration"], discovery_delay_ms=p["discovery_delay_ms"],
+                                  locate=locate)
     module.exit_json(changed=bool(report["added"]), **report)
 
 

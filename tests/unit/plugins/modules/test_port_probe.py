@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from unittest import mock
@@ -11,12 +12,16 @@ import pytest
 from harness import run_module
 from standins.upnp import LAN, OTHER, FakeUPnP
 
-from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _port_probe
+from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _port_probe, _ssdp
 from ansible_collections.homelab.jellyfin_remote.plugins.modules import port_probe
 
 
+@contextlib.contextmanager
 def patched(client):
-    return mock.patch.object(port_probe._upnp, "new_client", lambda multicast_interface=None: client)
+    """The fake miniupnpc, and its stand-in for the SSDP search (no multicast leaves a unit test)."""
+    with mock.patch.object(port_probe._upnp, "new_client", lambda multicast_interface=None: client), \
+            mock.patch.object(_ssdp, "find_igd", client.locate if client else None):
+        yield
 
 
 @pytest.mark.parametrize("args, message", [
@@ -45,6 +50,8 @@ def test_cleanup_removes_the_probes_leftovers_only(tmp_path):
                                                         "cleanup": True})
     assert kind == "exit" and result["changed"] is True and result["removed"] == [80]
     assert set(client.mappings) == {(443, "TCP")}
+    # The search that ends at the router's first answer, not miniupnpc's whole discovery delay.
+    assert client.calls[:2] == ["locate", "selectigd(url)"] and "discover" not in client.calls
     with patched(client):
         _, again, _ = run_module(port_probe.main, {"ports": [80, 443], "ready_file": str(tmp_path / "r.json"),
                                                     "cleanup": True})
@@ -71,4 +78,5 @@ def test_a_run_whose_probe_host_never_comes_ends_with_every_mapping_removed(tmp_
     helper.join()
     assert kind == "exit", result
     assert result["added"] == [80, 443] and result["left"] == [] and client.mappings == {}
+    assert client.calls[:2] == ["locate", "selectigd(url)"] and "discover" not in client.calls
     assert [e["reached"] for e in result["ports"]] == [False, False]
