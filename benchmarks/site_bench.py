@@ -18,8 +18,12 @@ on it stretches every figure). Never asserts a time.
 --lab names the lab (its containers are jfr-<lab>-*): pick one no Molecule scenario and no
 other bench running at the same time uses.
 
+With --profile N, every run is timed per task (ansible.posix.profile_tasks) and the N slowest
+tasks of the first converge and of the first re-run are printed per method, with the share of
+the run they took (the rest is the tasks below them and ansible-playbook's own start).
+
 Run from the repository root: .venv/bin/python benchmarks/site_bench.py [--rounds 1] [--reruns 3]
-    [--methods reverse_proxy,wireguard] [--lab sitebench] [--keep]
+    [--methods reverse_proxy,wireguard] [--lab sitebench] [--keep] [--profile 10]
 """
 
 from __future__ import annotations
@@ -74,6 +78,11 @@ METHOD_VARS = {
 }
 
 
+PROFILE = False
+# profile_tasks' line per task: "role : name ---- 1.23s" (the dashes pad the name).
+PROFILE_LINE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")
+
+
 def env(work):
     e = dict(os.environ)
     # ansible-playbook from the same virtual environment as this Python, also when it is not on PATH.
@@ -82,6 +91,9 @@ def env(work):
     e.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(REPO, ".cache", "collections"))
     e.update(ANSIBLE_PIPELINING="true", ANSIBLE_GATHERING="explicit", ANSIBLE_PYTHON_INTERPRETER="auto_silent",
              ANSIBLE_NOCOLOR="true", MOLECULE_EPHEMERAL_DIRECTORY=work, MOLECULE_PROJECT_DIRECTORY=REPO)
+    if PROFILE:
+        e.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
+                 PROFILE_TASKS_SORT_ORDER="descending")
     return e
 
 
@@ -96,6 +108,28 @@ def playbook(work, inventory, path, extra, log, check=True):
     with open(log, encoding="utf-8") as handle:
         recap = [line.strip() for line in handle if re.match(r"^server\s+:", line)]
     return elapsed, (recap[-1] if recap else "")
+
+
+def slowest(log, count):
+    """The count slowest tasks in a run's log (profile_tasks' summary): [(seconds, task)].
+    A task included several times (a role included twice, a loop over includes) is summed."""
+    total = {}
+    with open(log, encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    # The summary follows the last "=====" rule line after PLAY RECAP.
+    rules = [i for i, line in enumerate(lines) if re.match(r"^=+\s*$", line)]
+    for line in lines[rules[-1] + 1:] if rules else []:
+        m = PROFILE_LINE.match(line.strip())
+        if m:
+            total[m.group("task")] = total.get(m.group("task"), 0.0) + float(m.group("seconds"))
+    return sorted(((sec, task) for task, sec in total.items()), reverse=True)[:count]
+
+
+def print_slowest(title, log, elapsed, count):
+    rows = slowest(log, count)
+    print("  %s: the %d slowest tasks (%.1f s of %.1f s)" % (title, len(rows), sum(s for s, _ in rows), elapsed))
+    for sec, task in rows:
+        print("    %6.2f s  %s" % (sec, task))
 
 
 def recap_counts(recap):
@@ -115,7 +149,7 @@ def ratios(method, first, rerun):
     return (first / (FIRST_GOAL_FACTOR * before) if before else None), rerun / RERUN_GOAL
 
 
-def one_round(method, work, reruns, keep, lab):
+def one_round(method, work, reruns, keep, lab, profile=0):
     inventory = os.path.join(work, "inventory.yml")
     extra = os.path.join(work, "vars-%s.json" % method)
     state_file = os.path.join(REPO, ".cache", "lab", "%s.json" % lab)
@@ -141,6 +175,8 @@ def one_round(method, work, reruns, keep, lab):
         if method == "cloudflare_tunnel":
             playbook(work, inventory, PREPARE_CLOUDFLARED, extra, os.path.join(work, "%s-prepare-cf.log" % method))
         first, recap = playbook(work, inventory, CONVERGE, extra, os.path.join(work, "%s-converge.log" % method))
+        if profile:
+            print_slowest("first converge", os.path.join(work, "%s-converge.log" % method), first, profile)
         again, recaps = [], []
         for i in range(reruns):
             elapsed, recap2 = playbook(work, inventory, CONVERGE, extra, os.path.join(work, "%s-rerun%d.log" % (method, i)))
@@ -148,6 +184,8 @@ def one_round(method, work, reruns, keep, lab):
                 raise RuntimeError("%s: re-run %d changed something: %s" % (method, i, recap2))
             again.append(elapsed)
             recaps.append(recap2)
+            if profile and i == 0:
+                print_slowest("re-run", os.path.join(work, "%s-rerun0.log" % method), elapsed, profile)
         return first, again, recap, recaps
     finally:
         if not keep:
@@ -162,7 +200,11 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the last lab up")
     parser.add_argument("--lab", default="sitebench",
                         help="lab name (containers jfr-<lab>-*); one no scenario or other bench uses at the same time")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="time every task (profile_tasks) and print the N slowest of the first converge and re-run")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile > 0
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -175,7 +217,7 @@ def main():
         for r in range(max(1, args.rounds)):
             print("%s: round %d (fresh NAT lab %s) ..." % (method, r + 1, args.lab), flush=True)
             first, again, recap, recaps = one_round(method, work, max(1, args.reruns), args.keep and r == args.rounds - 1,
-                                                    args.lab)
+                                                    args.lab, args.profile)
             firsts.append(first)
             reruns += again
             first_tasks.append(tasks_run(recap))
