@@ -330,7 +330,7 @@ def main():
             path=path,
         )
 
-    if params["state"] == "present" and any(key_type == _wireguard.PRIVATE_KEY for _, _, key_type, _ in entries):
+    if params["state"] == "present" and any(entry[2] == _wireguard.PRIVATE_KEY for entry in entries):
         if not _wireguard.HAS_CRYPTOGRAPHY:
             module.fail_json(
                 msg=missing_required_lib("cryptography", reason="to generate X25519 keys"),
