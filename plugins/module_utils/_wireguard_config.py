@@ -244,6 +244,29 @@ def render_client_config(settings):
     return "\n".join(lines) + "\n"
 
 
+def key_files(peers, key_dir, clients_dir, interface):
+    """The key files the wireguard role keeps, as wireguard_keypair's `keys` entries, in order:
+    the server's private key (with its public key file), the private key (and public key file)
+    of each peer that brings no public key of its own, then each peer's preshared key (psk true).
+
+    peers: wireguard_peers (normalized: name, public_key, psk), names already checked by
+    vpn_settings_check; a name that is not a valid peer name is refused here too, so that it
+    can never name a path outside clients_dir.
+    """
+    valid = []
+    for peer in peers or []:
+        if not (isinstance(peer, dict) and isinstance(peer.get("name"), str) and _NAME.match(peer["name"])):
+            raise ValueError("wireguard_peers: %r is not a valid peer name" % (peer.get("name") if isinstance(peer, dict) else peer))
+        valid.append(peer)
+    files = [{"path": "%s/%s.key" % (key_dir, interface), "type": "private_key",
+              "public_key_path": "%s/%s.pub" % (key_dir, interface)}]
+    files += [{"path": "%s/%s.key" % (clients_dir, p["name"]), "type": "private_key",
+               "public_key_path": "%s/%s.pub" % (clients_dir, p["name"])} for p in valid if not p.get("public_key")]
+    files += [{"path": "%s/%s.psk" % (clients_dir, p["name"]), "type": "preshared_key"}
+              for p in valid if p.get("psk", True)]
+    return files
+
+
 def stale_peer_files(peers, stored_names, server_files=None):
     """What to delete for peers that left or changed: {"server": [...], "controller": [...]}.
 

@@ -27,8 +27,33 @@ options:
     description:
       - Path of the secret key file (the private key, or the preshared key).
       - The directory must exist. Symbolic links are refused.
+      - Exactly one of O(path) and O(keys) is required.
     type: path
-    required: true
+  keys:
+    description:
+      - Several key files kept by one module run (one round trip to the host instead of one per key),
+        each with its own O(keys[].path), O(keys[].type) and O(keys[].public_key_path); O(regenerate),
+        O(mode), O(owner), O(group), O(state) and O(return_secret) apply to every one of them.
+      - Every key file is looked at first; when one of them would fail (a malformed key with
+        O(regenerate=never), a symbolic link), the task fails naming it and writes nothing.
+      - The results are returned in RV(key_files), in the order given.
+      - A path named twice (as a key file or a public key file) is refused.
+      - Exactly one of O(path) and O(keys) is required.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Path of the secret key file, as O(path).
+        type: path
+        required: true
+      type:
+        description: As O(type).
+        type: str
+        choices: [private_key, preshared_key]
+        default: private_key
+      public_key_path:
+        description: As O(public_key_path).
+        type: path
   type:
     description:
       - V(private_key) keeps an X25519 private key; its public key is returned in RV(public_key).
@@ -150,6 +175,19 @@ EXAMPLES = r"""
   no_log: true
   register: wg_phone_psk
 
+- name: Keep a server key, a client key and their preshared key in one module run
+  homelab.jellyfin_remote.wireguard_keypair:
+    keys:
+      - path: /etc/wireguard/wg0.key
+        public_key_path: /etc/wireguard/wg0.pub
+      - path: /etc/wireguard/clients/phone.key
+        public_key_path: /etc/wireguard/clients/phone.pub
+      - path: /etc/wireguard/clients/phone.psk
+        type: preshared_key
+    return_secret: true
+  no_log: true
+  register: wg_keys  # wg_keys.key_files[0].public_key is the server's public key
+
 - name: Remove a retired peer's preshared key
   homelab.jellyfin_remote.wireguard_keypair:
     path: /etc/wireguard/psk/old-tablet.psk
@@ -191,11 +229,23 @@ preshared_key:
   description: The base64 preshared key. Only with O(return_secret=true) on a task with C(no_log).
   returned: when O(return_secret=true), O(type=preshared_key), O(state=present) and the key exists
   type: str
+key_files:
+  description:
+    - With O(keys), one result per key file in the order given, each with the fields above
+      (RV(path), RV(public_key) for private keys, RV(fingerprint), RV(generated), and with
+      O(return_secret) RV(private_key) or RV(preshared_key)), and C(changed) for that file.
+    - The top-level RV(path), RV(public_key), RV(fingerprint) and RV(generated) are then not returned.
+  returned: when O(keys) is given
+  type: list
+  elements: dict
+  sample:
+    - {path: /etc/wireguard/wg0.key, changed: false, generated: false,
+       public_key: hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=, fingerprint: sha256:300c9c9603b92a4b}
 diff:
   description:
     - Before and after views of the key file with metadata only (state, mode, owner, group, public key,
       fingerprint, whether a key is generated and the state of the public key file).
-    - Returned as the task diff, shown with C(--diff).
+    - Returned as the task diff, shown with C(--diff); with O(keys), a list of such views, one per key file.
   returned: always
   type: dict
   sample:
@@ -204,16 +254,55 @@ diff:
             public_key: hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=, fingerprint: sha256:300c9c9603b92a4b}
 """
 
+import os
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _wireguard
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
 
+def _check_text(module, option, value):
+    """Fail naming option when a path or account name cannot be one."""
+    if value is None:
+        return
+    if "\x00" in value:
+        module.fail_json(msg="%s contains a NUL byte, which no file or account name can hold; "
+                         "give a plain name" % option)
+    if option.endswith("path") and not value.strip():
+        module.fail_json(msg="%s is empty; give the full path of the key file, for example "
+                         "/etc/wireguard/wg0.key" % option)
+
+
+def _entries(module, params):
+    """[(option prefix, path, type, public_key_path)]: the one key of O(path), or each of O(keys)."""
+    if params["keys"] is None:
+        return [("", params["path"], params["type"], params["public_key_path"])]
+    entries, seen = [], {}
+    for index, entry in enumerate(params["keys"]):
+        prefix = "keys[%d]." % index
+        for option in ("path", "public_key_path"):
+            _check_text(module, prefix + option, entry[option])
+            if entry[option] is None:
+                continue
+            where = os.path.abspath(entry[option])
+            if where in seen:
+                module.fail_json(msg="%s%s: %s is already %s; every key and public key file is named once"
+                                 % (prefix, option, entry[option], seen[where]))
+            seen[where] = prefix + option
+        entries.append((prefix, entry["path"], entry["type"], entry["public_key_path"]))
+    return entries
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
+            keys=dict(type="list", elements="dict", no_log=False, options=dict(
+                path=dict(type="path", required=True),
+                type=dict(type="str", choices=list(_wireguard.KEY_TYPES), default=_wireguard.PRIVATE_KEY),
+                public_key_path=dict(type="path", no_log=False),
+            )),
             type=dict(type="str", choices=list(_wireguard.KEY_TYPES), default=_wireguard.PRIVATE_KEY),
             public_key_path=dict(type="path", no_log=False),
             regenerate=dict(type="str", choices=list(_wireguard.REGENERATE_CHOICES), default="never"),
@@ -223,21 +312,16 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             return_secret=dict(type="bool", default=False, no_log=False),
         ),
+        mutually_exclusive=[("path", "keys"), ("keys", "public_key_path")],
+        required_one_of=[("path", "keys")],
         supports_check_mode=True,
     )
     params = module.params
     path = params["path"]
 
     for option in ("path", "public_key_path", "owner", "group"):
-        value = params[option]
-        if value is None:
-            continue
-        if "\x00" in value:
-            module.fail_json(msg="%s contains a NUL byte, which no file or account name can hold; "
-                             "give a plain name" % option)
-        if option.endswith("path") and not value.strip():
-            module.fail_json(msg="%s is empty; give the full path of the key file, for example "
-                             "/etc/wireguard/wg0.key" % option)
+        _check_text(module, option, params[option])
+    entries = _entries(module, params)
 
     if params["return_secret"] and not module.no_log:
         module.fail_json(
@@ -246,7 +330,7 @@ def main():
             path=path,
         )
 
-    if params["type"] == _wireguard.PRIVATE_KEY and params["state"] == "present":
+    if params["state"] == "present" and any(entry[2] == _wireguard.PRIVATE_KEY for entry in entries):
         if not _wireguard.HAS_CRYPTOGRAPHY:
             module.fail_json(
                 msg=missing_required_lib("cryptography", reason="to generate X25519 keys"),
@@ -254,32 +338,61 @@ def main():
                 path=path,
             )
 
+    specs = []
     try:
-        spec = _wireguard.KeyFileSpec(
-            path=path,
-            key_type=params["type"],
-            public_key_path=params["public_key_path"],
-            regenerate=params["regenerate"],
-            mode=_wireguard.parse_mode(params["mode"]),
-            uid=_wireguard.resolve_owner(params["owner"]),
-            gid=_wireguard.resolve_group(params["group"]),
-            state=params["state"],
-        )
-        outcome = _wireguard.ensure_key_file(spec, check_mode=module.check_mode)
+        mode = _wireguard.parse_mode(params["mode"])
+        uid = _wireguard.resolve_owner(params["owner"])
+        gid = _wireguard.resolve_group(params["group"])
     except _wireguard.WireGuardKeyError as exc:
         module.fail_json(msg=str(exc), path=path)
+    for prefix, key_path, key_type, public_key_path in entries:
+        try:
+            specs.append(_wireguard.KeyFileSpec(
+                path=key_path,
+                key_type=key_type,
+                public_key_path=public_key_path,
+                regenerate=params["regenerate"],
+                mode=mode,
+                uid=uid,
+                gid=gid,
+                state=params["state"],
+            ))
+        except _wireguard.WireGuardKeyError as exc:
+            module.fail_json(msg=prefix + str(exc), path=key_path)
 
-    result = outcome.result(spec.key_type)
-    if not module._diff:
-        result.pop("diff")
-    secret = outcome.secret
-    if secret is not None:
-        if params["return_secret"]:
-            result[spec.key_type] = secret
-        else:
-            # Defence in depth: AnsibleModule masks this value wherever it would appear.
-            module.no_log_values.add(secret)
-    module.exit_json(**result)
+    outcomes = []
+    # Several keys: every file is looked at (check mode) before any is written, so that a key
+    # that would fail leaves the others as they were.
+    for check_only in ([True] if len(specs) > 1 and not module.check_mode else []) + [module.check_mode]:
+        outcomes = []
+        for (prefix, key_path, _type, _public), spec in zip(entries, specs):
+            try:
+                outcomes.append(_wireguard.ensure_key_file(spec, check_mode=check_only))
+            except _wireguard.WireGuardKeyError as exc:
+                module.fail_json(msg=prefix + str(exc), path=key_path)
+
+    results = []
+    for spec, outcome in zip(specs, outcomes):
+        result = outcome.result(spec.key_type)
+        secret = outcome.secret
+        if secret is not None:
+            if params["return_secret"]:
+                result[spec.key_type] = secret
+            else:
+                # Defence in depth: AnsibleModule masks this value wherever it would appear.
+                module.no_log_values.add(secret)
+        results.append(result)
+
+    if params["keys"] is None:
+        result = results[0]
+        if not module._diff:
+            result.pop("diff")
+        module.exit_json(**result)
+    diffs = [result.pop("diff") for result in results]
+    answer = dict(changed=any(result["changed"] for result in results), key_files=results)
+    if module._diff:
+        answer["diff"] = diffs
+    module.exit_json(**answer)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ six whose only job on a re-run would be to find nothing to do.
 Prints JSON: kernel module present, packages missing, mode/owner of the managed paths and
 SHA-1 of the managed files (a hash of the configuration reveals no key), the unit's
 state, whether the firewall table is loaded, forwarding sysctls, the file names in the
-clients directory, and the peers recorded in the configuration (its
-"# jellyfin_remote peer:" comment lines; no other line of that file is read out).
+clients directory, the peers recorded in the configuration (its
+"# jellyfin_remote peer:" comment lines; no other line of that file is read out) and the
+host record's sections.
 Arguments: one JSON object (see tasks/main.yml).
 """
 import grp
@@ -114,4 +115,18 @@ try:
 except OSError:
     pass
 out["peers"] = [p for p in peers if isinstance(p, dict) and isinstance(p.get("name"), str)]
+# The host record's sections (names, paths, prior values: never a secret), read as
+# host_record_info reads them: {} when there is none. A record that does not read as one
+# (not JSON, no sections, another format) gives null: the role then asks host_record_info,
+# which fails naming what is wrong with it.
+if args.get("record"):
+    try:
+        with open(args["record"], encoding="utf-8") as handle:
+            content = json.load(handle)
+        ok = isinstance(content, dict) and isinstance(content.get("sections"), dict) and content.get("format") == 1
+        out["record"] = content["sections"] if ok else None
+    except FileNotFoundError:
+        out["record"] = {}
+    except (OSError, ValueError):
+        out["record"] = None
 print(json.dumps(out, sort_keys=True))

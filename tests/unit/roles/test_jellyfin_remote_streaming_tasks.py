@@ -138,3 +138,36 @@ def test_a_playbook_including_upload_or_streaming_alone_still_gets_the_upload():
     iperf3 = role_vars["__jellyfin_remote_iperf3"]
     assert iperf3["section"] == "upload" and "jellyfin_remote_upload_iperf3_server" in iperf3["server"]
     assert "__jellyfin_remote_upload_target" in iperf3["target"] and "bind" not in iperf3 and "firewall" not in iperf3
+
+
+def _system_called(state, limit, **given):
+    """Whether streaming.yml's jellyfin_system task runs (its when:), as Ansible evaluates it."""
+    task = next(t for t in _yaml("tasks", "streaming.yml") if "homelab.jellyfin_remote.jellyfin_system" in t)
+    variables = {"jellyfin_remote_state": state, "__jellyfin_remote_streaming": {"limit": limit}}
+    variables.update(given)
+    env = _env()
+    env.tests["changed"] = lambda result: bool(result.get("changed"))
+    return env.from_string("{{ capture(%s) }}" % task["when"]).render(capture=lambda v: v, **variables) == "True"
+
+
+NOTHING_RECORDED = {"record": {"site": {"method": "wireguard"}, "wireguard": {}}}
+LIMIT_RECORDED = {"record": {"jellyfin_system": {"files": {"/etc/jellyfin/system.xml": {
+    "settings": {"RemoteClientBitrateLimit": {"original": 0, "set": 7000000}}}}}}}
+
+
+def test_the_limit_task_is_skipped_only_when_it_has_nothing_to_do():
+    # An unchanged re-run without a limit and nothing this collection set in system.xml: no call.
+    assert not _system_called("present", None, __jellyfin_remote_recorded=NOTHING_RECORDED)
+    assert not _system_called("absent", None, __jellyfin_remote_recorded=NOTHING_RECORDED)
+    # A limit wanted: only the module reads system.xml, so it always runs.
+    assert _system_called("present", 7_000_000, __jellyfin_remote_recorded=NOTHING_RECORDED)
+    # Something to put back (no limit now, or state absent).
+    assert _system_called("present", None, __jellyfin_remote_recorded=LIMIT_RECORDED)
+    assert _system_called("absent", None, __jellyfin_remote_recorded=LIMIT_RECORDED)
+    # Included on its own (no record read), or after an earlier call in this run changed it (the
+    # relay's ceiling moved the limit): the record read as the run began is out of date.
+    assert _system_called("present", None)
+    assert _system_called("present", None, __jellyfin_remote_recorded=NOTHING_RECORDED,
+                          __jellyfin_remote_system={"changed": True})
+    assert not _system_called("present", None, __jellyfin_remote_recorded=NOTHING_RECORDED,
+                              __jellyfin_remote_system={"changed": False, "skipped": True})

@@ -10,6 +10,7 @@ path the probe reads inside the test's temp directory.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -130,3 +131,27 @@ def test_client_file_names_are_listed_not_read(host):
     assert out["client_files"] == ["old.psk", "phone.key"]
     assert "NOT-TO-BE-PRINTED" not in text
     assert probe(host, clients_dir=str(clients / "absent"))[1]["client_files"] == []
+
+
+def test_host_record_read_as_host_record_info_reads_it(host, tmp_path):
+    """The record's sections; {} when there is none; null (host_record_info then reads it and
+    fails naming the problem) when it is not a record of the format this collection writes."""
+    record = tmp_path / "state.json"
+    _, out = probe(host)
+    assert "record" not in out  # not asked for
+    _, out = probe(host, record=str(record))
+    assert out["record"] == {}
+    sections = {"wireguard": {"interface": "wg0", "peers": ["phone"]}, "site": {"method": "wireguard"}}
+    record.write_text(json.dumps({"format": 1, "sections": sections}))
+    _, out = probe(host, record=str(record))
+    assert out["record"] == sections
+    for text in ("{not json", json.dumps({"format": 2, "sections": sections}), json.dumps({"format": 1}),
+                 json.dumps([1])):
+        record.write_text(text)
+        _, out = probe(host, record=str(record))
+        assert out["record"] is None, text
+    record.write_text(json.dumps({"format": 1, "sections": sections}))
+    record.chmod(0o000)
+    if os.geteuid() != 0:
+        _, out = probe(host, record=str(record))
+        assert out["record"] is None

@@ -491,6 +491,110 @@ def test_no_secret_in_any_result_or_failure(run, tmp_path):
         assert secret[:16] not in dumped
 
 
+# ---------------------------------------------------------------- keys: several key files in one run
+
+
+def _keys(d):
+    return [
+        {"path": str(d / "wg0.key"), "public_key_path": str(d / "wg0.pub")},
+        {"path": str(d / "phone.key"), "public_key_path": str(d / "phone.pub")},
+        {"path": str(d / "phone.psk"), "type": "preshared_key"},
+    ]
+
+
+def test_keys_creates_each_file_then_changes_nothing(run, tmp_path):
+    kind, first = run({"keys": _keys(tmp_path), "return_secret": True, "_ansible_no_log": True})
+    assert kind == "exit" and first["changed"] is True
+    assert [r["path"] for r in first["key_files"]] == [k["path"] for k in _keys(tmp_path)]
+    assert all(r["changed"] and r["generated"] for r in first["key_files"])
+    server, phone, psk = first["key_files"]
+    assert server["private_key"] == _key(tmp_path / "wg0.key")
+    assert server["public_key"] == (tmp_path / "wg0.pub").read_text().strip()
+    assert phone["public_key"] == wg.public_key_from_text(_key(tmp_path / "phone.key"))
+    assert psk["preshared_key"] == _key(tmp_path / "phone.psk") and "public_key" not in psk
+    assert {p.name: _mode(p) for p in tmp_path.iterdir()} == {
+        "wg0.key": 0o600, "wg0.pub": 0o644, "phone.key": 0o600, "phone.pub": 0o644, "phone.psk": 0o600}
+    assert "path" not in first and "diff" not in first
+    before = _snapshot(tmp_path)
+
+    _, again = run({"keys": _keys(tmp_path), "return_secret": True, "_ansible_no_log": True})
+    assert again["changed"] is False and not any(r["changed"] for r in again["key_files"])
+    assert [r["private_key"] for r in again["key_files"][:2]] == [server["private_key"], phone["private_key"]]
+    assert again["key_files"][2]["preshared_key"] == psk["preshared_key"]
+    assert _snapshot(tmp_path) == before
+
+
+def test_keys_only_the_one_that_differs_changes(run, tmp_path):
+    run({"keys": _keys(tmp_path)})
+    os.chmod(tmp_path / "phone.key", 0o640)
+    (tmp_path / "wg0.pub").write_text("stale\n")
+    _, result = run({"keys": _keys(tmp_path)})
+    assert [r["changed"] for r in result["key_files"]] == [True, True, False]
+    assert not any(r["generated"] for r in result["key_files"])
+    assert _mode(tmp_path / "phone.key") == 0o600
+    assert (tmp_path / "wg0.pub").read_text().strip() == result["key_files"][0]["public_key"]
+
+
+def test_keys_one_malformed_file_fails_naming_it_and_writes_nothing(run, tmp_path):
+    (tmp_path / "phone.psk").write_text("not a key\n")
+    os.chmod(tmp_path / "phone.psk", 0o600)
+    before = _snapshot(tmp_path)
+    kind, result = run({"keys": _keys(tmp_path)})
+    assert kind == "fail"
+    assert result["msg"].startswith("keys[2].") and str(tmp_path / "phone.psk") in result["msg"]
+    assert _snapshot(tmp_path) == before  # the server's and the phone's keys were not made either
+    kind, result = run({"keys": _keys(tmp_path), "regenerate": "invalid"})
+    assert kind == "exit" and [r["generated"] for r in result["key_files"]] == [True, True, True]
+
+
+def test_keys_check_mode_predicts_and_writes_nothing(run, tmp_path):
+    kind, predicted = run({"keys": _keys(tmp_path), "_ansible_check_mode": True, "_ansible_diff": True})
+    assert kind == "exit" and predicted["changed"] is True
+    assert list(tmp_path.iterdir()) == []
+    assert [r["public_key"] for r in predicted["key_files"][:2]] == [None, None]
+    assert len(predicted["diff"]) == 3 and predicted["diff"][2]["after"]["generated"] is True
+    run({"keys": _keys(tmp_path)})
+    before = _snapshot(tmp_path)
+    _, predicted = run({"keys": _keys(tmp_path), "_ansible_check_mode": True})
+    assert predicted["changed"] is False and _snapshot(tmp_path) == before
+    _, predicted = run({"keys": _keys(tmp_path), "state": "absent", "_ansible_check_mode": True})
+    assert predicted["changed"] is True and _snapshot(tmp_path) == before
+    _, removed = run({"keys": _keys(tmp_path), "state": "absent"})
+    assert removed["changed"] is True and list(tmp_path.iterdir()) == []
+
+
+def test_keys_return_secret_needs_no_log_and_secrets_stay_out_otherwise(run, tmp_path):
+    kind, result = run({"keys": _keys(tmp_path), "return_secret": True})
+    assert kind == "fail" and "add 'no_log: true' to the task" in result["msg"]
+    assert list(tmp_path.iterdir()) == []
+    _, result = run({"keys": _keys(tmp_path), "_ansible_diff": True})
+    dumped = json.dumps(result)
+    for name in ("wg0.key", "phone.key", "phone.psk"):
+        assert _key(tmp_path / name) not in dumped
+    assert all("private_key" not in r and "preshared_key" not in r for r in result["key_files"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"keys": [{"path": "/tmp/a.key"}, {"path": "/tmp/a.key", "type": "preshared_key"}]},
+         "keys[1].path: /tmp/a.key is already keys[0].path"),
+        ({"keys": [{"path": "/tmp/a.key", "public_key_path": "/tmp/b"}, {"path": "/tmp/b"}]},
+         "keys[1].path: /tmp/b is already keys[0].public_key_path"),
+        ({"keys": [{"path": "/tmp/a.key"}, {"path": ""}]}, "keys[1].path is empty"),
+        ({"keys": [{"path": "/tmp/a\x00"}]}, "keys[0].path contains a NUL byte"),
+        ({"keys": [{"path": "/tmp/a.psk", "type": "preshared_key", "public_key_path": "/tmp/a.pub"}]},
+         "keys[0].public_key_path is only valid with type=private_key"),
+        ({"keys": [{"path": "/tmp/a.key"}], "path": "/tmp/b.key"}, "mutually exclusive"),
+        ({"keys": [{"path": "/tmp/a.key"}], "public_key_path": "/tmp/b.pub"}, "mutually exclusive"),
+        ({"type": "preshared_key"}, "one of the following is required: path, keys"),
+    ],
+)
+def test_keys_bad_input_fails_naming_the_option(run, args, message):
+    outcome, result = run(args)
+    assert outcome == "fail" and message in result["msg"]
+
+
 # ---------------------------------------------------------------- documentation
 
 
@@ -522,12 +626,20 @@ def test_documentation_matches_argument_spec(monkeypatch):
         assert options[name].get("default") == spec.get("default"), name
         assert options[name].get("choices") == spec.get("choices"), name
         assert bool(options[name].get("required")) == bool(spec.get("required")), name
+    suboptions = options["keys"]["suboptions"]
+    assert set(suboptions) == set(captured["keys"]["options"])
+    for name, spec in captured["keys"]["options"].items():
+        assert suboptions[name].get("type", "str") == spec.get("type", "str"), name
+        assert suboptions[name].get("default") == spec.get("default"), name
+        assert suboptions[name].get("choices") == spec.get("choices"), name
+        assert bool(suboptions[name].get("required")) == bool(spec.get("required")), name
     assert captured["public_key_path"]["no_log"] is False
     assert doc["attributes"]["check_mode"]["support"] == "full"
     assert doc["attributes"]["diff_mode"]["support"] == "full"
 
     returned = yaml.safe_load(wireguard_keypair.RETURN)
-    assert {"path", "public_key", "fingerprint", "generated", "private_key", "preshared_key", "diff"} <= set(returned)
+    assert {"path", "public_key", "fingerprint", "generated", "private_key", "preshared_key", "diff",
+            "key_files"} <= set(returned)
     for task in yaml.safe_load(wireguard_keypair.EXAMPLES):
         modules = [k for k in task if "." in k]
         assert modules and all(k.count(".") == 2 for k in modules), task["name"]
