@@ -275,6 +275,30 @@ def test_the_host_timer_resigns_a_crl_close_to_expiry(server):
 def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
     assert recap_changed(output) == 0
+    # The probes found nothing to do: no PKI module ran, no key was read for the export, and
+    # OpenVPN's check of the configuration (it runs only with a candidate that differs) did not run.
+    for module in ("openssl_privatekey", "x509_certificate", "x509_crl", "x509_crl_info", "slurp"):
+        assert "AnsiballZ_%s.py" % module not in output, module
+    assert "openvpn-check" not in output and "nft -c" not in output
+
+
+def test_an_edited_or_removed_profile_is_written_again():
+    profile = os.path.join(_export_dir(), "phone.ovpn")
+    with open(profile, encoding="utf-8") as handle:
+        written = handle.read()
+    with open(profile, "w", encoding="utf-8") as handle:
+        handle.write(written.replace("verb 3", "verb 5"))
+    output = converge("converge-profile-edited.log", {"lab_openvpn_clients": ["phone"]})
+    assert "AnsiballZ_slurp.py" in output
+    with open(profile, encoding="utf-8") as handle:
+        assert handle.read() == written
+    assert os.stat(profile).st_mode & 0o777 == 0o600
+
+    os.unlink(profile)
+    converge("converge-profile-removed.log", {"lab_openvpn_clients": ["phone"]})
+    with open(profile, encoding="utf-8") as handle:
+        assert handle.read() == written
+    assert os.stat(profile).st_mode & 0o777 == 0o600
 
 
 def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server, internet, phone):
