@@ -245,14 +245,23 @@ def _old_layout(pki, server_cn):
             name = os.path.basename(path)
             if not os.path.isfile(path) or name in ("ca.key", "tls-crypt.key", server_cn + ".key", server_cn + ".crt"):
                 continue
-            if not os.path.lexists(os.path.join(pki, "clients", name)):
+            # As the role's move: test -e (a dangling link there does not stop it).
+            if not os.path.exists(os.path.join(pki, "clients", name)):
                 moves.append(os.path.relpath(path, pki))
     return moves
 
 
 def _listed_crt(directory):
-    """The *.crt regular files of directory as ansible.builtin.find lists them (no hidden files)."""
-    return [path for path in glob.glob(os.path.join(directory, "*.crt")) if os.path.isfile(path)]
+    """The *.crt files of directory as ansible.builtin.find lists them: regular files, not
+    links (file_type file without follow), no hidden files."""
+    out = []
+    for path in glob.glob(os.path.join(directory, "*.crt")):
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                out.append(path)
+        except OSError:
+            pass
+    return out
 
 
 def _crl(look, path, ca_key, common_name, revoked_paths, min_days, now):
@@ -312,7 +321,7 @@ def look(pki, crl, server_cn, clients, ca_common_name, renew_before_days, crl_mi
     for name, key_path, crt_path, usage in leaves:
         key = _key(look, key_path)
         # A client's certificate still in issued/ (old layout) is the one pki.yml moves, then renews.
-        if usage == "clientAuth" and not os.path.lexists(crt_path) and os.path.isfile(
+        if usage == "clientAuth" and not os.path.exists(crt_path) and os.path.isfile(
                 os.path.join(pki, "issued", name + ".crt")):
             crt_path = os.path.join(pki, "issued", name + ".crt")
         if _leaf(look, crt_path, key, ca, name, usage, renew_before_days, now):

@@ -373,3 +373,17 @@ def _look_as_me(*args, **kwargs):
 def test_the_module_refuses_a_name_that_is_not_a_file_name(pki, name):
     kind, result, _ = run_module(openvpn_pki_info.main, module_args(pki, clients=["phone", name]))
     assert kind == "fail" and result["msg"].startswith("clients: ")
+
+
+def test_a_dangling_link_in_clients_does_not_stop_the_move(pki):
+    # The role's move tests `-e`, which a dangling link fails: it moves the file over it.
+    root = pki["root"]
+    (root / "clients" / "phone.key").rename(root / "private" / "phone.key")
+    (root / "clients" / "phone.key").symlink_to(root / "nowhere")
+    assert "private/phone.key: a client file of the old layout, to move to clients/" in reasons(look(pki))
+
+
+def test_a_linked_certificate_in_clients_is_not_listed_for_revocation(pki):
+    # ansible.builtin.find (file_type file, no follow) does not list links: nothing to revoke.
+    (pki["root"] / "clients" / "tablet.crt").symlink_to(pki["root"] / "clients" / "phone.crt")
+    assert look(pki)["complete"]
