@@ -3,7 +3,8 @@
 """A read-only look at a host in one call, for the roles' "probe, then only what differs"
 pattern (CONTRIBUTING.md, "Read-only probes"): the packages missing, mode and owner of paths,
 SHA-1 of files, each unit's enabled/active state, which nftables tables are loaded, which
-users exist, and the content of the roles' own JSON records.
+users exist, the roles' own JSON records, and sysctl values with what the role's sysctl file
+sets them to.
 
 Nothing here changes the host, and nothing returns a file's content except the JSON records
 the caller names (the roles name only records that hold no secret; a hash reveals nothing of
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import pwd
+import re
 
 ABSENT = "absent"
 
@@ -91,6 +93,33 @@ def json_record(path):
     return value if isinstance(value, dict) else None
 
 
+def sysctl_values(names, sysctl_file, proc="/proc/sys"):
+    """For each sysctl name: its value now ("value", None when unreadable) and whether
+    sysctl_file sets it to that value ("in_file"), read as ansible.posix.sysctl reads the file
+    (key = value lines, "#" and ";" comments, the last line for a key wins)."""
+    in_file = {}
+    if sysctl_file:
+        try:
+            with open(sysctl_file, encoding="utf-8") as handle:
+                for line in handle:
+                    line = line.strip()
+                    if not line or line.startswith(("#", ";")) or "=" not in line:
+                        continue
+                    key, value = line.split("=", 1)
+                    in_file[key.strip()] = " ".join(value.split())
+        except (OSError, UnicodeDecodeError):
+            pass
+    out = {}
+    for name in names:
+        try:
+            with open(os.path.join(proc, name.replace(".", "/")), encoding="ascii") as handle:
+                value = " ".join(handle.read().split())
+        except (OSError, UnicodeDecodeError):
+            value = None
+        out[name] = {"value": value, "in_file": value is not None and in_file.get(name) == value}
+    return out
+
+
 def check(option, value):
     """None when value suits option (one item of a list option), else what is wrong with it."""
     if "\x00" in value:
@@ -99,7 +128,12 @@ def check(option, value):
         parts = value.split(" ")
         if len(parts) != 2 or parts[0] not in ("ip", "ip6", "inet", "arp", "bridge", "netdev") or not parts[1]:
             return "nft_tables: %r is not '<family> <name>' (for example 'inet jellyfin_remote_port_forward')" % value
+    if option == "sysctls" and not _SYSCTL.match(value):
+        return "sysctls: %r is not a sysctl name (for example 'net.ipv4.ip_forward')" % value
     return None
+
+
+_SYSCTL = re.compile(r"\A[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+\Z")
 
 
 def os_release(path="/etc/os-release"):
@@ -118,8 +152,9 @@ def os_release(path="/etc/os-release"):
 
 
 def probe(run, packages=(), paths=(), files=(), units=(), nft_tables=(), users=(), json_files=(),
-          os_release_path="/etc/os-release"):
+          sysctls=(), sysctl_file=None, os_release_path="/etc/os-release", proc="/proc/sys"):
     return {
+        "sysctl": sysctl_values(list(sysctls), sysctl_file, proc),
         "os_release": os_release(os_release_path),
         "missing_packages": missing_packages(run, list(packages)),
         "paths": {p: describe(p) for p in paths},

@@ -56,6 +56,18 @@ options:
     type: list
     elements: path
     default: []
+  sysctls:
+    description:
+      - Kernel parameters (for example C(net.ipv4.ip_forward)) whose value now, and whether
+        O(sysctl_file) sets that value, RV(sysctl) gives.
+    type: list
+    elements: str
+    default: []
+  sysctl_file:
+    description:
+      - The role's own sysctl file, read as C(ansible.posix.sysctl) reads it (C(key = value)
+        lines, the last one for a key wins) for RV(sysctl)'s C(in_file).
+    type: path
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -117,6 +129,15 @@ json:
   description: For each of O(json_files), its JSON object, or null when it is absent, unreadable or not an object.
   returned: always
   type: dict
+sysctl:
+  description:
+    - For each of O(sysctls), C(value), its value now (null when it cannot be read), and
+      C(in_file), whether O(sysctl_file) sets it to that same value. A task that wants the
+      value C(1) in the file and in the kernel has nothing to do when C(value) is C(1) and
+      C(in_file) is true (the shape roles/_vpn's C(_vpn_sysctl_seen) takes).
+  returned: always
+  type: dict
+  sample: {net.ipv4.ip_forward: {value: "1", in_file: true}}
 os_release:
   description:
     - The distribution as C(/etc/os-release) names it, in lower case (what the setup module's
@@ -130,13 +151,15 @@ os_release:
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils import _host_probe
 from ansible_collections.homelab.jellyfin_remote.plugins.module_utils._module import AnsibleModule
 
-_LISTS = ("packages", "paths", "files", "units", "nft_tables", "users", "json_files")
+_LISTS = ("packages", "paths", "files", "units", "nft_tables", "users", "json_files", "sysctls")
 
 
 def main():
+    argument_spec = {name: dict(type="list", elements="path" if name in ("paths", "files", "json_files") else "str",
+                                default=[]) for name in _LISTS}
+    argument_spec["sysctl_file"] = dict(type="path")
     module = AnsibleModule(
-        argument_spec={name: dict(type="list", elements="path" if name in ("paths", "files", "json_files") else "str",
-                                  default=[]) for name in _LISTS},
+        argument_spec=argument_spec,
         supports_check_mode=True,
     )
     for name in _LISTS:
@@ -152,7 +175,10 @@ def main():
         rc, out, _err = module.run_command([program] + list(argv[1:]), environ_update={"LC_ALL": "C"})
         return out, rc
 
-    module.exit_json(changed=False, **_host_probe.probe(run, **{name: module.params[name] for name in _LISTS}))
+    if module.params["sysctl_file"] and "\x00" in module.params["sysctl_file"]:
+        module.fail_json(msg="sysctl_file: the path holds a NUL character; give one without")
+    module.exit_json(changed=False, **_host_probe.probe(run, sysctl_file=module.params["sysctl_file"],
+                                                        **{name: module.params[name] for name in _LISTS}))
 
 
 if __name__ == "__main__":

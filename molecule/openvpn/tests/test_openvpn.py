@@ -59,6 +59,15 @@ def connect(lab, internet, name, device, profile=None, extra=""):
     return False, log
 
 
+def ran(output, task):
+    """Whether a task of the openvpn role ("_vpn : NAME" for roles/_vpn's) gave the server an ok or
+    changed result in a run's output, rather than only skipping."""
+    header = "TASK [homelab.jellyfin_remote.%s]" % (task if task.startswith("_vpn : ") else "openvpn : " + task)
+    assert header in output, header
+    return any(re.search(r"(?m)^(ok|changed): \[server", part.split("\nTASK [", 1)[0])
+               for part in output.split(header)[1:])
+
+
 def disconnect(internet, name):
     internet.run("kill $(cat /run/ovpn-%s.pid) 2>/dev/null; rm -f /run/ovpn-%s.pid" % (name, name))
 
@@ -275,6 +284,36 @@ def test_the_host_timer_resigns_a_crl_close_to_expiry(server):
 def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     output = converge("converge-revoke-again.log", {"lab_openvpn_clients": ["phone"]})
     assert recap_changed(output) == 0
+    # The probes found nothing to do: the PKI tasks, the export's key reads and profile writes,
+    # the configuration (with OpenVPN's check of it) and the firewall table (with nft -c) were skipped.
+    for task in ("Look at the host", "Look at the PKI"):
+        assert ran(output, task), task
+    for task in ("Make the PKI", "Read the CA certificate and the tls-crypt key", "Read the clients' keys",
+                 "Write the client profiles on the controller",
+                 "Write the server configuration (checked by OpenVPN itself before it is installed)",
+                 "Write the unit drop-in (firewall table with the service)", "Record what was set up (read by openvpn_state absent)",
+                 "_vpn : Write the firewall table", "_vpn : Let the kernel forward VPN traffic"):
+        assert not ran(output, task), task
+
+
+def test_an_edited_or_removed_profile_is_written_again():
+    profile = os.path.join(_export_dir(), "phone.ovpn")
+    with open(profile, encoding="utf-8") as handle:
+        written = handle.read()
+    with open(profile, "w", encoding="utf-8") as handle:
+        handle.write(written.replace("verb 3", "verb 5"))
+    output = converge("converge-profile-edited.log", {"lab_openvpn_clients": ["phone"]})
+    assert ran(output, "Read the clients' keys") and ran(output, "Write the client profiles on the controller")
+    assert not ran(output, "Make the PKI")
+    with open(profile, encoding="utf-8") as handle:
+        assert handle.read() == written
+    assert os.stat(profile).st_mode & 0o777 == 0o600
+
+    os.unlink(profile)
+    converge("converge-profile-removed.log", {"lab_openvpn_clients": ["phone"]})
+    with open(profile, encoding="utf-8") as handle:
+        assert handle.read() == written
+    assert os.stat(profile).st_mode & 0o777 == 0o600
 
 
 def test_certificates_close_to_expiry_are_reissued_and_the_server_restarted(server, internet, phone):

@@ -179,3 +179,52 @@ def test_os_release_names_the_distribution_as_the_facts_do(tmp_path, text, expec
 
 def test_the_module_reports_this_hosts_os_release(host):
     assert probe(host)["os_release"] == _host_probe.os_release()
+
+
+# -- sysctls: the value now and whether the role's sysctl file sets it -------------------------
+
+def _proc(tmp_path, values):
+    proc = tmp_path / "proc-sys"
+    for name, value in values.items():
+        path = proc / name.replace(".", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n")
+    return str(proc)
+
+
+@pytest.mark.parametrize("file_text, now, expected", [
+    ("net.ipv4.ip_forward=1\n", "1", {"value": "1", "in_file": True}),
+    ("# by the role\nnet.ipv4.ip_forward = 1\n", "1", {"value": "1", "in_file": True}),
+    ("net.ipv4.ip_forward=1\n", "0", {"value": "0", "in_file": False}),  # set in the file, not in the kernel
+    ("", "1", {"value": "1", "in_file": False}),  # on in the kernel, not in the file
+    ("net.ipv4.ip_forward=1\nnet.ipv4.ip_forward=0\n", "1", {"value": "1", "in_file": False}),  # the last line wins
+    ("#net.ipv4.ip_forward=1\n", "1", {"value": "1", "in_file": False}),
+    (None, "1", {"value": "1", "in_file": False}),  # no file yet
+])
+def test_a_sysctl_and_the_role_s_file_are_read_as_the_sysctl_module_reads_them(tmp_path, file_text, now, expected):
+    sysctl_file = tmp_path / "90-role.conf"
+    if file_text is not None:
+        sysctl_file.write_text(file_text)
+    proc = _proc(tmp_path, {"net.ipv4.ip_forward": now})
+    assert _host_probe.sysctl_values(["net.ipv4.ip_forward"], str(sysctl_file), proc) == {"net.ipv4.ip_forward": expected}
+
+
+def test_a_sysctl_the_kernel_does_not_have_is_none(tmp_path):
+    proc = _proc(tmp_path, {})
+    assert _host_probe.sysctl_values(["net.ipv6.conf.all.forwarding"], None, proc) == {
+        "net.ipv6.conf.all.forwarding": {"value": None, "in_file": False}}
+
+
+def test_the_module_reads_the_running_kernel_s_sysctls(host, tmp_path):
+    sysctl_file = tmp_path / "90-role.conf"
+    sysctl_file.write_text("kernel.ostype = Linux\n")
+    out = probe(host, sysctls=["kernel.ostype", "kernel.no_such_value_jfr"], sysctl_file=str(sysctl_file))
+    assert out["sysctl"] == {"kernel.ostype": {"value": "Linux", "in_file": True},
+                             "kernel.no_such_value_jfr": {"value": None, "in_file": False}}
+    assert probe(host)["sysctl"] == {}
+
+
+@pytest.mark.parametrize("name", ["ip_forward", "net/ipv4/ip_forward", "net.ipv4..ip_forward", "../../etc.passwd"])
+def test_a_sysctl_name_that_is_not_one_is_refused(host, name):
+    kind, result, _ = run_module(host_probe.main, dict(host["args"], sysctls=[name]))
+    assert kind == "fail" and result["msg"].startswith("sysctls: "), result
