@@ -289,7 +289,7 @@ def test_after_the_revocation_and_the_move_a_rerun_changes_nothing():
     for task in ("Look at the host", "Look at the PKI"):
         assert ran(output, task), task
     for task in ("Make the PKI", "Read the CA certificate and the tls-crypt key", "Read the clients' keys",
-                 "Write the client profiles on the controller",
+                 "Write the client profiles on the controller", "Create the export directory on the controller",
                  "Write the server configuration (checked by OpenVPN itself before it is installed)",
                  "Write the unit drop-in (firewall table with the service)", "Record what was set up (read by openvpn_state absent)",
                  "_vpn : Write the firewall table", "_vpn : Let the kernel forward VPN traffic"):
