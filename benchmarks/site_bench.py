@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """The site playbook per method: first converge and idempotent re-run times (medians).
 
-For each method (port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel):
+For each method (port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel, openvpn,
+vps_relay):
 1. brings up a fresh NAT lab (`lab.py up --lab sitebench --topology nat`) and prepares it
    with the default scenario's stand-ins (Jellyfin, DDNS provider, pebble, tailscale; the
-   cloudflared stand-in for cloudflare_tunnel), so nothing leaves the lab;
+   cloudflared stand-in for cloudflare_tunnel), so nothing leaves the lab. vps_relay needs a
+   relay host instead: the vps_relay scenario's lab (topology cgnat_relay, prepared by
+   molecule/vps_relay/prepare.yml, the relay in the group jellyfin_relay with the scenario's
+   settings for its reverse proxy); its re-runs must leave both hosts unchanged and its task
+   counts are the server's and the relay's added (the table's last column says "server+relay");
 2. times `ansible-playbook tests/lab/playbooks/site.yml -e jellyfin_remote_method=<method>`
    on the fresh server (first converge), then --reruns unchanged re-runs, each of which must
    report changed=0;
 3. removes the lab. With --rounds N the whole is repeated N times per method.
-Prints the median of each, with the run counts, the tasks the server ran per run (ok +
-failed in the recap; skipped ones apart), each figure as a ratio to its goal (issue 25: an
+Prints the median of each, with the run counts, the tasks the server (vps_relay: the server
+and the relay) ran per run (ok + failed in the recap; skipped ones apart), each figure as a ratio to its goal (issue 25: an
 unchanged re-run in 15 s; a first converge in 0.6 x the figure measured before, where there
 is one; a ratio <= 1.00 meets the goal) and the load of the machine (2 cores here: other work
 on it stretches every figure). Never asserts a time.
