@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """The site playbook per method: first converge and idempotent re-run times (medians).
 
-For each method (port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel):
+For each method (port_forward, reverse_proxy, wireguard, tailscale, cloudflare_tunnel, openvpn,
+vps_relay):
 1. brings up a fresh NAT lab (`lab.py up --lab sitebench --topology nat`) and prepares it
    with the default scenario's stand-ins (Jellyfin, DDNS provider, pebble, tailscale; the
-   cloudflared stand-in for cloudflare_tunnel), so nothing leaves the lab;
+   cloudflared stand-in for cloudflare_tunnel), so nothing leaves the lab. vps_relay needs a
+   relay host instead: the vps_relay scenario's lab (topology cgnat_relay, prepared by
+   molecule/vps_relay/prepare.yml, the relay in the group jellyfin_relay with the scenario's
+   settings for its reverse proxy); its re-runs must leave both hosts unchanged and its task
+   counts are the server's and the relay's added (the table's last column says "server+relay");
 2. times `ansible-playbook tests/lab/playbooks/site.yml -e jellyfin_remote_method=<method>`
    on the fresh server (first converge), then --reruns unchanged re-runs, each of which must
    report changed=0;
 3. removes the lab. With --rounds N the whole is repeated N times per method.
-Prints the median of each, with the run counts, the tasks the server ran per run (ok +
-failed in the recap; skipped ones apart), each figure as a ratio to its goal (issue 25: an
+Prints the median of each, with the run counts, the tasks the server (vps_relay: the server
+and the relay) ran per run (ok + failed in the recap; skipped ones apart), each figure as a ratio to its goal (issue 25: an
 unchanged re-run in 15 s; a first converge in 0.6 x the figure measured before, where there
 is one; a ratio <= 1.00 meets the goal) and the load of the machine (2 cores here: other work
 on it stretches every figure). Never asserts a time.
@@ -29,6 +34,7 @@ Run from the repository root: .venv/bin/python benchmarks/site_bench.py [--round
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -40,10 +46,25 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB_PY = os.path.join(REPO, "tests", "lab", "lab.py")
-METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn")
+METHODS = ("port_forward", "reverse_proxy", "wireguard", "tailscale", "cloudflare_tunnel", "openvpn", "vps_relay")
 CONVERGE = os.path.join(REPO, "tests", "lab", "playbooks", "site.yml")
 PREPARE = os.path.join(REPO, "tests", "lab", "playbooks", "site_prepare.yml")
 PREPARE_CLOUDFLARED = os.path.join(REPO, "molecule", "cloudflare_tunnel", "prepare.yml")
+
+# vps_relay (issue 22) needs a host the NAT lab lacks: its lab is the vps_relay scenario's
+# (topology cgnat_relay, prepared by the scenario's own prepare playbook), with the relay in the
+# inventory group jellyfin_relay and the owner's settings for its reverse proxy (relay_bench's,
+# which are the scenario's host_vars). Its runs are counted on both hosts.
+RELAY_PREPARE = os.path.join(REPO, "molecule", "vps_relay", "prepare.yml")
+_spec = importlib.util.spec_from_file_location("relay_bench", os.path.join(REPO, "benchmarks", "relay_bench.py"))
+relay_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(relay_bench)
+# method -> (lab topology, prepare playbooks, hosts whose recap counts); the rest: NAT lab, server.
+METHOD_LAB = {
+    "cloudflare_tunnel": ("nat", (PREPARE, PREPARE_CLOUDFLARED), ("server",)),
+    "vps_relay": ("cgnat_relay", (RELAY_PREPARE,), ("server", "relay")),
+}
+DEFAULT_LAB = ("nat", (PREPARE,), ("server",))
 
 # Goals (issue 25): an unchanged re-run within RERUN_GOAL seconds for every method; a first
 # converge within FIRST_GOAL_FACTOR x the figure measured on main before the work (issue 25's
@@ -61,6 +82,13 @@ METHOD_VARS = {
     "wireguard": {"wireguard_peers": [{"name": "phone"}, {"name": "laptop"}]},
     "tailscale": {},
     "openvpn": {"openvpn_clients": ["phone", "laptop"]},
+    # The vps_relay scenario's inventory: the name points at the relay (pebble validates there,
+    # the home dials it), a remote limit in the stand-in Jellyfin, no doctor timer.
+    "vps_relay": {
+        "lab_acme_target": "{{ lab_state.hosts.relay.addresses.wan }}",
+        "lab_jellyfin_remote_client_bitrate_limit": 8000000,
+        "lab_site_vars_extra": ["../vars/vps_relay.yml"],
+    },
     "cloudflare_tunnel": {
         "cloudflare_tunnel_accept_video_terms": True,
         "cloudflare_tunnel_install_packages": False,
@@ -97,8 +125,34 @@ def env(work):
     return e
 
 
-def playbook(work, inventory, path, extra, log, check=True):
-    cmd = ["ansible-playbook", "-i", inventory, "-e", "@" + extra, path]
+def method_lab(method):
+    """(topology, prepare playbooks, hosts whose recap counts) of a method's lab."""
+    return METHOD_LAB.get(method, DEFAULT_LAB)
+
+
+def groups_inventory(method):
+    """The inventory groups a method needs beyond lab.py's host list, or None: for vps_relay the
+    relay in jellyfin_relay with its reverse proxy's settings, as the vps_relay scenario has it."""
+    if method != "vps_relay":
+        return None
+    return {"all": {"children": {"jellyfin_relay": {"hosts": {"relay": dict(relay_bench.RELAY_HOST_VARS)}}}}}
+
+
+def recaps(text):
+    """The PLAY RECAP lines of a run's output, per host ({host: line}; the last recap wins)."""
+    found = {}
+    for line in text.split("\n"):
+        m = re.match(r"^(?P<host>[A-Za-z0-9_.-]+)\s+:\s+ok=\d+", line)
+        if m:
+            found[m.group("host")] = line.strip()
+    return found
+
+
+def playbook(work, inventories, path, extra, log, check=True):
+    cmd = ["ansible-playbook"]
+    for inventory in inventories:
+        cmd += ["-i", inventory]
+    cmd += ["-e", "@" + extra, path]
     start = time.monotonic()
     with open(log, "w", encoding="utf-8") as handle:
         proc = subprocess.run(cmd, env=env(work), stdout=handle, stderr=subprocess.STDOUT, check=False)
@@ -106,8 +160,7 @@ def playbook(work, inventory, path, extra, log, check=True):
     if check and proc.returncode != 0:
         raise RuntimeError("%s failed, see %s" % (os.path.basename(path), log))
     with open(log, encoding="utf-8") as handle:
-        recap = [line.strip() for line in handle if re.match(r"^server\s+:", line)]
-    return elapsed, (recap[-1] if recap else "")
+        return elapsed, recaps(handle.read())
 
 
 def slowest(log, count):
@@ -143,6 +196,24 @@ def tasks_run(recap):
     return counts.get("ok", 0) + counts.get("failed", 0), counts.get("skipped", 0)
 
 
+def hosts_tasks_run(host_recaps, hosts):
+    """tasks_run summed over hosts (server+relay for vps_relay); a host without a recap counts 0."""
+    runs = [tasks_run(host_recaps.get(host, "")) for host in hosts]
+    return sum(t for t, _ in runs), sum(s for _, s in runs)
+
+
+def unchanged(host_recaps, hosts):
+    """None when every host in hosts has a recap with changed=0 and failed=0, else what differs."""
+    bad = []
+    for host in hosts:
+        counts = recap_counts(host_recaps.get(host, ""))
+        if not counts:
+            bad.append("%s: no recap" % host)
+        elif counts.get("changed", 0) or counts.get("failed", 0) or counts.get("unreachable", 0):
+            bad.append(host_recaps[host])
+    return "; ".join(bad) or None
+
+
 def ratios(method, first, rerun):
     """(first converge / its goal or None, re-run / its goal)."""
     before = FIRST_BEFORE.get(method)
@@ -150,7 +221,14 @@ def ratios(method, first, rerun):
 
 
 def one_round(method, work, reruns, keep, lab, profile=0):
+    topology, prepares, hosts = method_lab(method)
     inventory = os.path.join(work, "inventory.yml")
+    inventories = [inventory]
+    groups = groups_inventory(method)
+    if groups:
+        inventories.append(os.path.join(work, "groups-%s.json" % method))
+        with open(inventories[-1], "w", encoding="utf-8") as handle:
+            json.dump(groups, handle)
     extra = os.path.join(work, "vars-%s.json" % method)
     state_file = os.path.join(REPO, ".cache", "lab", "%s.json" % lab)
     variables = {
@@ -167,26 +245,27 @@ def one_round(method, work, reruns, keep, lab, profile=0):
     with open(extra, "w", encoding="utf-8") as handle:
         json.dump(variables, handle)
     subprocess.run([sys.executable, LAB_PY, "down", "--lab", lab], env=env(work), capture_output=True, check=False)
-    subprocess.run([sys.executable, LAB_PY, "up", "--lab", lab, "--topology", "nat", "--inventory", inventory],
+    subprocess.run([sys.executable, LAB_PY, "up", "--lab", lab, "--topology", topology, "--inventory", inventory],
                    env=env(work), capture_output=True, text=True, check=True)
     try:
         assert os.path.exists(state_file)
-        playbook(work, inventory, PREPARE, extra, os.path.join(work, "%s-prepare.log" % method))
-        if method == "cloudflare_tunnel":
-            playbook(work, inventory, PREPARE_CLOUDFLARED, extra, os.path.join(work, "%s-prepare-cf.log" % method))
-        first, recap = playbook(work, inventory, CONVERGE, extra, os.path.join(work, "%s-converge.log" % method))
+        for i, prepare in enumerate(prepares):
+            playbook(work, inventories, prepare, extra, os.path.join(work, "%s-prepare%s.log" % (method, i or "")))
+        first, recap = playbook(work, inventories, CONVERGE, extra, os.path.join(work, "%s-converge.log" % method))
         if profile:
             print_slowest("first converge", os.path.join(work, "%s-converge.log" % method), first, profile)
-        again, recaps = [], []
+        again, rerun_recaps = [], []
         for i in range(reruns):
-            elapsed, recap2 = playbook(work, inventory, CONVERGE, extra, os.path.join(work, "%s-rerun%d.log" % (method, i)))
-            if not re.search(r"\bchanged=0\b", recap2):
-                raise RuntimeError("%s: re-run %d changed something: %s" % (method, i, recap2))
+            elapsed, recap2 = playbook(work, inventories, CONVERGE, extra,
+                                       os.path.join(work, "%s-rerun%d.log" % (method, i)))
+            changed = unchanged(recap2, hosts)
+            if changed:
+                raise RuntimeError("%s: re-run %d changed something: %s" % (method, i, changed))
             again.append(elapsed)
-            recaps.append(recap2)
+            rerun_recaps.append(recap2)
             if profile and i == 0:
                 print_slowest("re-run", os.path.join(work, "%s-rerun0.log" % method), elapsed, profile)
-        return first, again, recap, recaps
+        return first, again, recap, rerun_recaps
     finally:
         if not keep:
             subprocess.run([sys.executable, LAB_PY, "down", "--lab", lab], env=env(work), capture_output=True, check=False)
@@ -215,31 +294,35 @@ def main():
     for method in methods:
         firsts, reruns, first_tasks, rerun_tasks = [], [], [], []
         for r in range(max(1, args.rounds)):
-            print("%s: round %d (fresh NAT lab %s) ..." % (method, r + 1, args.lab), flush=True)
-            first, again, recap, recaps = one_round(method, work, max(1, args.reruns), args.keep and r == args.rounds - 1,
-                                                    args.lab, args.profile)
+            topology, _, hosts = method_lab(method)
+            print("%s: round %d (fresh %s lab %s) ..." % (method, r + 1, topology, args.lab), flush=True)
+            first, again, recap, rerun_recaps = one_round(method, work, max(1, args.reruns),
+                                                          args.keep and r == args.rounds - 1, args.lab, args.profile)
             firsts.append(first)
             reruns += again
-            first_tasks.append(tasks_run(recap))
-            rerun_tasks += [tasks_run(r2) for r2 in recaps]
-            print("  first converge %.1f s (%s); re-runs %s s" % (first, recap, ", ".join("%.1f" % a for a in again)),
-                  flush=True)
+            first_tasks.append(hosts_tasks_run(recap, hosts))
+            rerun_tasks += [hosts_tasks_run(r2, hosts) for r2 in rerun_recaps]
+            print("  first converge %.1f s (%s); re-runs %s s" % (
+                first, "; ".join(recap.get(h, "%s: no recap" % h) for h in hosts),
+                ", ".join("%.1f" % a for a in again)), flush=True)
         # The machine's load right after this method's runs: rows measured at different loads
         # are not like for like (the one figure at the end hid that).
         rows.append((method, statistics.median(firsts), len(firsts), statistics.median(reruns), len(reruns),
                      first_tasks, rerun_tasks, os.getloadavg()[0]))
-    print("\n== Site playbook per method (NAT lab, podman connection; load: the 1-minute load average after each method)")
+    print("\n== Site playbook per method (NAT lab; vps_relay: CGNAT lab with a relay; podman connection; "
+          "load: the 1-minute load average after each method)")
     print("Goals: unchanged re-run <= %.0f s; first converge <= %.1f x the figure before (%s). Ratio <= 1.00 meets it."
           % (RERUN_GOAL, FIRST_GOAL_FACTOR, ", ".join("%s %.1f s" % kv for kv in FIRST_BEFORE.items())))
-    print("%-18s %16s %8s %14s %16s %8s %14s %6s" % ("method", "first converge", "/goal", "tasks (skip)",
-                                                       "re-run (0 chg)", "/goal", "tasks (skip)", "load"))
+    print("%-18s %16s %8s %14s %16s %8s %14s %6s  %s" % ("method", "first converge", "/goal", "tasks (skip)",
+                                                           "re-run (0 chg)", "/goal", "tasks (skip)", "load",
+                                                           "tasks of"))
     for method, first, n1, rerun, n2, first_tasks, rerun_tasks, load in rows:
         first_ratio, rerun_ratio = ratios(method, first, rerun)
         ft = (statistics.median(t for t, _ in first_tasks), statistics.median(s for _, s in first_tasks))
         rt = (statistics.median(t for t, _ in rerun_tasks), statistics.median(s for _, s in rerun_tasks))
-        print("%-18s %9.1f s (n=%d) %8s %14s %9.1f s (n=%d) %8.2f %14s %6.2f" % (
+        print("%-18s %9.1f s (n=%d) %8s %14s %9.1f s (n=%d) %8.2f %14s %6.2f  %s" % (
             method, first, n1, "%.2f" % first_ratio if first_ratio is not None else "n/a", "%g (%g)" % ft,
-            rerun, n2, rerun_ratio, "%g (%g)" % rt, load))
+            rerun, n2, rerun_ratio, "%g (%g)" % rt, load, "+".join(method_lab(method)[2])))
     print("\nlogs in %s" % work)
     return 0
 

@@ -62,3 +62,65 @@ def test_slowest_tasks_from_the_profile(tmp_path):
     unprofiled = tmp_path / "plain.log"
     unprofiled.write_text(PROFILED_LOG.split("Tuesday 08 December 2026  01:23:20")[0])
     assert site_bench.slowest(str(unprofiled), 5) == []
+
+
+TWO_HOSTS_LOG = """\
+PLAY RECAP *********************************************************************
+relay                      : ok=12   changed=1    unreachable=0    failed=0    skipped=20   rescued=0    ignored=0
+server                     : ok=70   changed=5    unreachable=0    failed=0    skipped=60   rescued=0    ignored=0
+
+PLAY RECAP *********************************************************************
+relay                      : ok=10   changed=0    unreachable=0    failed=0    skipped=22   rescued=0    ignored=0
+server                     : ok=60   changed=0    unreachable=0    failed=0    skipped=70   rescued=0    ignored=0
+
+Tuesday 08 December 2026  01:23:20 +0000 (0:00:00.412)       0:00:50.200 ******
+===============================================================================
+homelab.jellyfin_remote.vps_relay : Install WireGuard --- 1.50s
+"""
+
+
+def test_recaps_of_two_hosts_the_last_recap_wins():
+    found = site_bench.recaps(TWO_HOSTS_LOG)
+    assert sorted(found) == ["relay", "server"]
+    assert site_bench.recap_counts(found["relay"])["ok"] == 10
+    assert site_bench.hosts_tasks_run(found, ("server", "relay")) == (70, 92)
+    assert site_bench.hosts_tasks_run(found, ("server",)) == (60, 70)
+    # The profile's summary lines ("task --- 1.50s") are no recap.
+    assert "homelab.jellyfin_remote.vps_relay" not in " ".join(found)
+
+
+def test_rerun_must_leave_every_host_unchanged():
+    last = site_bench.recaps(TWO_HOSTS_LOG)
+    assert site_bench.unchanged(last, ("server", "relay")) is None
+    first = site_bench.recaps(TWO_HOSTS_LOG.split("\n\n")[0])
+    assert "relay " in site_bench.unchanged(first, ("server", "relay"))
+    # A host the run never reached is no pass.
+    assert site_bench.unchanged({"server": last["server"]}, ("server", "relay")) == "relay: no recap"
+    failed = {"server": last["server"].replace("failed=0", "failed=1"), "relay": last["relay"]}
+    assert site_bench.unchanged(failed, ("server", "relay"))
+
+
+def test_vps_relay_runs_on_the_scenarios_lab_with_the_relay_in_its_group():
+    topology, prepares, hosts = site_bench.method_lab("vps_relay")
+    assert topology == "cgnat_relay" and hosts == ("server", "relay")
+    assert prepares == (os.path.join(REPO, "molecule", "vps_relay", "prepare.yml"),)
+    # The other methods keep the NAT lab and count the server alone.
+    assert site_bench.method_lab("port_forward") == ("nat", (site_bench.PREPARE,), ("server",))
+    assert site_bench.method_lab("cloudflare_tunnel")[1][-1].endswith("molecule/cloudflare_tunnel/prepare.yml")
+    assert site_bench.groups_inventory("wireguard") is None
+    relay = site_bench.groups_inventory("vps_relay")["all"]["children"]["jellyfin_relay"]["hosts"]["relay"]
+    assert relay["reverse_proxy_server"] == "caddy"
+    assert relay["reverse_proxy_acme_directory"] == "https://internet:14000/dir"
+
+
+def test_vps_relay_variables_are_the_scenarios():
+    import yaml
+
+    with open(os.path.join(REPO, "molecule", "vps_relay", "molecule.yml"), encoding="utf-8") as handle:
+        scenario = yaml.safe_load(handle)["provisioner"]["inventory"]
+    ours = site_bench.METHOD_VARS["vps_relay"]
+    for key in ("lab_acme_target", "lab_jellyfin_remote_client_bitrate_limit", "lab_site_vars_extra"):
+        assert ours[key] == scenario["group_vars"]["all"][key], key
+    relay = site_bench.groups_inventory("vps_relay")["all"]["children"]["jellyfin_relay"]["hosts"]["relay"]
+    assert relay == scenario["host_vars"]["relay"]
+    assert "vps_relay" in site_bench.METHODS and site_bench.ratios("vps_relay", 100.0, 15.0) == (None, 1.0)
